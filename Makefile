@@ -1,0 +1,57 @@
+# Thin wrapper over CMake and the scripts. `make demo` and `make test` are the two commands
+# the README promises; each installs what it needs and is safe to run again.
+BUILD_DIR ?= build
+ASAN_BUILD_DIR ?= build-asan
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps node-deps configure build test unit e2e asan format check-format bench demo clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+node-deps: deps
+	@scripts/install-node-deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD_DIR) -G Ninja $(CMAKE_FLAGS) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# Every test: formatting, the unit and end-to-end suites, and the unit suite again under
+# ASan+UBSan.
+test: check-format build node-deps
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L unit
+	@cd $(BUILD_DIR) && ctest --output-on-failure -LE unit
+	@$(MAKE) --no-print-directory asan
+
+unit: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L unit
+
+e2e: build node-deps
+	@cd $(BUILD_DIR) && ctest --output-on-failure -L e2e
+
+asan: deps
+	@cmake -S . -B $(ASAN_BUILD_DIR) -G Ninja -DSLUICE_SANITIZE=ON -DSLUICE_BUILD_BENCH=OFF \
+	  -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
+	@cd $(ASAN_BUILD_DIR) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS) -L unit
+
+format:
+	@git ls-files '*.cpp' '*.h' | xargs -r clang-format -i
+
+check-format: deps
+	@git ls-files '*.cpp' '*.h' | xargs -r clang-format --dry-run -Werror
+
+bench: build
+	@bench/run.sh $(BUILD_DIR)
+
+demo: build node-deps
+	@e2e/demo.sh $(BUILD_DIR)
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR)

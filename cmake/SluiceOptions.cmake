@@ -1,0 +1,24 @@
+# Compiler flags shared by every Sluice target, applied through one interface target so
+# third-party code is never compiled with them.
+add_library(sluice_options INTERFACE)
+add_library(sluice::options ALIAS sluice_options)
+target_compile_options(sluice_options INTERFACE -Wall -Wextra -Wpedantic -Wshadow
+                                                -Wnon-virtual-dtor -Wimplicit-fallthrough)
+if(SLUICE_WERROR)
+  target_compile_options(sluice_options INTERFACE -Werror)
+endif()
+if(SLUICE_SANITIZE)
+  target_compile_options(sluice_options INTERFACE -fsanitize=address,undefined
+                                                  -fno-sanitize-recover=undefined
+                                                  -fno-omit-frame-pointer)
+  target_link_options(sluice_options INTERFACE -fsanitize=address,undefined)
+endif()
+
+# sluice_add_unit_test(NAME SOURCES... LIBS...): one gtest binary, each test registered in
+# CTest with the label `unit`.
+function(sluice_add_unit_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_LIBS} sluice::options GTest::gmock_main)
+  gtest_discover_tests(${name} PROPERTIES LABELS unit DISCOVERY_TIMEOUT 60)
+endfunction()

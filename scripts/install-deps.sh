@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs everything Sluice needs to build, test and run the demo on Debian bookworm.
+# Idempotent: packages already present are skipped, so a second run costs a few seconds.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config clang-format
+  libcpprest-dev libyaml-cpp-dev nlohmann-json3-dev libssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libspdlog-dev libfmt-dev libcli11-dev
+  haproxy prometheus hey wrk curl openssl unzip
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Debian's prometheus and haproxy packages start system services; the stack runs its own
+# processes on free ports, so stop the packaged ones if they came up.
+for svc in prometheus haproxy prometheus-node-exporter; do
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    systemctl stop "$svc" || true
+  fi
+done
+
+# Node.js 20 with npm runs the test API server and helm/CEL tooling. The CI machine ships
+# nodesource's nodejs (npm bundled); Debian's own npm package conflicts with it, so only
+# install Debian's nodejs+npm when no node is present at all.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+
+if ! command -v kubectl >/dev/null 2>&1; then
+  echo "install-deps: kubectl is required (it is preinstalled on the CI machine)" >&2
+  exit 1
+fi
+echo "install-deps: ok"
