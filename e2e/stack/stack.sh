@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# The local stack: test API server (or the cluster in KUBECONFIG), sample backends, real
+# Prometheus scraping every second, the operator, and real HAProxy configured by it.
+#
+#   e2e/stack/stack.sh up DIR [BUILD_DIR]   start everything; writes DIR/env (source it)
+#   e2e/stack/stack.sh down DIR             stop everything started under DIR, by PID
+#   e2e/stack/stack.sh operator-restart DIR restart only the operator (state kept in status)
+#
+# Every process listens on 127.0.0.1 on a free port. DIR/env exports the addresses:
+# KUBECONFIG, PROM_URL, GATEWAY_PORT, HAPROXY_STATS_URL, HAPROXY_RUNTIME, STABLE_ADMIN,
+# CANARY_ADMIN, OPERATOR_METRICS, ...
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+shared=${SLUICE_SHARED_DIR:-$(cd "$root/.." && pwd)/shared}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+wait_http() {  # wait_http URL SECONDS NAME
+  local deadline=$((SECONDS + $2))
+  until curl -fsS -o /dev/null "$1" 2>/dev/null; do
+    if ((SECONDS >= deadline)); then
+      echo "stack: $3 did not answer at $1 within $2 s" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+}
+
+start_bg() {  # start_bg NAME LOGFILE CMD...  (records DIR/pids/NAME.pid)
+  local name=$1 log=$2
+  shift 2
+  "$@" >"$log" 2>&1 &
+  echo $! >"$dir/pids/$name.pid"
+}
+
+stop_pid_file() {
+  local f=$1 pid
+  [ -f "$f" ] || return 0
+  pid=$(cat "$f")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$f"
+}
+
+start_operator() {
+  # shellcheck disable=SC1091
+  . "$dir/env"
+  start_bg operator "$dir/logs/operator.log" "$OPERATOR_BIN" \
+    --kubeconfig "$KUBECONFIG" \
+    --metrics-bind-address "127.0.0.1:$OPERATOR_METRICS_PORT" \
+    --health-probe-bind-address "127.0.0.1:$OPERATOR_PROBE_PORT" \
+    --leader-elect --leader-election-namespace default \
+    --haproxy-config "$dir/haproxy/haproxy.cfg" \
+    --haproxy-map-dir "$dir/haproxy" \
+    --haproxy-frontend-bind "127.0.0.1:$GATEWAY_PORT" \
+    --haproxy-stats-bind "127.0.0.1:$HAPROXY_STATS_PORT" \
+    --haproxy-runtime-address "127.0.0.1:$HAPROXY_RUNTIME_PORT" \
+    --haproxy-master-socket "$dir/haproxy/master.sock" \
+    --log-level "${SLUICE_LOG_LEVEL:-info}"
+  wait_http "http://127.0.0.1:$OPERATOR_PROBE_PORT/readyz" 20 "sluice-operator"
+}
+
+up() {
+  local build=${1:-$root/build}
+  mkdir -p "$dir"/{pids,logs,haproxy,prometheus}
+  : >"$dir/env"
+  local op_bin="$build/operator/cmd/sluice-operator"
+  [ -x "$op_bin" ] || { echo "stack: $op_bin not built (run make build)" >&2; exit 1; }
+
+  # Kubernetes API: a real cluster when KUBECONFIG is given, else the test API server.
+  if [ -n "${SLUICE_E2E_KUBECONFIG:-}" ]; then
+    kubeconfig=$SLUICE_E2E_KUBECONFIG
+  else
+    "$root/e2e/apiserver/run.sh" "$dir/apiserver" >"$dir/logs/apiserver-run.log" 2>&1 || {
+      cat "$dir/logs/apiserver-run.log" >&2; exit 1; }
+    cp "$dir/apiserver/pid" "$dir/pids/apiserver.pid"
+    kubeconfig=$dir/apiserver/kubeconfig
+  fi
+  export KUBECONFIG=$kubeconfig
+  kubectl apply -f "$shared/crds/gateway-api-v1.2.1" -f "$shared/crds/envoy-gateway-v1.2.8" \
+    -f "$root/crds" >"$dir/logs/crds.log"
+
+  local stable_port canary_port prom_port
+  stable_port=$(free_port); canary_port=$(free_port); prom_port=$(free_port)
+  cat >>"$dir/env" <<ENV
+export KUBECONFIG=$kubeconfig
+export OPERATOR_BIN=$op_bin
+export STABLE_PORT=$stable_port
+export CANARY_PORT=$canary_port
+export STABLE_ADMIN=http://127.0.0.1:$stable_port
+export CANARY_ADMIN=http://127.0.0.1:$canary_port
+export PROM_PORT=$prom_port
+export PROM_URL=http://127.0.0.1:$prom_port
+export GATEWAY_PORT=$(free_port)
+export HAPROXY_STATS_PORT=$(free_port)
+export HAPROXY_RUNTIME_PORT=$(free_port)
+export HAPROXY_STATS_URL=http://127.0.0.1:\$HAPROXY_STATS_PORT
+export HAPROXY_RUNTIME=127.0.0.1:\$HAPROXY_RUNTIME_PORT
+export OPERATOR_METRICS_PORT=$(free_port)
+export OPERATOR_PROBE_PORT=$(free_port)
+export OPERATOR_METRICS=http://127.0.0.1:\$OPERATOR_METRICS_PORT
+export STACK_DIR=$dir
+ENV
+  # shellcheck disable=SC1091
+  . "$dir/env"
+
+  start_bg backend-stable "$dir/logs/backend-stable.log" python3 "$here/backend.py" \
+    --port "$STABLE_PORT" --service payment-api-stable --instance stable
+  start_bg backend-canary "$dir/logs/backend-canary.log" python3 "$here/backend.py" \
+    --port "$CANARY_PORT" --service payment-api-canary --instance canary
+
+  cat >"$dir/prometheus/prometheus.yml" <<PROM
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+- job_name: backends
+  static_configs:
+  - targets: ['127.0.0.1:$STABLE_PORT', '127.0.0.1:$CANARY_PORT']
+- job_name: haproxy
+  static_configs:
+  - targets: ['127.0.0.1:$HAPROXY_STATS_PORT']
+- job_name: sluice-operator
+  static_configs:
+  - targets: ['127.0.0.1:$OPERATOR_METRICS_PORT']
+PROM
+  start_prometheus
+
+  start_operator
+  # The operator writes haproxy.cfg at start; HAProxy runs in master-worker mode so the
+  # operator can reload it through the master socket when routes change.
+  local deadline=$((SECONDS + 10))
+  until [ -s "$dir/haproxy/haproxy.cfg" ]; do
+    ((SECONDS < deadline)) || { echo "stack: operator wrote no haproxy.cfg" >&2; exit 1; }
+    sleep 0.1
+  done
+  start_bg haproxy "$dir/logs/haproxy.log" haproxy -W -db -S "$dir/haproxy/master.sock" \
+    -f "$dir/haproxy/haproxy.cfg"
+  wait_http "$HAPROXY_STATS_URL/metrics" 10 "haproxy exporter"
+  wait_http "$STABLE_ADMIN/healthz" 10 "stable backend"
+  wait_http "$CANARY_ADMIN/healthz" 10 "canary backend"
+  echo "stack: up in $dir (source $dir/env)"
+}
+
+start_prometheus() {
+  # shellcheck disable=SC1091
+  . "$dir/env"
+  start_bg prometheus "$dir/logs/prometheus.log" prometheus \
+    --config.file "$dir/prometheus/prometheus.yml" \
+    --storage.tsdb.path "$dir/prometheus/data" \
+    --web.listen-address "127.0.0.1:$PROM_PORT" \
+    --storage.tsdb.retention.time 1h
+  wait_http "$PROM_URL/-/ready" 30 "prometheus"
+}
+
+down() {
+  [ -d "$dir/pids" ] || return 0
+  for f in "$dir"/pids/*.pid; do
+    [ -e "$f" ] && stop_pid_file "$f"
+  done
+  return 0
+}
+
+cmd=${1:?usage: stack.sh up|down|operator-restart|prometheus-stop|prometheus-start DIR [BUILD_DIR]}
+dir=${2:?usage: stack.sh $cmd DIR}
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+case $cmd in
+  up) up "${3:-}" ;;
+  down) down ;;
+  operator-stop) stop_pid_file "$dir/pids/operator.pid" ;;
+  operator-start) start_operator ;;
+  operator-restart) stop_pid_file "$dir/pids/operator.pid"; start_operator ;;
+  prometheus-stop) stop_pid_file "$dir/pids/prometheus.pid" ;;
+  prometheus-start) start_prometheus ;;
+  *) echo "stack: unknown command $cmd" >&2; exit 2 ;;
+esac
