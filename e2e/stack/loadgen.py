@@ -12,7 +12,7 @@ import threading
 import time
 
 
-def worker(host, port, jobs, lock, result, record, deadline):
+def worker(host, port, vhost, jobs, lock, result, record, deadline):
     conn = None
     while time.monotonic() < deadline:
         with lock:
@@ -20,6 +20,8 @@ def worker(host, port, jobs, lock, result, record, deadline):
                 return
             tenant = jobs.pop()
         headers = {"X-Tenant-ID": tenant} if tenant else {}
+        if vhost:
+            headers["Host"] = vhost
         try:
             if conn is None:
                 conn = http.client.HTTPConnection(host, port, timeout=5)
@@ -48,6 +50,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--url-host", default="127.0.0.1")
     p.add_argument("--port", type=int, required=True)
+    p.add_argument("--host", default="", help="Host header (selects the route)")
     p.add_argument("--tenants", type=int, default=1000, help="distinct tenant ids")
     p.add_argument("--rounds", type=int, default=1, help="requests per tenant")
     p.add_argument("--no-header", type=int, default=0, help="extra requests without a tenant")
@@ -64,7 +67,7 @@ def main():
     lock = threading.Lock()
     deadline = time.monotonic() + a.max_seconds
     threads = [threading.Thread(target=worker,
-                                args=(a.url_host, a.port, jobs, lock, result,
+                                args=(a.url_host, a.port, a.host, jobs, lock, result,
                                       a.record_tenants, deadline))
                for _ in range(a.concurrency)]
     for t in threads:

@@ -86,8 +86,9 @@ up() {
   kubectl apply -f "$shared/crds/gateway-api-v1.2.1" -f "$shared/crds/envoy-gateway-v1.2.8" \
     -f "$root/crds" >"$dir/logs/crds.log"
 
-  local stable_port canary_port prom_port
+  local stable_port canary_port prom_port gw stats runtime om op
   stable_port=$(free_port); canary_port=$(free_port); prom_port=$(free_port)
+  gw=$(free_port); stats=$(free_port); runtime=$(free_port); om=$(free_port); op=$(free_port)
   cat >>"$dir/env" <<ENV
 export KUBECONFIG=$kubeconfig
 export OPERATOR_BIN=$op_bin
@@ -97,14 +98,14 @@ export STABLE_ADMIN=http://127.0.0.1:$stable_port
 export CANARY_ADMIN=http://127.0.0.1:$canary_port
 export PROM_PORT=$prom_port
 export PROM_URL=http://127.0.0.1:$prom_port
-export GATEWAY_PORT=$(free_port)
-export HAPROXY_STATS_PORT=$(free_port)
-export HAPROXY_RUNTIME_PORT=$(free_port)
-export HAPROXY_STATS_URL=http://127.0.0.1:\$HAPROXY_STATS_PORT
-export HAPROXY_RUNTIME=127.0.0.1:\$HAPROXY_RUNTIME_PORT
-export OPERATOR_METRICS_PORT=$(free_port)
-export OPERATOR_PROBE_PORT=$(free_port)
-export OPERATOR_METRICS=http://127.0.0.1:\$OPERATOR_METRICS_PORT
+export GATEWAY_PORT=$gw
+export HAPROXY_STATS_PORT=$stats
+export HAPROXY_RUNTIME_PORT=$runtime
+export HAPROXY_STATS_URL=http://127.0.0.1:$stats
+export HAPROXY_RUNTIME=127.0.0.1:$runtime
+export OPERATOR_METRICS_PORT=$om
+export OPERATOR_PROBE_PORT=$op
+export OPERATOR_METRICS=http://127.0.0.1:$om
 export STACK_DIR=$dir
 ENV
   # shellcheck disable=SC1091
@@ -177,6 +178,9 @@ case $cmd in
   operator-stop) stop_pid_file "$dir/pids/operator.pid" ;;
   operator-start) start_operator ;;
   operator-restart) stop_pid_file "$dir/pids/operator.pid"; start_operator ;;
+  operator-kill)  # SIGKILL: no graceful shutdown, no lease release
+    kill -9 "$(cat "$dir/pids/operator.pid")" 2>/dev/null || true
+    rm -f "$dir/pids/operator.pid" ;;
   prometheus-stop) stop_pid_file "$dir/pids/prometheus.pid" ;;
   prometheus-start) start_prometheus ;;
   *) echo "stack: unknown command $cmd" >&2; exit 2 ;;

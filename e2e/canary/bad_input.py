@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""e2e.canary.bad-input: an invalid PromQL query, an unreachable Prometheus address and a
+missing Service each show what is wrong in status; nothing crashes; a good rollout running
+beside them still reaches Succeeded."""
+import json
+import urllib.request
+
+from sluice_e2e import Stack, check, main
+
+GOOD = "payment.good.local"
+
+
+def condition_text(st):
+    return json.dumps(st.get("conditions", [])) + " " + st.get("message", "") + " " + \
+        json.dumps(st.get("analysis", {}))
+
+
+def scenario(build_dir):
+    with Stack(build_dir, "badinput") as s:
+        s.apply_template("services.yaml.tmpl")
+        s.background_traffic(GOOD, rate=80)
+        s.apply_template("rollout.yaml.tmpl", ROLLOUT_NAME="good", HOSTNAME=GOOD,
+                         STEP_INTERVAL="2s", MIN_REQUESTS="5")
+        text = s.rollout("good")
+        # 1. invalid PromQL
+        spec = json.loads(json.dumps(text["spec"]))
+        spec["analysis"]["metrics"][0]["query"] = "sum(rate(http_requests_total{[1m]"
+        spec["route"]["hostnames"] = ["bad-query.local"]
+        apply(s, "bad-query", spec)
+        # 2. Prometheus address that nothing listens on
+        spec = json.loads(json.dumps(text["spec"]))
+        spec["analysis"]["prometheus"]["address"] = "http://127.0.0.1:1"
+        spec["route"]["hostnames"] = ["bad-prom.local"]
+        apply(s, "bad-prom", spec)
+        # 3. canary Service that does not exist
+        spec = json.loads(json.dumps(text["spec"]))
+        spec["canary"]["serviceRef"]["name"] = "payment-api-missing"
+        spec["route"]["hostnames"] = ["bad-svc.local"]
+        apply(s, "bad-svc", spec)
+
+        s.wait_status("bad-query", lambda st: "query" in condition_text(st).lower() and
+                      ("parse" in condition_text(st).lower() or
+                       "bad_data" in condition_text(st).lower()), 30,
+                      "status naming the invalid query")
+        s.wait_status("bad-prom", lambda st: "127.0.0.1:1" in condition_text(st), 30,
+                      "status naming the unreachable Prometheus")
+        s.wait_status("bad-svc", lambda st: "payment-api-missing" in condition_text(st), 30,
+                      "status naming the missing Service")
+        for name in ("bad-query", "bad-prom", "bad-svc"):
+            st = s.status(name)
+            check(st.get("phase") not in ("Succeeded",), f"{name} promoted on bad input: {st}")
+            check((st.get("canaryWeight") or 0) <= 5,
+                  f"{name} advanced past the first step on bad input: {st}")
+        st = s.wait_status("good", lambda st: st.get("phase") == "Succeeded", 90,
+                           "the good rollout to succeed beside the bad ones")
+        probe = s.env["OPERATOR_PROBE_PORT"]
+        with urllib.request.urlopen(f"http://127.0.0.1:{probe}/healthz", timeout=5) as r:
+            check(r.status == 200, "operator unhealthy after bad input")
+
+
+def apply(s, name, spec):
+    obj = {"apiVersion": "sluice.dev/v1alpha1", "kind": "CanaryRollout",
+           "metadata": {"name": name, "namespace": "default"}, "spec": spec}
+    s.kubectl("apply", "-f", "-", stdin=json.dumps(obj))
+
+
+if __name__ == "__main__":
+    main(scenario)

@@ -1,0 +1,180 @@
+"""Shared helpers for the CanaryRollout end-to-end scenarios.
+
+Each scenario starts its own local stack (e2e/stack/stack.sh) in a fresh directory, drives it
+with the real kubectl, real traffic through real HAProxy and real Prometheus, and tears it down
+by PID. Nothing here sleeps to wait for logic: waits poll observable state with a deadline.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+STACK = os.path.join(ROOT, "e2e", "stack", "stack.sh")
+LOADGEN = os.path.join(ROOT, "e2e", "stack", "loadgen.py")
+
+
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Failure(msg)
+
+
+class Stack:
+    def __init__(self, build_dir, name):
+        self.build_dir = os.path.abspath(build_dir)
+        self.dir = tempfile.mkdtemp(prefix=f"sluice-e2e-{name}-")
+        self.env = {}
+        self.background = []
+
+    def __enter__(self):
+        try:
+            subprocess.run([STACK, "up", self.dir, self.build_dir], check=True)
+        except subprocess.CalledProcessError:
+            self.dump_logs()
+            self.down()
+            raise
+        self.env = read_env(os.path.join(self.dir, "env"))
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        for p in self.background:
+            if p.poll() is None:
+                p.terminate()
+                p.wait(timeout=10)
+        if exc_type is not None:
+            self.dump_logs()
+        self.down()
+        return False
+
+    def down(self):
+        subprocess.run([STACK, "down", self.dir], check=False)
+
+    def stack(self, command):
+        subprocess.run([STACK, command, self.dir, self.build_dir], check=True)
+
+    def dump_logs(self):
+        logs = os.path.join(self.dir, "logs")
+        if not os.path.isdir(logs):
+            return
+        for name in sorted(os.listdir(logs)):
+            path = os.path.join(logs, name)
+            with open(path, errors="replace") as f:
+                lines = f.readlines()[-60:]
+            print(f"----- {name} (last {len(lines)} lines) -----", file=sys.stderr)
+            sys.stderr.writelines(lines)
+
+    # --- kubectl -------------------------------------------------------------------------
+    def kubectl(self, *args, check_rc=True, stdin=None):
+        env = dict(os.environ, KUBECONFIG=self.env["KUBECONFIG"])
+        p = subprocess.run(["kubectl", *args], env=env, input=stdin, text=True,
+                           capture_output=True)
+        if check_rc and p.returncode != 0:
+            raise Failure(f"kubectl {' '.join(args)} failed: {p.stderr.strip()}")
+        return p
+
+    def apply_template(self, template, **values):
+        text = render(os.path.join(HERE, "manifests", template), {**self.env, **values})
+        return self.kubectl("apply", "-f", "-", stdin=text)
+
+    def rollout(self, name):
+        p = self.kubectl("get", "canaryrollout", name, "-o", "json")
+        return json.loads(p.stdout)
+
+    def status(self, name):
+        return self.rollout(name).get("status", {})
+
+    def wait_status(self, name, pred, timeout, what):
+        deadline = time.monotonic() + timeout
+        last = {}
+        while time.monotonic() < deadline:
+            last = self.status(name)
+            if pred(last):
+                return last
+            time.sleep(0.2)
+        raise Failure(f"timed out after {timeout}s waiting for {what}; last status: "
+                      f"{json.dumps(last)}")
+
+    # --- data plane ----------------------------------------------------------------------
+    def backend_admin(self, which, path, method="POST"):
+        base = self.env["CANARY_ADMIN" if which == "canary" else "STABLE_ADMIN"]
+        req = urllib.request.Request(base + path, method=method, data=b"" if method == "POST"
+                                     else None)
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return json.loads(r.read())
+
+    def set_canary_errors(self, rate):
+        return self.backend_admin("canary", f"/admin/config?errorRate={rate}")
+
+    def traffic(self, host, tenants=1000, prefix="tenant-", no_header=0, record=False,
+                rounds=1, concurrency=16, max_seconds=30):
+        args = [sys.executable, LOADGEN, "--port", self.env["GATEWAY_PORT"], "--host", host,
+                "--tenants", str(tenants), "--rounds", str(rounds), "--prefix", prefix,
+                "--no-header", str(no_header),
+                "--concurrency", str(concurrency), "--max-seconds", str(max_seconds)]
+        if record:
+            args.append("--record-tenants")
+        p = subprocess.run(args, capture_output=True, text=True, check=True)
+        return json.loads(p.stdout)
+
+    def background_traffic(self, host, seconds=600, rate=60):
+        """Steady tenant-less load (hey, from Debian) so the analysis has requests to judge."""
+        url = f"http://127.0.0.1:{self.env['GATEWAY_PORT']}/"
+        p = subprocess.Popen(["hey", "-z", f"{seconds}s", "-q", str(max(1, rate // 4)), "-c",
+                              "4", "-host", host, url], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        self.background.append(p)
+        return p
+
+
+def read_env(path):
+    """Reads the `export K=V` lines stack.sh writes (values are already expanded)."""
+    env = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("export "):
+                k, _, v = line[len("export "):].partition("=")
+                env[k] = v
+    return env
+
+
+def render(path, values):
+    with open(path) as f:
+        text = f.read()
+    for k, v in values.items():
+        text = text.replace("${" + k + "}", str(v))
+    if "${" in text:
+        start = text.index("${")
+        raise Failure(f"{path}: no value for {text[start:text.index('}', start) + 1]}")
+    return text
+
+
+def canary_share(result):
+    served = result["byInstance"]
+    total = sum(served.values())
+    check(total > 0, f"no requests were served: {result}")
+    return 100.0 * served.get("canary", 0) / total
+
+
+def main(scenario):
+    """Runs scenario(build_dir) and turns Failure into a non-zero exit with a clear message."""
+    build_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build")
+    start = time.monotonic()
+    try:
+        scenario(build_dir)
+    except Failure as e:
+        log(f"FAIL: {e}")
+        sys.exit(1)
+    log(f"PASS in {time.monotonic() - start:.1f}s")
