@@ -1,0 +1,21 @@
+#pragma once
+
+// Runs a CanaryRollout's analysis queries and packages the answers for engine::decide().
+
+#include <string>
+
+#include "operator/api/canary_rollout.h"
+#include "operator/engine/canary.h"
+#include "operator/prometheus/client.h"
+
+namespace sluice::prometheus {
+
+// Renders and runs every spec metric and the request-count query (analysis.requestCountQuery,
+// or `fallbackRequestCountQuery` when that is empty; no request count when both are empty).
+// A template error or failed query becomes that metric's error. When every query failed
+// with Unreachable/Timeout/InvalidAddress, the result's `error` says Prometheus is down.
+engine::AnalysisResult runAnalysis(QueryClient& client, const api::CanaryAnalysis& analysis,
+                                   const TemplateValues& values, engine::TimePoint measuredAt,
+                                   const std::string& fallbackRequestCountQuery = {});
+
+}  // namespace sluice::prometheus

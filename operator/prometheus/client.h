@@ -1,0 +1,78 @@
+#pragma once
+
+// Prometheus HTTP API client: instant queries (/api/v1/query) that must yield exactly one
+// finite number. Everything else is a typed QueryError, so the canary analysis can tell
+// "Prometheus is down" from "the query is wrong" from "there is no data yet".
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "operator/common/expected.h"
+
+namespace sluice::prometheus {
+
+enum class QueryErrorKind {
+  InvalidAddress,   // the Prometheus address is not an http(s) URL
+  Unreachable,      // connection refused, DNS failure, TLS failure
+  Timeout,          // no answer within the per-query timeout
+  HttpStatus,       // 4xx/5xx; errorType/message carry Prometheus' own error when present
+  PrometheusError,  // 200 with "status": "error"
+  BadResponse,      // not the JSON shape of the Prometheus API
+  NoData,           // empty vector
+  NotANumber,       // NaN or +-Inf
+  NotScalar,        // matrix, string, or more than one series
+  BadTemplate,      // unknown or unterminated {{placeholder}}
+};
+
+struct QueryError {
+  QueryErrorKind kind = QueryErrorKind::BadResponse;
+  int httpStatus = 0;     // for HttpStatus
+  std::string errorType;  // Prometheus' errorType ("bad_data", "timeout", ...) when given
+  std::string message;    // human-readable, names the cause
+
+  // "<kind>: message" for status messages and logs.
+  std::string describe() const;
+};
+
+const char* toString(QueryErrorKind kind);
+
+// The seam the controller codes against; tests use a fake.
+class QueryClient {
+ public:
+  virtual ~QueryClient() = default;
+  // Runs an instant query; the result must be a scalar or a one-sample vector.
+  virtual Expected<double, QueryError> query(const std::string& promql) = 0;
+};
+
+struct HttpQueryClientOptions {
+  std::string address;  // e.g. http://127.0.0.1:9090 (a path prefix is kept)
+  std::chrono::milliseconds timeout{std::chrono::seconds{5}};
+};
+
+// Fails with InvalidAddress when the address is not an absolute http(s) URI.
+Expected<std::unique_ptr<QueryClient>, QueryError> makeHttpQueryClient(
+    const HttpQueryClientOptions& options);
+
+// Values for query templates. Each is escaped for a PromQL double-quoted string (backslash,
+// double quote, newline), so `service="{{canary}}"` stays one label matcher whatever the name.
+struct TemplateValues {
+  std::string canary;
+  std::string stable;
+  std::string namespace_;
+  std::string interval;  // a PromQL duration, see formatDuration()
+};
+
+// Replaces {{canary}}, {{stable}}, {{namespace}}, {{interval}} (spaces inside the braces are
+// allowed). An unknown or unterminated placeholder is a BadTemplate error.
+Expected<std::string, QueryError> renderQuery(std::string_view queryTemplate,
+                                              const TemplateValues& values);
+
+// PromQL string-literal escaping: \ -> \\, " -> \", newline -> \n.
+std::string escapeLabelValue(std::string_view value);
+
+// A PromQL duration: 30000ms -> "30s", 90s -> "90s", 1500ms -> "1500ms", 2m -> "2m".
+std::string formatDuration(std::chrono::milliseconds duration);
+
+}  // namespace sluice::prometheus
