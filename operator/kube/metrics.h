@@ -1,0 +1,47 @@
+#pragma once
+
+// A tiny Prometheus registry: counters, gauges and histograms with labels, rendered in the text
+// exposition format. Thread-safe; cheap enough to call per request.
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace sluice::kube {
+
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+class Metrics {
+ public:
+  void counterAdd(const std::string& name, const std::string& help, const Labels& labels,
+                  double value = 1);
+  void gaugeSet(const std::string& name, const std::string& help, const Labels& labels,
+                double value);
+  // Buckets in seconds; defaults fit reconciles and API calls (1 ms .. 60 s).
+  void histogramObserve(const std::string& name, const std::string& help, const Labels& labels,
+                        double value);
+  double counterValue(const std::string& name, const Labels& labels) const;
+  uint64_t histogramCount(const std::string& name, const Labels& labels) const;
+  std::string render() const;
+
+ private:
+  struct Histogram {
+    std::vector<uint64_t> buckets;
+    double sum = 0;
+    uint64_t count = 0;
+  };
+  struct Family {
+    std::string type;
+    std::string help;
+    std::map<Labels, double> values;
+    std::map<Labels, Histogram> histograms;
+  };
+  Family& family(const std::string& name, const char* type, const std::string& help);
+
+  mutable std::mutex mu_;
+  std::map<std::string, Family> families_;
+};
+
+}  // namespace sluice::kube
