@@ -1,0 +1,52 @@
+#pragma once
+
+// Runs a CanaryRollout's analysis against Prometheus and turns the answers into the engine's
+// AnalysisResult. This is the controller's I/O half of the analysis; the verdicts (Pass, Fail,
+// Inconclusive, error spike) are the engine's.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "operator/api/canary_rollout.h"
+#include "operator/engine/canary.h"
+#include "operator/prometheus/client.h"
+
+namespace sluice::controllers {
+
+// One Prometheus client per address, created on first use and shared by every rollout that
+// names the same address. Thread-safe.
+class PrometheusClients {
+ public:
+  using Factory =
+      std::function<Expected<std::unique_ptr<prometheus::QueryClient>, prometheus::QueryError>(
+          const std::string& address)>;
+  explicit PrometheusClients(Factory factory) : factory_(std::move(factory)) {}
+
+  // The client for `address`, or the error that made it impossible (e.g. not an http URL).
+  Expected<prometheus::QueryClient*, prometheus::QueryError> get(const std::string& address);
+
+ private:
+  Factory factory_;
+  std::mutex mu_;
+  std::map<std::string, std::unique_ptr<prometheus::QueryClient>> clients_;
+};
+
+// What the queries' {{placeholders}} are filled with, and the request count to fall back on.
+struct AnalysisContext {
+  std::string namespace_;
+  // Query for the canary's request count when spec.analysis.requestCountQuery is empty (the
+  // traffic provider knows its own request metric); empty: the count is unknown.
+  std::string defaultRequestCountQuery;
+};
+
+// Runs every metric query (and the request count query) once. Never throws; each failure is
+// recorded on its metric with a message that names the query and the Prometheus address, and
+// `error` is set when no query could reach Prometheus at all.
+engine::AnalysisResult runAnalysis(const api::CanaryRolloutSpec& spec,
+                                   const AnalysisContext& context, PrometheusClients& clients,
+                                   Clock::TimePoint now);
+
+}  // namespace sluice::controllers
