@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# `make demo`: the local stack (operator + test API server + Prometheus + HAProxy + sample
+# backends), a canary that walks 5→10→25→50→75→100 under live traffic, then a second canary
+# whose backend starts failing at 25 % and is rolled back. Ends by itself and cleans up.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build}
+stack=$root/e2e/stack/stack.sh
+dir=$(mktemp -d /tmp/sluice-demo.XXXXXX)
+step_interval=${SLUICE_DEMO_STEP_INTERVAL:-4s}
+
+bold() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+cleanup() {
+  [ -n "${watch_pid:-}" ] && kill "$watch_pid" 2>/dev/null || true
+  [ -n "${load_pid:-}" ] && kill "$load_pid" 2>/dev/null || true
+  "$stack" down "$dir" || true
+  echo "demo: stopped everything; logs kept in $dir/logs"
+}
+trap cleanup EXIT
+
+render() {  # render TEMPLATE KEY=VALUE...: fills ${KEY} placeholders from the env and args
+  python3 - "$@" <<'PY'
+import os, sys
+text = open(sys.argv[1]).read()
+values = dict(os.environ)
+values.update(a.split("=", 1) for a in sys.argv[2:])
+for k, v in values.items():
+    text = text.replace("${" + k + "}", v)
+if "${" in text:
+    sys.exit(f"demo: unfilled placeholder in {sys.argv[1]}")
+print(text)
+PY
+}
+
+phase_of() { kubectl get canaryrollout "$1" -o jsonpath='{.status.phase}' 2>/dev/null || true; }
+weight_of() { kubectl get canaryrollout "$1" -o jsonpath='{.status.canaryWeight}' 2>/dev/null || true; }
+
+wait_phase() {  # wait_phase NAME PHASE SECONDS
+  local deadline=$((SECONDS + $3))
+  until [ "$(phase_of "$1")" = "$2" ]; do
+    if ((SECONDS >= deadline)); then
+      echo "demo: $1 did not reach $2 within $3 s (phase: $(phase_of "$1"))" >&2
+      kubectl get canaryrollout "$1" -o yaml >&2 || true
+      exit 1
+    fi
+    sleep 0.5
+  done
+}
+
+bold "Starting the local stack in $dir"
+"$stack" up "$dir" "$build"
+# shellcheck disable=SC1091
+. "$dir/env"
+export KUBECONFIG
+echo "API server: $(kubectl config view -o jsonpath='{.clusters[0].cluster.server}')"
+echo "Prometheus: $PROM_URL   HAProxy: http://127.0.0.1:$GATEWAY_PORT   operator metrics: $OPERATOR_METRICS"
+kubectl get crd | grep sluice.dev
+
+bold "Sample Services (stable and canary backends)"
+render "$root/e2e/canary/manifests/services.yaml.tmpl" | kubectl apply -f -
+
+bold "Live traffic: hey sends ~100 req/s through HAProxy"
+hey -z 600s -q 25 -c 4 -host payment.demo.local "http://127.0.0.1:$GATEWAY_PORT/" >/dev/null 2>&1 &
+load_pid=$!
+
+bold "Canary 1: payment-api v2, healthy. Steps 5→10→25→50→75→100, ${step_interval} each"
+render "$root/e2e/canary/manifests/rollout.yaml.tmpl" ROLLOUT_NAME=payment-api \
+  HOSTNAME=payment.demo.local STEP_INTERVAL="$step_interval" MIN_REQUESTS=5 | kubectl apply -f -
+kubectl get canaryrollouts -w &
+watch_pid=$!
+wait_phase payment-api Succeeded 180
+kill "$watch_pid" 2>/dev/null || true
+wait "$watch_pid" 2>/dev/null || true
+watch_pid=
+echo
+echo "Traffic split measured from real responses after success:"
+python3 "$root/e2e/stack/loadgen.py" --port "$GATEWAY_PORT" --host payment.demo.local \
+  --tenants 400 | python3 -c 'import json,sys; r=json.load(sys.stdin); print("  ", r["byInstance"])'
+
+bold "Canary 2: payment-api v3, which starts failing once it gets 25 % of traffic"
+kubectl delete canaryrollout payment-api --wait=false >/dev/null
+kill "$load_pid" 2>/dev/null || true
+hey -z 600s -q 25 -c 4 -host payment-v3.demo.local "http://127.0.0.1:$GATEWAY_PORT/" \
+  >/dev/null 2>&1 &
+load_pid=$!
+render "$root/e2e/canary/manifests/rollout.yaml.tmpl" ROLLOUT_NAME=payment-api-v3 \
+  HOSTNAME=payment-v3.demo.local STEP_INTERVAL="$step_interval" MIN_REQUESTS=5 | kubectl apply -f -
+kubectl get canaryrollouts -w &
+watch_pid=$!
+deadline=$((SECONDS + 120))
+until [ "$(weight_of payment-api-v3)" = "25" ]; do
+  ((SECONDS < deadline)) || { echo "demo: canary 2 never reached 25 %" >&2; exit 1; }
+  sleep 0.2
+done
+echo ">>> canary backend now fails every request"
+curl -fsS -X POST "$CANARY_ADMIN/admin/config?errorRate=1.0" >/dev/null
+start=$(date +%s.%N)
+wait_phase payment-api-v3 RolledBack 60
+end=$(date +%s.%N)
+kill "$watch_pid" 2>/dev/null || true
+wait "$watch_pid" 2>/dev/null || true
+watch_pid=
+echo
+python3 -c "print(f\"Rolled back {$end - $start:.1f} s after the errors started.\")"
+kubectl get canaryrollout payment-api-v3 -o jsonpath='  reason: {.status.message}{"\n"}'
+echo "Events:"
+kubectl get events.events.k8s.io -o custom-columns=TYPE:.type,REASON:.reason,OBJECT:.regarding.name,NOTE:.note 2>/dev/null | tail -n 12
+echo
+echo "Traffic split after the rollback (measured):"
+python3 "$root/e2e/stack/loadgen.py" --port "$GATEWAY_PORT" --host payment-v3.demo.local \
+  --tenants 400 | python3 -c 'import json,sys; r=json.load(sys.stdin); print("  ", r["byInstance"])'
+echo "Operator: $(ps -o rss=,time= -p "$(cat "$dir/pids/operator.pid")" | awk '{printf "RSS %.1f MiB, CPU time %s", $1/1024, $2}')"
+bold "Demo finished"
