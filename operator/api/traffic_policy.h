@@ -1,0 +1,150 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "operator/api/common.h"
+#include "operator/api/units.h"
+
+namespace sluice::api {
+
+enum class LoadBalancingStrategy {
+  RoundRobin,
+  LeastRequest,
+  WeightedResponseTime,
+  Geographic,
+  CostOptimized,
+  HealthBased,
+  Hybrid,
+};
+
+struct BackendCapacity {
+  std::optional<std::int64_t> maxRequestsPerSecond;
+};
+
+struct BackendCost {
+  std::optional<Decimal> perMillionRequests;
+  std::optional<Decimal> egressPerGB;
+};
+
+struct Backend {
+  std::string name;
+  ServiceRef serviceRef;
+  std::string region;
+  std::int32_t weight = 1;  // baseline share, 0..100; 1 like a Gateway API backendRef
+  BackendCapacity capacity;
+  BackendCost cost;
+};
+
+struct TrafficTier {
+  std::string name;
+  RequestMatch match;
+  std::int32_t priority = 0;  // 1 is the most important
+  std::optional<std::int64_t> latencyTargetMilliseconds;
+  // Bits per second; nullopt means "unlimited" (the default).
+  std::optional<Quantity> bandwidth;
+  Decimal burstAllowance{1'000'000, "1.0"};
+  std::optional<LoadBalancingStrategy> strategy;  // overrides spec.strategy for this tier
+};
+
+struct FailoverShift {
+  std::int32_t steps = 10;
+  Duration interval{std::chrono::seconds{6}};
+};
+
+struct FailoverRecovery {
+  Duration healthyFor{std::chrono::minutes{2}};
+};
+
+struct FailoverSpec {
+  Decimal errorRateThreshold{50'000, "0.05"};
+  std::int64_t latencyThresholdMilliseconds = 500;
+  FailoverShift shift;
+  FailoverRecovery recovery;
+  std::int32_t minHealthyBackends = 1;
+};
+
+struct BudgetSpec {
+  Decimal maxCostPerHour;
+  std::int32_t alertAtPercent = 80;
+};
+
+struct BackendQueries {
+  // PromQL templates; {{backend}}, {{service}}, {{namespace}} are filled in. Empty: the
+  // controller's built-in query for the provider.
+  std::string errorRate;
+  std::string latencyP99Milliseconds;
+  std::string requestsPerSecond;
+};
+
+struct TrafficMetricsSpec {
+  PrometheusRef prometheus;
+  Duration interval{std::chrono::seconds{15}};
+  BackendQueries queries;
+};
+
+struct TrafficPolicySpec {
+  std::vector<ParentRef> parentRefs;
+  std::vector<std::string> hostnames;
+  std::string provider = "gatewayAPI";  // gatewayAPI | haproxy
+  LoadBalancingStrategy strategy = LoadBalancingStrategy::RoundRobin;
+  std::vector<Backend> backends;
+  std::vector<TrafficTier> tiers;
+  std::optional<FailoverSpec> failover;
+  std::optional<BudgetSpec> budget;
+  std::optional<TrafficMetricsSpec> metrics;
+};
+
+struct BackendStatus {
+  std::string name;
+  std::int32_t weight = 0;
+  bool healthy = true;
+  std::optional<double> errorRate;
+  std::optional<double> latencyP99Milliseconds;
+  std::optional<Decimal> costPerHour;
+
+  friend bool operator==(const BackendStatus&, const BackendStatus&) = default;
+};
+
+struct DecisionStatus {
+  std::string strategy;
+  std::string decidedAt;  // RFC 3339
+  std::int64_t durationMicroseconds = 0;
+
+  friend bool operator==(const DecisionStatus&, const DecisionStatus&) = default;
+};
+
+// Present while an incident shift runs: traffic moves from one backend to another in steps.
+struct ShiftStatus {
+  std::string reason;
+  std::string from;
+  std::string to;
+  std::string startedAt;  // RFC 3339
+  std::int32_t step = 0;
+
+  friend bool operator==(const ShiftStatus&, const ShiftStatus&) = default;
+};
+
+struct TrafficPolicyStatus {
+  std::int64_t observedGeneration = 0;
+  std::vector<BackendStatus> backends;
+  std::optional<DecisionStatus> decision;
+  std::optional<ShiftStatus> shift;
+  std::optional<Decimal> estimatedCostPerHour;
+  std::vector<Condition> conditions;
+
+  friend bool operator==(const TrafficPolicyStatus&, const TrafficPolicyStatus&) = default;
+};
+
+struct TrafficPolicy {
+  ObjectMeta metadata;
+  TrafficPolicySpec spec;
+  TrafficPolicyStatus status;
+};
+
+const char* toString(LoadBalancingStrategy strategy);
+std::optional<LoadBalancingStrategy> parseLoadBalancingStrategy(std::string_view text);
+
+}  // namespace sluice::api

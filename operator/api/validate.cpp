@@ -1,0 +1,430 @@
+#include "operator/api/validate.h"
+
+#include <set>
+#include <string>
+
+#include "operator/api/units.h"
+
+namespace sluice::api {
+namespace {
+
+std::string str(std::int64_t v) {
+  return std::to_string(v);
+}
+
+void checkRange(ValidationErrors& errors, const std::string& path, std::int64_t value,
+                std::int64_t min, std::int64_t max) {
+  if (value < min || value > max) {
+    errors.add(path, "must be between " + str(min) + " and " + str(max) + ", got " + str(value));
+  }
+}
+
+void checkMin(ValidationErrors& errors, const std::string& path, std::int64_t value,
+              std::int64_t min) {
+  if (value < min) {
+    errors.add(path, "must be greater than or equal to " + str(min) + ", got " + str(value));
+  }
+}
+
+void checkPositiveDuration(ValidationErrors& errors, const std::string& path, Duration d) {
+  if (d.count() <= 0) {
+    errors.add(path, "must be a positive duration, got " + formatDuration(d));
+  }
+}
+
+void checkNonNegativeDuration(ValidationErrors& errors, const std::string& path, Duration d) {
+  if (d.count() < 0) {
+    errors.add(path, "must not be negative, got " + formatDuration(d));
+  }
+}
+
+void checkHeaderName(ValidationErrors& errors, const std::string& path, const std::string& name) {
+  if (!isHttpToken(name)) {
+    errors.add(path, "invalid HTTP header name \"" + name +
+                         "\": must be a token (letters, digits and !#$%&'*+-.^_`|~)");
+  }
+}
+
+void checkDnsLabel(ValidationErrors& errors, const std::string& path, const std::string& name) {
+  if (!isDns1123Label(name)) {
+    errors.add(path, "invalid name \"" + name +
+                         "\": must be a lowercase RFC 1123 label (a-z, 0-9, '-', at most 63)");
+  }
+}
+
+void checkDnsSubdomain(ValidationErrors& errors, const std::string& path, const std::string& name) {
+  if (!isDns1123Subdomain(name)) {
+    errors.add(path, "invalid name \"" + name + "\": must be a lowercase RFC 1123 subdomain");
+  }
+}
+
+void checkUnique(ValidationErrors& errors, std::set<std::string>& seen, const std::string& path,
+                 const std::string& name) {
+  if (!name.empty() && !seen.insert(name).second) {
+    errors.add(path, "Duplicate value: \"" + name + "\"");
+  }
+}
+
+void checkServiceRef(ValidationErrors& errors, const std::string& path, const ServiceRef& ref) {
+  checkDnsLabel(errors, childPath(path, "name"), ref.name);
+  checkRange(errors, childPath(path, "port"), ref.port, 1, 65535);
+}
+
+void checkRequestMatch(ValidationErrors& errors, const std::string& path,
+                       const RequestMatch& match) {
+  const std::string headersPath = childPath(path, "headers");
+  for (std::size_t i = 0; i < match.headers.size(); ++i) {
+    const std::string hPath = indexPath(headersPath, i);
+    checkHeaderName(errors, childPath(hPath, "name"), match.headers[i].name);
+    if (match.headers[i].type != "Exact" && match.headers[i].type != "RegularExpression") {
+      errors.add(childPath(hPath, "type"), "Unsupported value: \"" + match.headers[i].type +
+                                               "\": supported values: \"Exact\", "
+                                               "\"RegularExpression\"");
+    }
+  }
+}
+
+// Gateway API hostname: a DNS subdomain, optionally with a single leading "*." wildcard label.
+void checkHostnames(ValidationErrors& errors, const std::string& path,
+                    const std::vector<std::string>& hostnames) {
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < hostnames.size(); ++i) {
+    const std::string hPath = indexPath(path, i);
+    std::string_view host = hostnames[i];
+    if (host.starts_with("*.")) {
+      host.remove_prefix(2);
+    }
+    if (!isDns1123Subdomain(host)) {
+      errors.add(hPath, "invalid hostname \"" + hostnames[i] +
+                            "\": must be a lowercase DNS name, optionally prefixed by \"*.\"");
+    }
+    checkUnique(errors, seen, hPath, hostnames[i]);
+  }
+}
+
+void checkParentRefs(ValidationErrors& errors, const std::string& path,
+                     const std::vector<ParentRef>& refs, const std::string& provider) {
+  if (refs.empty() && provider == "gatewayAPI") {
+    errors.add(path, "Required value: an HTTPRoute needs at least one parent Gateway");
+  }
+  for (std::size_t i = 0; i < refs.size(); ++i) {
+    const std::string pPath = indexPath(path, i);
+    checkDnsSubdomain(errors, childPath(pPath, "name"), refs[i].name);
+    if (!refs[i].namespace_.empty()) {
+      checkDnsLabel(errors, childPath(pPath, "namespace"), refs[i].namespace_);
+    }
+  }
+}
+
+void checkPrometheusAddress(ValidationErrors& errors, const std::string& path,
+                            const std::string& address) {
+  const bool http = address.starts_with("http://") && address.size() > 7;
+  const bool https = address.starts_with("https://") && address.size() > 8;
+  if (!http && !https) {
+    errors.add(path, "invalid address \"" + address + "\": must be an http:// or https:// URL");
+  }
+}
+
+void checkDecimalMin(ValidationErrors& errors, const std::string& path, const Decimal& value,
+                     std::int64_t minMicros, bool inclusive) {
+  if (inclusive ? value.micros < minMicros : value.micros <= minMicros) {
+    errors.add(path, std::string(inclusive ? "must be greater than or equal to "
+                                           : "must be greater than ") +
+                         formatDecimal(minMicros) + ", got " + formatDecimal(value.micros));
+  }
+}
+
+void checkProvider(ValidationErrors& errors, const std::string& path, const std::string& provider) {
+  if (provider != "gatewayAPI" && provider != "haproxy") {
+    errors.add(path, "Unsupported value: \"" + provider +
+                         "\": supported values: \"gatewayAPI\", \"haproxy\"");
+  }
+}
+
+// IANA zone names ("Europe/Stockholm", "UTC", "America/Argentina/Buenos_Aires"). Checked for
+// shape only: whether the zone exists depends on the tz database where the schedule runs.
+bool isTimeZoneName(std::string_view name) {
+  if (name.empty() || name.front() == '/' || name.back() == '/' ||
+      name.find("..") != std::string_view::npos || name.find("//") != std::string_view::npos) {
+    return false;
+  }
+  for (const char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '/' || c == '_' || c == '-' || c == '+';
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+ValidationErrors validateCanaryRolloutSpec(const CanaryRolloutSpec& spec) {
+  ValidationErrors errors;
+  const std::string path = "spec";
+  checkServiceRef(errors, "spec.stable.serviceRef", spec.stable);
+  checkServiceRef(errors, "spec.canary.serviceRef", spec.canary);
+  if (!spec.stable.name.empty() && spec.stable.name == spec.canary.name &&
+      spec.stable.port == spec.canary.port) {
+    errors.add("spec.canary.serviceRef", "must differ from spec.stable.serviceRef");
+  }
+  if (spec.trafficPolicyRef.has_value() == spec.route.has_value()) {
+    errors.add(path, spec.route ? "exactly one of trafficPolicyRef and route may be set, not both"
+                                : "exactly one of trafficPolicyRef and route is required");
+  }
+  if (spec.trafficPolicyRef) {
+    checkDnsSubdomain(errors, "spec.trafficPolicyRef.name", spec.trafficPolicyRef->name);
+    if (spec.trafficPolicyRef->backend.empty()) {
+      errors.add("spec.trafficPolicyRef.backend", "Required value");
+    }
+  }
+  if (spec.route) {
+    checkProvider(errors, "spec.route.provider", spec.route->provider);
+    checkParentRefs(errors, "spec.route.parentRefs", spec.route->parentRefs, spec.route->provider);
+    checkHostnames(errors, "spec.route.hostnames", spec.route->hostnames);
+  }
+  if (spec.steps.empty()) {
+    errors.add("spec.steps", "must have at least 1 item");
+  }
+  for (std::size_t i = 0; i < spec.steps.size(); ++i) {
+    const std::string sPath = indexPath("spec.steps", i);
+    checkRange(errors, sPath, spec.steps[i], 1, 100);
+    if (i > 0 && spec.steps[i] <= spec.steps[i - 1]) {
+      errors.add(sPath, "must be greater than " + str(spec.steps[i - 1]));
+    }
+  }
+  if (!spec.steps.empty() && spec.steps.back() != 100) {
+    errors.add(indexPath("spec.steps", spec.steps.size() - 1),
+               "the last step must be 100, got " + str(spec.steps.back()));
+  }
+  checkPositiveDuration(errors, "spec.stepInterval", spec.stepInterval);
+  if (spec.stickiness) {
+    checkHeaderName(errors, "spec.stickiness.header", spec.stickiness->header);
+  }
+  for (std::size_t i = 0; i < spec.match.size(); ++i) {
+    checkRequestMatch(errors, indexPath("spec.match", i), spec.match[i]);
+  }
+  const CanaryAnalysis& a = spec.analysis;
+  checkPositiveDuration(errors, "spec.analysis.interval", a.interval);
+  checkMin(errors, "spec.analysis.failureLimit", a.failureLimit, 0);
+  checkMin(errors, "spec.analysis.minRequests", a.minRequests, 0);
+  if (!a.metrics.empty() || !a.requestCountQuery.empty() || !a.prometheus.address.empty()) {
+    checkPrometheusAddress(errors, "spec.analysis.prometheus.address", a.prometheus.address);
+  }
+  std::set<std::string> metricNames;
+  for (std::size_t i = 0; i < a.metrics.size(); ++i) {
+    const std::string mPath = indexPath("spec.analysis.metrics", i);
+    const AnalysisMetric& m = a.metrics[i];
+    checkDnsLabel(errors, childPath(mPath, "name"), m.name);
+    checkUnique(errors, metricNames, childPath(mPath, "name"), m.name);
+    if (m.query.empty()) {
+      errors.add(childPath(mPath, "query"), "Required value");
+    }
+    const std::string rPath = childPath(mPath, "thresholdRange");
+    if (!m.thresholdRange.min && !m.thresholdRange.max) {
+      errors.add(rPath, "at least one of min and max is required");
+    } else if (m.thresholdRange.min && m.thresholdRange.max &&
+               *m.thresholdRange.min > *m.thresholdRange.max) {
+      errors.add(childPath(rPath, "min"), "must be less than or equal to max (" +
+                                              formatDecimal(m.thresholdRange.max->micros) + ")");
+    }
+  }
+  return errors;
+}
+
+ValidationErrors validateTrafficPolicySpec(const TrafficPolicySpec& spec) {
+  ValidationErrors errors;
+  checkProvider(errors, "spec.provider", spec.provider);
+  checkParentRefs(errors, "spec.parentRefs", spec.parentRefs, spec.provider);
+  checkHostnames(errors, "spec.hostnames", spec.hostnames);
+  if (spec.backends.empty()) {
+    errors.add("spec.backends", "must have at least 1 item");
+  }
+  std::set<std::string> backendNames;
+  std::int64_t totalWeight = 0;
+  for (std::size_t i = 0; i < spec.backends.size(); ++i) {
+    const std::string bPath = indexPath("spec.backends", i);
+    const Backend& b = spec.backends[i];
+    checkDnsLabel(errors, childPath(bPath, "name"), b.name);
+    checkUnique(errors, backendNames, childPath(bPath, "name"), b.name);
+    checkServiceRef(errors, childPath(bPath, "serviceRef"), b.serviceRef);
+    checkRange(errors, childPath(bPath, "weight"), b.weight, 0, 100);
+    totalWeight += b.weight;
+    if (b.capacity.maxRequestsPerSecond) {
+      checkMin(errors, childPath(bPath, "capacity.maxRequestsPerSecond"),
+               *b.capacity.maxRequestsPerSecond, 1);
+    }
+    if (b.cost.perMillionRequests) {
+      checkDecimalMin(errors, childPath(bPath, "cost.perMillionRequests"),
+                      *b.cost.perMillionRequests, 0, true);
+    }
+    if (b.cost.egressPerGB) {
+      checkDecimalMin(errors, childPath(bPath, "cost.egressPerGB"), *b.cost.egressPerGB, 0, true);
+    }
+  }
+  if (!spec.backends.empty() && totalWeight == 0) {
+    errors.add("spec.backends", "at least one backend must have a weight above 0");
+  }
+  std::set<std::string> tierNames;
+  for (std::size_t i = 0; i < spec.tiers.size(); ++i) {
+    const std::string tPath = indexPath("spec.tiers", i);
+    const TrafficTier& t = spec.tiers[i];
+    checkDnsLabel(errors, childPath(tPath, "name"), t.name);
+    checkUnique(errors, tierNames, childPath(tPath, "name"), t.name);
+    checkRequestMatch(errors, childPath(tPath, "match"), t.match);
+    checkMin(errors, childPath(tPath, "priority"), t.priority, 1);
+    if (t.latencyTargetMilliseconds) {
+      checkMin(errors, childPath(tPath, "latencyTargetMilliseconds"), *t.latencyTargetMilliseconds,
+               1);
+    }
+    if (t.bandwidth && t.bandwidth->milli < 1000) {
+      errors.add(childPath(tPath, "bandwidth"),
+                 "must be \"unlimited\" or at least 1 bit/s, got \"" + t.bandwidth->text + "\"");
+    }
+    // Below 1.0 a "burst" would cap the tier under its steady rate.
+    checkDecimalMin(errors, childPath(tPath, "burstAllowance"), t.burstAllowance, 1'000'000, true);
+  }
+  if (spec.failover) {
+    const FailoverSpec& f = *spec.failover;
+    const std::string fPath = "spec.failover";
+    const std::string ePath = childPath(fPath, "errorRateThreshold");
+    if (f.errorRateThreshold.micros <= 0 || f.errorRateThreshold.micros > 1'000'000) {
+      errors.add(ePath, "must be a fraction greater than 0 and at most 1, got " +
+                            formatDecimal(f.errorRateThreshold.micros));
+    }
+    checkMin(errors, childPath(fPath, "latencyThresholdMilliseconds"),
+             f.latencyThresholdMilliseconds, 1);
+    checkRange(errors, childPath(fPath, "shift.steps"), f.shift.steps, 1, 100);
+    checkPositiveDuration(errors, childPath(fPath, "shift.interval"), f.shift.interval);
+    checkNonNegativeDuration(errors, childPath(fPath, "recovery.healthyFor"),
+                             f.recovery.healthyFor);
+    checkMin(errors, childPath(fPath, "minHealthyBackends"), f.minHealthyBackends, 0);
+    if (!spec.backends.empty() &&
+        f.minHealthyBackends > static_cast<std::int64_t>(spec.backends.size())) {
+      errors.add(childPath(fPath, "minHealthyBackends"),
+                 "must not exceed the number of backends (" + str(spec.backends.size()) + ")");
+    }
+  }
+  if (spec.budget) {
+    checkDecimalMin(errors, "spec.budget.maxCostPerHour", spec.budget->maxCostPerHour, 0, false);
+    checkRange(errors, "spec.budget.alertAtPercent", spec.budget->alertAtPercent, 1, 100);
+  }
+  if (spec.metrics) {
+    checkPrometheusAddress(errors, "spec.metrics.prometheus.address",
+                           spec.metrics->prometheus.address);
+    checkPositiveDuration(errors, "spec.metrics.interval", spec.metrics->interval);
+  }
+  return errors;
+}
+
+ValidationErrors validateTierLimitSpec(const TierLimitSpec& spec) {
+  ValidationErrors errors;
+  if (spec.targetRefs.empty()) {
+    errors.add("spec.targetRefs", "must have at least 1 item");
+  }
+  for (std::size_t i = 0; i < spec.targetRefs.size(); ++i) {
+    const std::string tPath = indexPath("spec.targetRefs", i);
+    if (spec.targetRefs[i].kind.empty()) {
+      errors.add(childPath(tPath, "kind"), "Required value");
+    }
+    checkDnsSubdomain(errors, childPath(tPath, "name"), spec.targetRefs[i].name);
+  }
+  checkHeaderName(errors, "spec.tierHeader", spec.tierHeader);
+  if (spec.identity) {
+    checkHeaderName(errors, "spec.identity.header", spec.identity->header);
+  }
+  if (spec.tiers.empty()) {
+    errors.add("spec.tiers", "must have at least 1 item");
+  }
+  std::set<std::string> tierNames;
+  for (std::size_t i = 0; i < spec.tiers.size(); ++i) {
+    const std::string tPath = indexPath("spec.tiers", i);
+    const RateLimitTier& t = spec.tiers[i];
+    checkDnsLabel(errors, childPath(tPath, "name"), t.name);
+    checkUnique(errors, tierNames, childPath(tPath, "name"), t.name);
+    checkMin(errors, childPath(tPath, "requestsPerSecond"), t.requestsPerSecond, 1);
+    if (t.burst < t.requestsPerSecond) {
+      errors.add(childPath(tPath, "burst"), "must be greater than or equal to requestsPerSecond (" +
+                                                str(t.requestsPerSecond) + "), got " +
+                                                str(t.burst));
+    }
+    if (t.concurrent) {
+      checkMin(errors, childPath(tPath, "concurrent"), *t.concurrent, 1);
+    }
+    if (t.dailyQuota) {
+      checkMin(errors, childPath(tPath, "dailyQuota"), *t.dailyQuota, 1);
+    }
+    checkMin(errors, childPath(tPath, "priority"), t.priority, 1);
+  }
+  if (!spec.defaultTier.empty() && !spec.tiers.empty() && !tierNames.contains(spec.defaultTier)) {
+    errors.add("spec.defaultTier", "must name one of spec.tiers, got \"" + spec.defaultTier + "\"");
+  }
+  if (spec.queue) {
+    checkMin(errors, "spec.queue.maxSize", spec.queue->maxSize, 1);
+    checkPositiveDuration(errors, "spec.queue.timeout", spec.queue->timeout);
+  }
+  if (spec.autoscaling) {
+    const TierAutoscaling& a = *spec.autoscaling;
+    const std::string aPath = "spec.autoscaling";
+    if (a.targetRef.apiVersion.empty()) {
+      errors.add(childPath(aPath, "targetRef.apiVersion"), "Required value");
+    }
+    if (a.targetRef.kind.empty()) {
+      errors.add(childPath(aPath, "targetRef.kind"), "Required value");
+    }
+    checkDnsSubdomain(errors, childPath(aPath, "targetRef.name"), a.targetRef.name);
+    checkMin(errors, childPath(aPath, "minReplicas"), a.minReplicas, 1);
+    checkMin(errors, childPath(aPath, "maxReplicas"), a.maxReplicas, 1);
+    if (a.minReplicas > a.maxReplicas) {
+      errors.add(childPath(aPath, "minReplicas"), "must be less than or equal to maxReplicas (" +
+                                                      str(a.maxReplicas) + "), got " +
+                                                      str(a.minReplicas));
+    }
+    if (a.cpuUtilization) {
+      checkRange(errors, childPath(aPath, "cpuUtilization"), *a.cpuUtilization, 1, 100);
+    }
+    if (a.memoryUtilization) {
+      checkRange(errors, childPath(aPath, "memoryUtilization"), *a.memoryUtilization, 1, 100);
+    }
+    if (a.requestsPerSecondPerReplica) {
+      checkMin(errors, childPath(aPath, "requestsPerSecondPerReplica"),
+               *a.requestsPerSecondPerReplica, 1);
+    }
+    // autoscaling/v2 caps stabilization windows at one hour.
+    const auto checkWindow = [&](const std::string& wPath, Duration d) {
+      if (d.count() < 0 || d > std::chrono::hours{1}) {
+        errors.add(wPath, "must be between 0s and 1h, got " + formatDuration(d));
+      }
+    };
+    checkWindow(childPath(aPath, "behavior.scaleUp.stabilizationWindow"),
+                a.behavior.scaleUp.stabilizationWindow);
+    checkWindow(childPath(aPath, "behavior.scaleDown.stabilizationWindow"),
+                a.behavior.scaleDown.stabilizationWindow);
+    std::set<std::string> scheduleNames;
+    for (std::size_t i = 0; i < a.schedules.size(); ++i) {
+      const std::string sPath = indexPath(childPath(aPath, "schedules"), i);
+      const ScalingSchedule& s = a.schedules[i];
+      checkDnsLabel(errors, childPath(sPath, "name"), s.name);
+      checkUnique(errors, scheduleNames, childPath(sPath, "name"), s.name);
+      if (std::string cron = cronError(s.cron); !cron.empty()) {
+        errors.add(childPath(sPath, "cron"), cron);
+      }
+      checkPositiveDuration(errors, childPath(sPath, "duration"), s.duration);
+      if (s.minReplicas < a.minReplicas || s.minReplicas > a.maxReplicas) {
+        errors.add(childPath(sPath, "minReplicas"),
+                   "must be between spec.autoscaling.minReplicas (" + str(a.minReplicas) +
+                       ") and spec.autoscaling.maxReplicas (" + str(a.maxReplicas) + "), got " +
+                       str(s.minReplicas));
+      }
+      if (!isTimeZoneName(s.timeZone)) {
+        errors.add(childPath(sPath, "timeZone"), "invalid time zone \"" + s.timeZone +
+                                                     "\": must be an IANA name such as "
+                                                     "\"Europe/Stockholm\" or \"UTC\"");
+      }
+    }
+  }
+  return errors;
+}
+
+}  // namespace sluice::api

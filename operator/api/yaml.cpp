@@ -1,0 +1,209 @@
+#include "operator/api/yaml.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+namespace sluice::api {
+namespace {
+
+using nlohmann::json;
+
+bool isOneOf(const std::string& s, std::initializer_list<const char*> options) {
+  for (const char* o : options) {
+    if (s == o) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::optional<json> resolveInteger(const std::string& s) {
+  std::string_view digits = s;
+  bool negative = false;
+  if (!digits.empty() && (digits.front() == '-' || digits.front() == '+')) {
+    negative = digits.front() == '-';
+    digits.remove_prefix(1);
+  }
+  int base = 10;
+  if (digits.starts_with("0x")) {
+    base = 16;
+    digits.remove_prefix(2);
+    if (s.front() == '-' || s.front() == '+') {
+      return std::nullopt;  // the core schema has no signed hex or octal
+    }
+  } else if (digits.starts_with("0o")) {
+    base = 8;
+    digits.remove_prefix(2);
+    if (s.front() == '-' || s.front() == '+') {
+      return std::nullopt;
+    }
+  }
+  if (digits.empty()) {
+    return std::nullopt;
+  }
+  std::uint64_t magnitude = 0;
+  const auto [end, ec] =
+      std::from_chars(digits.data(), digits.data() + digits.size(), magnitude, base);
+  if (end != digits.data() + digits.size()) {
+    return std::nullopt;
+  }
+  if (ec == std::errc::result_out_of_range) {
+    return json(std::strtod(s.c_str(), nullptr));
+  }
+  if (ec != std::errc{}) {
+    return std::nullopt;
+  }
+  if (!negative) {
+    if (magnitude <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      return json(static_cast<std::int64_t>(magnitude));
+    }
+    return json(magnitude);
+  }
+  if (magnitude <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) + 1) {
+    return json(static_cast<std::int64_t>(~magnitude + 1));
+  }
+  return json(-static_cast<double>(magnitude));
+}
+
+std::optional<json> resolveFloat(const std::string& s) {
+  if (isOneOf(s, {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"})) {
+    return json(std::numeric_limits<double>::infinity());
+  }
+  if (isOneOf(s, {"-.inf", "-.Inf", "-.INF"})) {
+    return json(-std::numeric_limits<double>::infinity());
+  }
+  if (isOneOf(s, {".nan", ".NaN", ".NAN"})) {
+    return json(std::numeric_limits<double>::quiet_NaN());
+  }
+  // [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
+  std::size_t i = 0;
+  if (i < s.size() && (s[i] == '-' || s[i] == '+')) {
+    ++i;
+  }
+  std::size_t mantissaDigits = 0;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
+    ++i;
+    ++mantissaDigits;
+  }
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
+      ++i;
+      ++mantissaDigits;
+    }
+  }
+  if (mantissaDigits == 0) {
+    return std::nullopt;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) {
+      ++i;
+    }
+    const std::size_t start = i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
+      ++i;
+    }
+    if (i == start) {
+      return std::nullopt;
+    }
+  }
+  if (i != s.size()) {
+    return std::nullopt;
+  }
+  std::istringstream in(s);
+  in.imbue(std::locale::classic());
+  double value = 0;
+  in >> value;
+  return json(value);
+}
+
+json resolvePlainScalar(const std::string& s) {
+  if (s.empty() || isOneOf(s, {"~", "null", "Null", "NULL"})) {
+    return nullptr;
+  }
+  if (isOneOf(s, {"true", "True", "TRUE"})) {
+    return true;
+  }
+  if (isOneOf(s, {"false", "False", "FALSE"})) {
+    return false;
+  }
+  if (auto i = resolveInteger(s)) {
+    return *i;
+  }
+  if (auto f = resolveFloat(s)) {
+    return *f;
+  }
+  return s;
+}
+
+json convert(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Undefined:
+    case YAML::NodeType::Null:
+      return nullptr;
+    case YAML::NodeType::Scalar: {
+      const std::string& tag = node.Tag();
+      const std::string& value = node.Scalar();
+      // "!" marks a quoted (non-plain) scalar; explicit tags are honoured.
+      if (tag == "!" || tag == "tag:yaml.org,2002:str" || tag == "!!str") {
+        return value;
+      }
+      return resolvePlainScalar(value);
+    }
+    case YAML::NodeType::Sequence: {
+      json out = json::array();
+      for (const auto& item : node) {
+        out.push_back(convert(item));
+      }
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      json out = json::object();
+      for (const auto& entry : node) {
+        out[entry.first.as<std::string>()] = convert(entry.second);
+      }
+      return out;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Expected<std::vector<json>, std::string> yamlToJson(std::string_view text) {
+  try {
+    std::vector<json> out;
+    for (const auto& document : YAML::LoadAll(std::string(text))) {
+      json converted = convert(document);
+      if (!converted.is_null()) {
+        out.push_back(std::move(converted));
+      }
+    }
+    return out;
+  } catch (const YAML::Exception& e) {
+    return Unexpected(std::string("invalid YAML: ") + e.what());
+  }
+}
+
+Expected<std::vector<json>, std::string> readYamlFile(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    return Unexpected("cannot read " + file.string());
+  }
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  auto documents = yamlToJson(buffer.str());
+  if (!documents) {
+    return Unexpected(file.string() + ": " + documents.error());
+  }
+  return documents;
+}
+
+}  // namespace sluice::api
