@@ -12,6 +12,7 @@
 
 #include "operator/api/canary_rollout.h"
 #include "operator/engine/canary.h"
+#include "operator/prometheus/analysis.h"
 #include "operator/prometheus/client.h"
 
 namespace sluice::controllers {
@@ -34,19 +35,11 @@ class PrometheusClients {
   std::map<std::string, std::unique_ptr<prometheus::QueryClient>> clients_;
 };
 
-// What the queries' {{placeholders}} are filled with, and the request count to fall back on.
-struct AnalysisContext {
-  std::string namespace_;
-  // Query for the canary's request count when spec.analysis.requestCountQuery is empty (the
-  // traffic provider knows its own request metric); empty: the count is unknown.
-  std::string defaultRequestCountQuery;
-};
-
-// Runs every metric query (and the request count query) once. Never throws; each failure is
-// recorded on its metric with a message that names the query and the Prometheus address, and
-// `error` is set when no query could reach Prometheus at all.
-engine::AnalysisResult runAnalysis(const api::CanaryRolloutSpec& spec,
-                                   const AnalysisContext& context, PrometheusClients& clients,
-                                   Clock::TimePoint now);
+// Runs the rollout's analysis once through the shared client for its Prometheus address.
+// Every error names the address, so a status message says which Prometheus failed.
+// `fallbackRequestCountQuery` is used when spec.analysis.requestCountQuery is empty.
+engine::AnalysisResult runAnalysis(const api::CanaryRolloutSpec& spec, const std::string& ns,
+                                   const std::string& fallbackRequestCountQuery,
+                                   PrometheusClients& clients, Clock::TimePoint now);
 
 }  // namespace sluice::controllers

@@ -316,8 +316,8 @@ Expected<ReconcileOutcome, ReconcileError> CanaryRolloutReconciler::reconcile(
                        engine::analysisDue(spec, current, now);
   std::optional<std::chrono::steady_clock::time_point> measuredAt;
   if (analyse) {
-    AnalysisContext context{ns, defaultRequestCountQuery(*rollout)};
-    observation.analysis = runAnalysis(spec, context, *deps_.prometheus, now);
+    observation.analysis =
+        runAnalysis(spec, ns, defaultRequestCountQuery(*rollout), *deps_.prometheus, now);
     measuredAt = deps_.clock->steadyNow();
   }
 
