@@ -8,6 +8,7 @@ const path = require('path');
 const yaml = require('js-yaml');
 const E = require('./errors');
 const P = require('./patch');
+const { decodeObject } = require('./protobuf');
 
 function send(res, code, body, headers = {}) {
   const data = typeof body === 'string' ? body : JSON.stringify(body);
@@ -25,7 +26,7 @@ function readBody(req) {
   return new Promise((resolve, reject) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -82,7 +83,7 @@ function main(opts) {
       // metadata for built-ins and to JSON merge patch for custom resources, as with a cluster
       // whose OpenAPI lacks patch metadata.
       paths[base] = { get: { operationId: `read${r.kind}`, 'x-kubernetes-action': 'get', 'x-kubernetes-group-version-kind': gvk, responses: { 200: { content: { 'application/json': { schema: ref } } } } },
-        patch: { operationId: `patch${r.kind}`, 'x-kubernetes-action': 'patch', 'x-kubernetes-group-version-kind': gvk, responses: { 200: { content: { 'application/json': { schema: ref } } } } },
+        patch: { operationId: `patch${r.kind}`, 'x-kubernetes-action': 'patch', 'x-kubernetes-group-version-kind': gvk, parameters: params, responses: { 200: { content: { 'application/json': { schema: ref } } } } },
         parameters: params };
       const sch = r.schema ? structuredClone(r.schema) : { type: 'object', description: `${r.kind} (built-in kind; schema not published by the test API server)`, 'x-kubernetes-preserve-unknown-fields': true,
         properties: { apiVersion: { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' }, kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },
@@ -116,11 +117,11 @@ function main(opts) {
         if (v !== null && c.type === 'date') v = humanDuration(Date.now() - Date.parse(v));
         else if (v !== null && typeof v === 'object') v = JSON.stringify(v);
         else if (vals.length > 1 && c.type === 'string') v = vals.join(',');
-        cells.push(v === null ? '<none>' : v);
+        cells.push(v);
       }
       if (r.crdColumns.length === 0) cells.push(humanDuration(Date.now() - Date.parse(o.metadata.creationTimestamp)));
     } else {
-      for (const c of r.columns) { let v; try { v = c.fn(o); } catch { v = '<unknown>'; } if (c.type === 'date') v = humanDuration(Date.now() - Date.parse(v)); cells.push(v); }
+      for (const c of r.columns) { let v; try { v = c.fn(o); } catch { v = '<unknown>'; } cells.push(v); }
       if (!r.noAge) cells.push(humanDuration(Date.now() - Date.parse(o.metadata.creationTimestamp)));
     }
     return cells;
@@ -287,7 +288,16 @@ function main(opts) {
       if (!o) throw E.notFound(r.group, r.plural, name);
       return reply(200, o);
     }
-    const raw = await readBody(req);
+    const rawBuf = await readBody(req);
+    let raw = rawBuf.toString('utf8');
+    const reqCt = (req.headers['content-type'] || '').split(';')[0].trim();
+    if ((method === 'POST' || method === 'PUT') && reqCt === 'application/vnd.kubernetes.protobuf') {
+      raw = JSON.stringify(decodeObject(rawBuf));
+    } else if ((method === 'POST' || method === 'PUT') && reqCt === 'application/yaml') {
+      try { raw = JSON.stringify(yaml.load(raw)); } catch (e) { throw E.badRequest(`error decoding YAML: ${e.message}`); }
+    } else if ((method === 'POST' || method === 'PUT') && reqCt && reqCt !== 'application/json') {
+      throw new E.ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`);
+    }
     if (method === 'POST') {
       if (name) throw E.methodNotAllowed();
       let body; try { body = JSON.parse(raw); } catch (e) { throw E.badRequest(`the body of the request was in an unknown format - ${e.message}`); }
@@ -444,7 +454,7 @@ function main(opts) {
   const admin = http.createServer(async (req, res) => {
     const u = new URL(req.url, 'http://127.0.0.1');
     try {
-      const raw = await readBody(req);
+      const raw = (await readBody(req)).toString('utf8');
       const body = raw.trim() ? JSON.parse(raw) : {};
       const re = (s) => (s ? new RegExp(s) : null);
       const route = `${req.method} ${u.pathname}`;

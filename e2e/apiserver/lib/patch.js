@@ -162,6 +162,7 @@ function fieldSet(obj, listInfo, path = '', top = true) {
     const fk = `f:${k}`;
     if (isObj(v)) {
       const sub = fieldSet(v, listInfo, p, false);
+      if (top && k === 'metadata' && Object.keys(sub).length === 0) continue;
       set[fk] = sub;
     } else if (Array.isArray(v)) {
       const info = listInfo(p, k, v);
