@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs every benchmark binary under BUILD_DIR/bench. SLUICE_BENCH_SMOKE=1 runs each benchmark
+# for a few iterations only (CI's smoke mode: proves they run, numbers are not meaningful).
+set -euo pipefail
+build=${1:-build}
+args=()
+if [ "${SLUICE_BENCH_SMOKE:-0}" = 1 ]; then
+  args+=(--benchmark_min_time=0.01)
+fi
+found=0
+while IFS= read -r bin; do
+  found=1
+  echo "== $(basename "$bin")"
+  "$bin" "${args[@]}"
+done < <(find "$build/bench" -type f -executable -name '*bench*' | sort)
+if [ "$found" = 0 ]; then
+  echo "bench/run.sh: no benchmark binaries under $build/bench" >&2
+  exit 1
+fi
