@@ -15,8 +15,10 @@
 //  5. Succeeded / RolledBack are terminal until a new revision or retry: hold their weight.
 //  6. spec.paused -> phase Paused, weight held, analysis not consumed. Resuming restarts the
 //     current step's timer so the step is watched a full stepInterval after the pause.
-//  7. A new analysis result (measuredAt later than status.analysis.lastRunAt, compared at
-//     whole seconds because status times are RFC 3339 seconds) is evaluated:
+//  7. A new analysis result is evaluated: measuredAt later than status.analysis.lastRunAt and
+//     than stepStartedAt (whole seconds: status times are RFC 3339 at second precision);
+//     older results describe traffic from before this step and are ignored. Failures count
+//     over the whole rollout (reset only by a restart or retry):
 //       - any metric an error spike (see isErrorSpike) -> RolledBack at once;
 //       - any metric Fail -> failures + 1; failures > failureLimit -> RolledBack;
 //       - an error, too few requests (< minRequests, or unknown when minRequests > 0), NaN,
@@ -26,7 +28,7 @@
 //     weight 100.
 //
 // Worked example (steps 5,10,25,50,75,100, stepInterval 60s, analysis interval 30s):
-//   t=0   new revision            -> Progressing, step 0, weight 5, requeueAfter 0s (analysis due)
+//   t=0   new revision            -> Progressing, step 0, weight 5, requeueAfter 30s
 //   t=30  analysis Pass           -> hold (step not elapsed), requeueAfter 30s
 //   t=60  analysis Pass           -> step 1, weight 10, stepStartedAt=60
 //   t=90  analysis error-rate 0.5 with max 0.01 (>= 2x max) -> RolledBack, weight 0, Warning
@@ -109,12 +111,10 @@ struct CanaryPlan {
   api::CanaryRolloutStatus status;  // write only if != the current status
   std::int32_t canaryWeight = 0;    // 0..100; equals status.canaryWeight
   std::vector<Event> events;
-  // When to reconcile again: min(next analysis due, step end). Absent in Succeeded,
-  // RolledBack and Paused (nothing changes with time there). Zero means now.
+  // When to reconcile again: min(next analysis due, step end), at least 1s so a controller
+  // that cannot analyse never loops hot. Absent in Succeeded, RolledBack, Failed and Paused
+  // (nothing changes with time there).
   std::optional<std::chrono::milliseconds> requeueAfter;
-  // True when the controller should run an analysis before the next decide (the plan's
-  // status has no analysis newer than spec.analysis.interval).
-  bool analysisDue = false;
   // Annotations the controller should remove: every present action is consumed (acted on or,
   // when not applicable in the current phase, ignored) so it does not fire twice.
   std::vector<std::string> consumedAnnotations;
@@ -123,8 +123,9 @@ struct CanaryPlan {
 CanaryPlan decide(const api::CanaryRolloutSpec& spec, const api::CanaryRolloutStatus& current,
                   const CanaryObservation& observation, TimePoint now);
 
-// Whether an analysis should run now for this status (never ran, or lastRunAt + interval <=
-// now). Only Progressing rollouts (and Pending ones, which decide() starts) analyse.
+// Whether the controller should run an analysis now: the rollout is Progressing (or
+// Promoting) and now >= max(lastRunAt, stepStartedAt) + analysis.interval, so each step's
+// first analysis covers a full interval of that step's traffic.
 bool analysisDue(const api::CanaryRolloutSpec& spec, const api::CanaryRolloutStatus& status,
                  TimePoint now);
 
