@@ -8,6 +8,8 @@
 #include <sstream>
 #include <utility>
 
+#include "operator/api/conditions.h"
+
 namespace sluice::engine {
 namespace {
 
@@ -37,22 +39,10 @@ std::string formatDecimal(const api::Decimal& d) {
   return d.text.empty() ? formatNumber(d.toDouble()) : d.text;
 }
 
-void setCondition(std::vector<api::Condition>& conditions, const std::string& type,
-                  const std::string& status, const std::string& reason, const std::string& message,
-                  std::int64_t generation, TimePoint now) {
-  auto it = std::find_if(conditions.begin(), conditions.end(),
-                         [&](const api::Condition& c) { return c.type == type; });
-  if (it == conditions.end()) {
-    conditions.push_back({type, status, reason, message, formatTime(now), generation});
-    return;
-  }
-  if (it->status != status) {
-    it->status = status;
-    it->lastTransitionTime = formatTime(now);
-  }
-  it->reason = reason;
-  it->message = message;
-  it->observedGeneration = generation;
+void setCondition(std::vector<api::Condition>& conditions, const char* type, const char* status,
+                  const std::string& reason, const std::string& message, std::int64_t generation,
+                  TimePoint now) {
+  api::setCondition(conditions, {type, status, reason, message, "", generation}, now);
 }
 
 // Everything one decide() call builds up; written once into the plan.
@@ -349,28 +339,39 @@ void Decision::applyConditions() {
     case CanaryPhase::Pending:
     case CanaryPhase::Progressing:
     case CanaryPhase::Promoting:
-      setCondition(status_.conditions, "Ready", "False", "RolloutProgressing", msg, gen, now_);
-      setCondition(status_.conditions, "Progressing", "True",
+      setCondition(status_.conditions, api::kConditionReady, api::kConditionFalse,
+                   "RolloutProgressing", msg, gen, now_);
+      setCondition(status_.conditions, api::kConditionProgressing, api::kConditionTrue,
                    inconclusive ? "AnalysisInconclusive" : "StepInProgress", msg, gen, now_);
-      setCondition(status_.conditions, "Degraded", "False", "AsExpected", msg, gen, now_);
+      setCondition(status_.conditions, api::kConditionDegraded, api::kConditionFalse, "AsExpected",
+                   msg, gen, now_);
       break;
     case CanaryPhase::Paused:
-      setCondition(status_.conditions, "Ready", "False", "RolloutPaused", msg, gen, now_);
-      setCondition(status_.conditions, "Progressing", "Unknown", "RolloutPaused", msg, gen, now_);
-      setCondition(status_.conditions, "Degraded", "False", "AsExpected", msg, gen, now_);
+      setCondition(status_.conditions, api::kConditionReady, api::kConditionFalse, "RolloutPaused",
+                   msg, gen, now_);
+      setCondition(status_.conditions, api::kConditionProgressing, api::kConditionUnknown,
+                   "RolloutPaused", msg, gen, now_);
+      setCondition(status_.conditions, api::kConditionDegraded, api::kConditionFalse, "AsExpected",
+                   msg, gen, now_);
       break;
     case CanaryPhase::Succeeded:
-      setCondition(status_.conditions, "Ready", "True", "RolloutSucceeded", msg, gen, now_);
-      setCondition(status_.conditions, "Progressing", "False", "RolloutSucceeded", msg, gen, now_);
-      setCondition(status_.conditions, "Degraded", "False", "AsExpected", msg, gen, now_);
+      setCondition(status_.conditions, api::kConditionReady, api::kConditionTrue,
+                   "RolloutSucceeded", msg, gen, now_);
+      setCondition(status_.conditions, api::kConditionProgressing, api::kConditionFalse,
+                   "RolloutSucceeded", msg, gen, now_);
+      setCondition(status_.conditions, api::kConditionDegraded, api::kConditionFalse, "AsExpected",
+                   msg, gen, now_);
       break;
     case CanaryPhase::RolledBack:
       if (rollbackReason_.empty()) {
         break;  // rolled back earlier; conditions already say why
       }
-      setCondition(status_.conditions, "Ready", "False", rollbackReason_, msg, gen, now_);
-      setCondition(status_.conditions, "Progressing", "False", "RolledBack", msg, gen, now_);
-      setCondition(status_.conditions, "Degraded", "True", rollbackReason_, msg, gen, now_);
+      setCondition(status_.conditions, api::kConditionReady, api::kConditionFalse, rollbackReason_,
+                   msg, gen, now_);
+      setCondition(status_.conditions, api::kConditionProgressing, api::kConditionFalse,
+                   "RolledBack", msg, gen, now_);
+      setCondition(status_.conditions, api::kConditionDegraded, api::kConditionTrue,
+                   rollbackReason_, msg, gen, now_);
       break;
     case CanaryPhase::Failed:
       break;  // owned by the controller (e.g. InvalidSpec)
