@@ -1,0 +1,105 @@
+'use strict';
+// Discovery, authentication and OpenAPI.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { Cluster } = require('./helpers');
+
+let c;
+test.before(async () => { c = await Cluster.start(); });
+test.after(async () => { await c.stop(); });
+
+// https://kubernetes.io/docs/reference/access-authn-authz/authentication/ : a request with an
+// invalid bearer token is rejected with 401 Unauthorized and a Status body.
+test('authentication: wrong or missing bearer token gets 401 with a Status', async () => {
+  for (const token of ['not-the-token', null]) {
+    const r = await c.get('/api/v1/namespaces', { token });
+    assert.equal(r.status, 401);
+    assert.equal(r.body.kind, 'Status');
+    assert.equal(r.body.apiVersion, 'v1');
+    assert.equal(r.body.status, 'Failure');
+    assert.equal(r.body.reason, 'Unauthorized');
+    assert.equal(r.body.code, 401);
+  }
+});
+
+// https://kubernetes.io/docs/reference/using-api/#api-versioning : /version reports the server version.
+test('version: /version returns major, minor and gitVersion', async () => {
+  const r = await c.get('/version');
+  assert.equal(r.status, 200);
+  assert.match(r.body.major, /^\d+$/);
+  assert.match(r.body.minor, /^\d+\+?$/);
+  assert.match(r.body.gitVersion, /^v\d+\.\d+\.\d+/);
+});
+
+// https://kubernetes.io/docs/concepts/overview/kubernetes-api/#discovery-api : /api lists the
+// legacy group versions, /apis the named groups with a preferred version.
+test('discovery: /api and /apis list the core and named groups', async () => {
+  const api = await c.get('/api');
+  assert.equal(api.status, 200);
+  assert.equal(api.body.kind, 'APIVersions');
+  assert.ok(api.body.versions.includes('v1'));
+  const apis = await c.get('/apis');
+  assert.equal(apis.body.kind, 'APIGroupList');
+  const names = apis.body.groups.map((g) => g.name);
+  for (const g of ['apps', 'autoscaling', 'coordination.k8s.io', 'events.k8s.io', 'apiextensions.k8s.io']) assert.ok(names.includes(g), `group ${g} missing`);
+  const autoscaling = apis.body.groups.find((g) => g.name === 'autoscaling');
+  assert.ok(autoscaling.versions.some((v) => v.groupVersion === 'autoscaling/v2'));
+  for (const g of apis.body.groups) assert.ok(g.preferredVersion && g.preferredVersion.groupVersion.startsWith(`${g.name}/`));
+});
+
+// APIResourceList entries carry name, singularName, namespaced, kind, verbs and shortNames
+// (k8s.io/apimachinery/pkg/apis/meta/v1 APIResource); subresources appear as "<name>/status".
+test('discovery: /api/v1 and /apis/apps/v1 describe resources with verbs and short names', async () => {
+  const v1 = await c.get('/api/v1');
+  assert.equal(v1.body.kind, 'APIResourceList');
+  assert.equal(v1.body.groupVersion, 'v1');
+  const byName = Object.fromEntries(v1.body.resources.map((r) => [r.name, r]));
+  for (const n of ['namespaces', 'configmaps', 'secrets', 'services', 'pods', 'events', 'endpoints']) assert.ok(byName[n], `${n} missing`);
+  assert.equal(byName.namespaces.namespaced, false);
+  assert.equal(byName.configmaps.namespaced, true);
+  assert.equal(byName.configmaps.kind, 'ConfigMap');
+  assert.deepEqual(byName.configmaps.shortNames, ['cm']);
+  assert.ok(['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'].every((v) => byName.configmaps.verbs.includes(v)));
+  const apps = await c.get('/apis/apps/v1');
+  const dep = apps.body.resources.find((r) => r.name === 'deployments');
+  assert.equal(dep.kind, 'Deployment');
+  assert.equal(dep.singularName, 'deployment');
+  assert.ok(dep.shortNames.includes('deploy'));
+  assert.ok(dep.categories.includes('all'));
+  assert.ok(apps.body.resources.some((r) => r.name === 'deployments/status'));
+  const missing = await c.get('/apis/nosuch.example.com/v1');
+  assert.equal(missing.status, 404);
+});
+
+// kubectl validates with fieldValidation when the OpenAPI v3 document for the group version
+// declares the parameter on PATCH (k8s.io/cli-runtime QueryParamVerifierV3).
+test('openapi v3: index lists group versions and documents carry GVK-tagged PATCH operations', async () => {
+  const idx = await c.get('/openapi/v3');
+  assert.equal(idx.status, 200);
+  assert.ok(idx.body.paths['api/v1']);
+  assert.ok(idx.body.paths['apis/apps/v1']);
+  const doc = await c.get(idx.body.paths['apis/apps/v1'].serverRelativeURL);
+  assert.equal(doc.status, 200);
+  const ops = Object.values(doc.body.paths).map((p) => p.patch).filter(Boolean);
+  const dep = ops.find((o) => o['x-kubernetes-group-version-kind'] && o['x-kubernetes-group-version-kind'].kind === 'Deployment');
+  assert.ok(dep, 'PATCH operation for Deployment');
+  assert.ok((dep.parameters || []).some((p) => p.name === 'fieldValidation'));
+});
+
+// The built-in namespaces exist in every cluster.
+test('namespaces default and kube-system exist', async () => {
+  for (const ns of ['default', 'kube-system']) {
+    const r = await c.get(`/api/v1/namespaces/${ns}`);
+    assert.equal(r.status, 200);
+    assert.equal(r.body.status.phase, 'Active');
+  }
+});
+
+test('kubectl api-resources and get namespaces work against the server', () => {
+  const r = c.kubectl(['api-resources']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /deployments\s+deploy\s+apps\/v1\s+true\s+Deployment/);
+  const ns = c.kubectl(['get', 'namespaces']);
+  assert.equal(ns.code, 0, ns.stderr);
+  assert.match(ns.stdout, /^default\s+Active/m);
+});
