@@ -1,0 +1,92 @@
+'use strict';
+// e2e.chart.template-custom: non-default values change what they promise and nothing else:
+// replicas, a PodDisruptionBudget, a ServiceMonitor, resource overrides, log level, extra args,
+// a single watched namespace (RBAC becomes a Role there), leader election off for one replica,
+// and the refusal to run several replicas without leader election.
+
+const { template, parseDocs, Checker } = require('./lib');
+const { checkCommon, find } = require('./rendered');
+
+const c = new Checker('template-custom');
+
+function render(valuesYaml, release = 'edge') {
+  const r = template({ release, namespace: 'ops', valuesYaml });
+  c.equal(r.status, 0, `helm template exit status (stderr: ${r.stderr.trim()})`);
+  return r.status === 0 ? parseDocs(r.stdout) : [];
+}
+
+// 1. Everything on.
+{
+  const docs = render(`
+replicaCount: 3
+logLevel: debug
+leaderElection: {enabled: true, id: edge-lock}
+extraArgs: ["--workers=8"]
+podDisruptionBudget: {enabled: true, minAvailable: 2}
+metrics:
+  port: 8080
+  service: {type: ClusterIP, port: 8080}
+  serviceMonitor: {enabled: true, interval: 15s, scrapeTimeout: 5s, labels: {release: kube-prometheus}}
+resources:
+  requests: {cpu: 250m, memory: 256Mi}
+  limits: {cpu: "2", memory: 1Gi}
+`);
+  checkCommon(c, docs, {
+    release: 'edge', fullname: 'edge-sluice', namespace: 'ops', replicas: 3, watchNamespace: '',
+    leaderElection: true, leaderElectionId: 'edge-lock', logLevel: 'debug', extraArgs: ['--workers=8'],
+    resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '2', memory: '1Gi' } },
+  });
+  const dep = find(docs, 'Deployment')[0];
+  const pdbs = find(docs, 'PodDisruptionBudget');
+  if (c.equal(pdbs.length, 1, 'PodDisruptionBudget rendered')) {
+    c.equal(pdbs[0].apiVersion, 'policy/v1', 'PDB apiVersion');
+    c.equal(pdbs[0].spec.minAvailable, 2, 'PDB minAvailable');
+    c.equal(pdbs[0].spec.selector.matchLabels, dep.spec.selector.matchLabels, 'PDB selects the operator pods');
+  }
+  const sms = find(docs, 'ServiceMonitor');
+  if (c.equal(sms.length, 1, 'ServiceMonitor rendered')) {
+    const sm = sms[0];
+    const svc = find(docs, 'Service')[0];
+    c.equal(sm.apiVersion, 'monitoring.coreos.com/v1', 'ServiceMonitor apiVersion');
+    c.equal(sm.metadata.labels.release, 'kube-prometheus', 'ServiceMonitor extra label');
+    for (const [k, v] of Object.entries(sm.spec.selector.matchLabels)) {
+      c.equal(svc.metadata.labels[k], v, `ServiceMonitor selector ${k} matches the metrics Service`);
+    }
+    c.equal(sm.spec.namespaceSelector, { matchNames: ['ops'] }, 'ServiceMonitor namespaceSelector');
+    c.equal(sm.spec.endpoints, [{ port: 'metrics', path: '/metrics', interval: '15s', scrapeTimeout: '5s' }], 'ServiceMonitor endpoints');
+  }
+}
+
+// 2. One watched namespace, one replica, no leader election.
+{
+  const docs = render(`
+replicaCount: 1
+watchNamespace: shop
+leaderElection: {enabled: false}
+`, 'sluice');
+  checkCommon(c, docs, {
+    release: 'sluice', fullname: 'sluice', namespace: 'ops', replicas: 1, watchNamespace: 'shop',
+    leaderElection: false, logLevel: 'info',
+    resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+  });
+  c.equal(find(docs, 'PodDisruptionBudget').length + find(docs, 'ServiceMonitor').length, 0, 'PDB and ServiceMonitor stay off by default');
+}
+
+// 3. Several replicas without leader election would reconcile twice: the chart refuses.
+{
+  const r = template({ release: 'x', namespace: 'ops', valuesYaml: 'replicaCount: 2\nleaderElection: {enabled: false}\n' });
+  c.ok(r.status !== 0, 'replicaCount 2 without leader election fails to render');
+  c.ok(/needs leaderElection\.enabled/.test(r.stderr), `the failure says why (stderr: ${r.stderr.trim()})`);
+}
+
+// 4. No ServiceAccount created: the named one is used, and a name is required.
+{
+  const docs = render('serviceAccount: {create: false, name: existing-sa}\n');
+  c.equal(find(docs, 'ServiceAccount').length, 0, 'no ServiceAccount created');
+  c.equal(find(docs, 'Deployment')[0].spec.template.spec.serviceAccountName, 'existing-sa', 'existing ServiceAccount used');
+  c.equal(find(docs, 'ClusterRoleBinding')[0].subjects[0].name, 'existing-sa', 'ClusterRoleBinding binds the existing ServiceAccount');
+  const r = template({ release: 'x', namespace: 'ops', valuesYaml: 'serviceAccount: {create: false}\n' });
+  c.ok(r.status !== 0 && /serviceAccount\.name is required/.test(r.stderr), 'create: false without a name fails with a clear message');
+}
+
+c.done();
