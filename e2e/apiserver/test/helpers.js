@@ -109,7 +109,8 @@ class Cluster {
     w.ready = new Promise((resolveReady, rejectReady) => {
       const headers = { Accept: 'application/json' };
       if (this.token) headers.Authorization = `Bearer ${this.token}`;
-      w.req = https.request({ host: this.host, port: this.port, path: this.basePath + p, method: 'GET', headers, agent: false, ...this.agent.options }, (res) => {
+      const { ca, cert, key, rejectUnauthorized } = this.agent.options;
+      w.req = https.request({ ca, cert, key, rejectUnauthorized, host: this.host, port: this.port, path: this.basePath + p, method: 'GET', headers, agent: false }, (res) => {
         w.status = res.statusCode; w.headers = res.headers;
         let buf = '';
         res.on('data', (c) => {
