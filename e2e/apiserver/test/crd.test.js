@@ -1,0 +1,208 @@
+'use strict';
+// CustomResourceDefinitions: serving, admission (schema, pruning, defaults, CEL), tables.
+const fs = require('fs');
+const path = require('path');
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { Cluster, installWidgetCrd, REPO } = require('./helpers');
+
+const GROUP = 'conformance.sluice.dev';
+let c; let ns;
+test.before(async () => { c = await Cluster.start(); await installWidgetCrd(c, GROUP); ns = await c.createNamespace('crd'); });
+test.after(async () => {
+  await c.deleteNamespace(ns);
+  await c.del(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.${GROUP}`);
+  await c.stop();
+});
+
+const url = (name = '') => `/apis/${GROUP}/v1/namespaces/${ns}/widgets${name ? `/${name}` : ''}`;
+const widget = (name, spec) => ({ apiVersion: `${GROUP}/v1`, kind: 'Widget', metadata: { name }, spec });
+
+// custom-resource-definitions.md: a created CRD is Established and its kind is served with the
+// names, scope, categories and subresources it declares.
+test('CRD: the new kind appears in discovery with short names, categories and status subresource', async () => {
+  const r = await c.get(`/apis/${GROUP}/v1`);
+  assert.equal(r.status, 200);
+  const w = r.body.resources.find((x) => x.name === 'widgets');
+  assert.equal(w.kind, 'Widget');
+  assert.equal(w.namespaced, true);
+  assert.deepEqual(w.shortNames, ['wdg']);
+  assert.deepEqual(w.categories, ['conformance']);
+  assert.ok(r.body.resources.some((x) => x.name === 'widgets/status'));
+  const crd = await c.get(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.${GROUP}`);
+  assert.deepEqual(crd.body.status.storedVersions, ['v1']);
+  assert.equal(crd.body.status.acceptedNames.kind, 'Widget');
+});
+
+// custom-resource-definitions.md#defaulting and #field-pruning: defaults are applied and unknown
+// fields dropped, except under x-kubernetes-preserve-unknown-fields.
+test('CR admission: defaults applied, unknown fields pruned, preserved where declared', async () => {
+  const r = await c.post(url(), widget('defaults', { size: 2, unknownField: 1, extra: { anything: { goes: true } } }));
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.spec.color, 'red');
+  assert.deepEqual(r.body.spec.steps, []);
+  assert.equal(r.body.spec.unknownField, undefined);
+  assert.deepEqual(r.body.spec.extra, { anything: { goes: true } });
+  assert.equal(r.body.metadata.generation, 1);
+});
+
+// With fieldValidation=Strict (what kubectl sends) unknown fields are an error instead.
+test('CR admission: fieldValidation=Strict rejects unknown fields with 400', async () => {
+  const r = await c.post(`${url()}?fieldValidation=Strict`, widget('strict', { size: 2, bogus: 1 }));
+  assert.equal(r.status, 400);
+  assert.equal(r.body.reason, 'BadRequest');
+  assert.match(r.body.message, /unknown field "spec\.bogus"/);
+});
+
+// custom-resource-definitions.md#validation: OpenAPI v3 constraints give 422 Invalid with one
+// cause per field and the "<Kind>.<group> "<name>" is invalid: ..." message.
+test('CR admission: schema violations are 422 with causes naming each field', async () => {
+  const r = await c.post(url(), widget('bad', { size: 11, color: 'purple', name: 'TooLongName', steps: [1, 'x'], port: true }));
+  assert.equal(r.status, 422);
+  assert.equal(r.body.reason, 'Invalid');
+  assert.equal(r.body.details.kind, 'Widget');
+  assert.equal(r.body.details.group, GROUP);
+  assert.equal(r.body.details.name, 'bad');
+  assert.match(r.body.message, new RegExp(`^Widget\\.${GROUP.replace(/\./g, '\\.')} "bad" is invalid: \\[`));
+  const fields = r.body.details.causes.map((x) => `${x.field}:${x.reason}`);
+  assert.ok(fields.includes('spec.size:FieldValueInvalid'), fields.join());
+  assert.ok(fields.includes('spec.color:FieldValueNotSupported'), fields.join());
+  assert.ok(fields.includes('spec.name:FieldValueTooLong'), fields.join());
+  assert.ok(fields.includes('spec.name:FieldValueInvalid'), fields.join()); // pattern
+  assert.ok(fields.includes('spec.steps[1]:FieldValueTypeInvalid'), fields.join());
+  assert.ok(fields.includes('spec.port:FieldValueTypeInvalid'), fields.join());
+  const size = r.body.details.causes.find((x) => x.field === 'spec.size');
+  assert.match(size.message, /spec\.size in body should be less than or equal to 10/);
+  const color = r.body.details.causes.find((x) => x.field === 'spec.color');
+  assert.equal(color.message, 'Unsupported value: "purple": supported values: "red", "green", "blue"');
+  const req = await c.post(url(), widget('noreq', { color: 'red' }));
+  assert.equal(req.status, 422);
+  assert.deepEqual(req.body.details.causes.map((x) => [x.field, x.reason]), [['spec.size', 'FieldValueRequired']]);
+  assert.equal(req.body.message, `Widget.${GROUP} "noreq" is invalid: spec.size: Required value`);
+});
+
+test('CR admission: x-kubernetes-int-or-string accepts both integers and strings', async () => {
+  assert.equal((await c.post(url(), widget('port-int', { size: 1, port: 8080 }))).status, 201);
+  assert.equal((await c.post(url(), widget('port-str', { size: 1, port: 'http' }))).status, 201);
+});
+
+// custom-resource-definitions.md#validation-rules: CEL rules with message and fieldPath;
+// the value shown is the schema type of the node that declares the rule (spec: "object"), the
+// field is the fieldPath appended to that node's path.
+test('CR admission: x-kubernetes-validations rules reject with their message and fieldPath', async () => {
+  const r = await c.post(url(), widget('cel', { size: 1, steps: [5, 50, 20] }));
+  assert.equal(r.status, 422);
+  const causes = r.body.details.causes;
+  assert.ok(causes.some((x) => x.field === 'spec.steps' && x.message === 'Invalid value: "array": steps must be increasing'), JSON.stringify(causes));
+  assert.ok(causes.some((x) => x.field === 'spec.steps' && x.message === 'Invalid value: "object": the last step must be 100'), JSON.stringify(causes));
+  const ok = await c.post(url(), widget('cel-ok', { size: 1, steps: [5, 50, 100] }));
+  assert.equal(ok.status, 201, ok.text);
+});
+
+// custom-resource-definitions.md#transition-rules: rules using oldSelf run on update only.
+test('CR admission: transition rule (self == oldSelf) makes a field immutable', async () => {
+  const a = await c.post(url(), widget('immut', { size: 1, immutableId: 'abc' }));
+  assert.equal(a.status, 201);
+  const same = await c.patch(url('immut'), { spec: { size: 2 } }, 'application/merge-patch+json');
+  assert.equal(same.status, 200, same.text);
+  const changed = await c.patch(url('immut'), { spec: { immutableId: 'xyz' } }, 'application/merge-patch+json');
+  assert.equal(changed.status, 422);
+  assert.equal(changed.body.details.causes[0].field, 'spec.immutableId');
+  assert.match(changed.body.details.causes[0].message, /immutableId is immutable/);
+});
+
+// Custom resources are decoded as unstructured: kind and apiVersion are mandatory (400).
+test('CR create without kind/apiVersion is 400 BadRequest', async () => {
+  const r = await c.post(url(), { metadata: { name: 'nokind' }, spec: { size: 1 } });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.reason, 'BadRequest');
+  assert.match(r.body.message, /Object 'Kind' is missing/);
+});
+
+// custom-resources: updates of custom resources require metadata.resourceVersion.
+test('CR update without resourceVersion is 422', async () => {
+  await c.post(url(), widget('norv', { size: 1 }));
+  const r = await c.put(url('norv'), widget('norv', { size: 2 }));
+  assert.equal(r.status, 422);
+  assert.match(r.body.message, /metadata\.resourceVersion: Invalid value: 0x0: must be specified for an update|must be specified for an update/);
+});
+
+// api-conventions.md#spec-and-status with the status subresource enabled.
+test('CR status subresource: main endpoint ignores status, /status ignores spec, generation on spec only', async () => {
+  const a = await c.post(url(), widget('st', { size: 1 }));
+  assert.equal(a.status, 201);
+  const s = await c.put(url('st/status'), { ...a.body, spec: { size: 9 }, status: { phase: 'Ready', observedGeneration: 1 } });
+  assert.equal(s.status, 200, s.text);
+  assert.equal(s.body.status.phase, 'Ready');
+  assert.equal(s.body.spec.size, 1);
+  assert.equal(s.body.metadata.generation, 1);
+  const m = await c.put(url('st'), { ...s.body, spec: { size: 3 }, status: { phase: 'Hacked' } });
+  assert.equal(m.status, 200, m.text);
+  assert.equal(m.body.status.phase, 'Ready');
+  assert.equal(m.body.metadata.generation, 2);
+});
+
+// kubectl get uses the Table format (meta.k8s.io/v1) and shows additionalPrinterColumns.
+test('Table output carries the additionalPrinterColumns', async () => {
+  const r = await c.get(url(), { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json' });
+  assert.equal(r.status, 200);
+  assert.equal(r.body.kind, 'Table');
+  const cols = r.body.columnDefinitions.map((x) => x.name);
+  assert.deepEqual(cols.slice(0, 3), ['Name', 'Size', 'Phase']);
+  const row = r.body.rows.find((x) => x.cells[0] === 'st');
+  assert.equal(row.cells[1], 3);
+  assert.equal(row.cells[2], 'Ready');
+  assert.equal(row.object.kind, 'PartialObjectMetadata');
+  const k = c.kubectl(['-n', ns, 'get', 'wdg', 'st']);
+  assert.equal(k.code, 0, k.stderr);
+  assert.match(k.stdout, /NAME\s+SIZE\s+PHASE/);
+  assert.match(k.stdout, /st\s+3\s+Ready/);
+  const cat = c.kubectl(['-n', ns, 'get', 'conformance']);
+  assert.equal(cat.code, 0, cat.stderr);
+  // One kind in the category: kubectl prints plain names, as for a single resource type.
+  assert.match(cat.stdout, /^st\s+3\s+Ready/m);
+});
+
+// The upstream CRDs the operator generates objects for load and validate (Gateway API v1.2.1
+// standard channel and Envoy Gateway BackendTrafficPolicy), including their CEL rules.
+test('upstream Gateway API and Envoy Gateway CRDs load and admit objects', { skip: process.env.KUBECONFIG ? 'does not install CRDs into an external cluster' : false }, async () => {
+  const dirs = ['/work/shared/crds/gateway-api-v1.2.1', '/work/shared/crds/envoy-gateway-v1.2.8'].filter((d) => fs.existsSync(d));
+  if (dirs.length === 0) return;
+  const r = c.kubectl(['apply', '--server-side', ...dirs.flatMap((d) => ['-f', d])]);
+  assert.equal(r.code, 0, r.stderr);
+  const route = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'r' },
+    spec: { parentRefs: [{ name: 'gw' }], hostnames: ['a.example.com'], rules: [{ backendRefs: [{ name: 'svc', port: 80, weight: 10 }] }] } };
+  const ok = await c.post(`/apis/gateway.networking.k8s.io/v1/namespaces/${ns}/httproutes`, route);
+  assert.equal(ok.status, 201, ok.text);
+  assert.equal(ok.body.spec.rules[0].matches[0].path.type, 'PathPrefix', 'schema default applied');
+  // Gateway API CEL: a backendRef to a Service needs a port.
+  const bad = structuredClone(route); bad.metadata.name = 'bad'; delete bad.spec.rules[0].backendRefs[0].port;
+  const rej = await c.post(`/apis/gateway.networking.k8s.io/v1/namespaces/${ns}/httproutes`, bad);
+  assert.equal(rej.status, 422, rej.text);
+  assert.match(rej.text, /Must have port for Service reference/);
+});
+
+test('the project CRDs load and the samples validate as on a cluster', { skip: process.env.KUBECONFIG ? 'does not install CRDs into an external cluster' : false }, async () => {
+  const crds = path.join(REPO, 'crds');
+  if (!fs.existsSync(crds) || fs.readdirSync(crds).length === 0) return;
+  const r = c.kubectl(['apply', '-f', crds]);
+  assert.equal(r.code, 0, r.stderr);
+  const invalid = path.join(REPO, 'samples', 'invalid');
+  if (!fs.existsSync(invalid)) return;
+  for (const f of fs.readdirSync(invalid).filter((x) => x.endsWith('.yaml'))) {
+    const k = c.kubectl(['apply', '-f', path.join(invalid, f)]);
+    assert.notEqual(k.code, 0, `${f} must be rejected`);
+    assert.match(k.stderr, /is invalid|BadRequest|unknown field/, `${f}: ${k.stderr}`);
+  }
+});
+
+// Deleting a CRD deletes its custom resources and stops serving the kind.
+test('deleting a CRD removes its objects and the endpoint', async () => {
+  const g = 'gone.sluice.dev';
+  await installWidgetCrd(c, g);
+  assert.equal((await c.post(`/apis/${g}/v1/namespaces/${ns}/widgets`, { apiVersion: `${g}/v1`, kind: 'Widget', metadata: { name: 'w' }, spec: { size: 1 } })).status, 201);
+  const d = await c.del(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.${g}`);
+  assert.ok([200, 202].includes(d.status), d.text);
+  await c.eventually(async () => (await c.get(`/apis/${g}/v1/namespaces/${ns}/widgets/w`)).status === 404, 20000, 'CR gone');
+  await c.eventually(async () => (await c.get(`/apis/${g}/v1`)).status === 404, 20000, 'group version gone');
+});
