@@ -68,6 +68,7 @@ class Cluster {
       if (body !== undefined) {
         data = Buffer.isBuffer(body) ? body : typeof body === 'string' ? body : JSON.stringify(body);
         headers['Content-Type'] = opts.contentType || 'application/json';
+        headers['Content-Length'] = Buffer.byteLength(data);
       }
       const req = https.request({ host: this.host, port: this.port, path: this.basePath + p, method, headers, agent: this.agent }, (res) => {
         const chunks = [];
