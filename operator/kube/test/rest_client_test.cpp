@@ -1,0 +1,330 @@
+#include "operator/kube/rest_client.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "operator/kube/metrics.h"
+#include "operator/kube/test/test_server.h"
+
+namespace sluice::kube {
+namespace {
+
+using testing::HttpRequest;
+using testing::HttpResponse;
+using testing::statusBody;
+using testing::TestHttpsServer;
+using testing::TestPki;
+
+const TestPki& pki() {
+  static const TestPki p = TestPki::create();
+  return p;
+}
+
+Object configMap(const std::string& name, const std::string& rv) {
+  return {{"apiVersion", "v1"},
+          {"kind", "ConfigMap"},
+          {"metadata", {{"name", name}, {"namespace", "ns1"}, {"resourceVersion", rv}}},
+          {"data", {{"k", "v"}}}};
+}
+
+class RestClientTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<RestClient> connect(const std::string& url, std::string ca = pki().ca.cert) {
+    Config config;
+    config.server = url;
+    config.caPem = std::move(ca);
+    config.token = TokenSource::fixed("secret-token");
+    RestClientOptions options;
+    options.qps = 0;  // limiter off: these tests are about the wire
+    options.maxRetries = 3;
+    options.retryBaseDelay = std::chrono::milliseconds(1);
+    options.retryMaxDelay = std::chrono::milliseconds(4);
+    options.metrics = &metrics_;
+    options.sleep = [this](std::chrono::nanoseconds d) {
+      std::lock_guard lock(mu_);
+      sleeps_.push_back(d);
+    };
+    auto client = RestClient::create(config, options);
+    EXPECT_TRUE(client.hasValue()) << client.error().describe();
+    return std::move(client).value();
+  }
+  std::vector<std::chrono::nanoseconds> sleeps() {
+    std::lock_guard lock(mu_);
+    return sleeps_;
+  }
+
+  Metrics metrics_;
+  std::mutex mu_;
+  std::vector<std::chrono::nanoseconds> sleeps_;
+};
+
+TEST_F(RestClientTest, GetSendsBearerTokenAndDecodesObject) {
+  TestHttpsServer server(pki().server, [](const HttpRequest&) {
+    return testing::reply(200, configMap("a", "7").dump());
+  });
+  auto client = connect(server.url());
+  auto got = client->get(resources::configMaps(), {"ns1", "a"});
+  ASSERT_TRUE(got.hasValue()) << got.error().describe();
+  EXPECT_EQ((*got)["metadata"]["resourceVersion"], "7");
+  auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].method, "GET");
+  EXPECT_EQ(reqs[0].path, "/api/v1/namespaces/ns1/configmaps/a");
+  EXPECT_EQ(reqs[0].headers["authorization"], "Bearer secret-token");
+  EXPECT_EQ(metrics_.counterValue("rest_client_requests_total", {{"verb", "get"}, {"code", "200"}}),
+            1);
+}
+
+TEST_F(RestClientTest, ListAllFollowsContinueTokens) {
+  TestHttpsServer server(pki().server, [](const HttpRequest& req) {
+    Object list = {{"kind", "ConfigMapList"}, {"apiVersion", "v1"}};
+    auto cont = req.query.count("continue") ? req.query.at("continue") : "";
+    if (cont.empty()) {
+      list["items"] = {configMap("a", "1"), configMap("b", "2")};
+      list["metadata"] = {{"resourceVersion", "50"}, {"continue", "page2"}};
+    } else if (cont == "page2") {
+      list["items"] = {configMap("c", "3")};
+      list["metadata"] = {{"resourceVersion", "50"}};
+    }
+    return testing::reply(200, list.dump());
+  });
+  auto client = connect(server.url());
+  ListOptions opts;
+  opts.limit = 2;
+  opts.labelSelector = "app=x,tier!=free";
+  auto all = client->listAll(resources::configMaps(), "ns1", opts);
+  ASSERT_TRUE(all.hasValue()) << all.error().describe();
+  ASSERT_EQ(all->items.size(), 3u);
+  EXPECT_EQ(all->items[2]["metadata"]["name"], "c");
+  EXPECT_EQ(all->resourceVersion, "50");
+  auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[0].query["limit"], "2");
+  EXPECT_EQ(reqs[0].query["labelSelector"], "app=x,tier!=free");
+  EXPECT_EQ(reqs[1].query["continue"], "page2");
+}
+
+struct ErrorCase {
+  int code;
+  std::string reason;
+  bool (ApiError::*predicate)() const;
+};
+
+TEST_F(RestClientTest, ApiErrorsAreTypedAndNotRetried) {
+  const std::vector<ErrorCase> cases = {
+      {401, "Unauthorized", &ApiError::isUnauthorized}, {404, "NotFound", &ApiError::isNotFound},
+      {409, "Conflict", &ApiError::isConflict},         {410, "Expired", &ApiError::isGone},
+      {422, "Invalid", &ApiError::isInvalid},
+  };
+  for (const auto& c : cases) {
+    TestHttpsServer server(pki().server, [&c](const HttpRequest&) {
+      return testing::reply(c.code, statusBody(c.code, c.reason, "boom " + c.reason));
+    });
+    auto client = connect(server.url());
+    auto got = client->get(resources::configMaps(), {"ns1", "a"});
+    ASSERT_FALSE(got.hasValue()) << c.code;
+    const ApiError& e = got.error();
+    EXPECT_TRUE(e.isApi());
+    EXPECT_EQ(e.code, c.code);
+    EXPECT_EQ(e.reason, c.reason);
+    EXPECT_EQ(e.message, "boom " + c.reason);
+    EXPECT_TRUE((e.*c.predicate)()) << c.code;
+    EXPECT_FALSE(e.isNotFound() && c.code != 404);
+    EXPECT_EQ(server.requestCount(), 1u) << c.code << " must not be retried";
+  }
+}
+
+TEST_F(RestClientTest, TooManyRequestsHonoursRetryAfter) {
+  std::atomic<int> calls{0};
+  TestHttpsServer server(pki().server, [&](const HttpRequest&) {
+    if (calls++ == 0) {
+      HttpResponse r = testing::reply(429, statusBody(429, "TooManyRequests", "slow down"));
+      r.headers.emplace_back("Retry-After", "7");
+      return r;
+    }
+    return testing::reply(200, configMap("a", "1").dump());
+  });
+  auto client = connect(server.url());
+  auto got = client->get(resources::configMaps(), {"ns1", "a"});
+  ASSERT_TRUE(got.hasValue()) << got.error().describe();
+  EXPECT_EQ(server.requestCount(), 2u);
+  EXPECT_THAT(sleeps(), ::testing::Contains(std::chrono::nanoseconds(std::chrono::seconds(7))));
+}
+
+TEST_F(RestClientTest, ServerErrorRetriedThenSucceeds) {
+  std::atomic<int> calls{0};
+  TestHttpsServer server(pki().server, [&](const HttpRequest&) {
+    if (calls++ < 2)
+      return testing::reply(500, statusBody(500, "InternalError", "oops"));
+    return testing::reply(200, configMap("a", "1").dump());
+  });
+  auto client = connect(server.url());
+  auto got = client->get(resources::configMaps(), {"ns1", "a"});
+  ASSERT_TRUE(got.hasValue()) << got.error().describe();
+  EXPECT_EQ(server.requestCount(), 3u);
+  auto s = sleeps();
+  ASSERT_EQ(s.size(), 2u);
+  for (auto d : s) {
+    EXPECT_GE(d, std::chrono::microseconds(500));  // jittered within [base/2, cap]
+    EXPECT_LE(d, std::chrono::milliseconds(4));
+  }
+}
+
+TEST_F(RestClientTest, ServerErrorExhaustsRetries) {
+  TestHttpsServer server(pki().server, [](const HttpRequest&) {
+    return testing::reply(503, statusBody(503, "ServiceUnavailable", "down"));
+  });
+  auto client = connect(server.url());
+  auto got = client->get(resources::configMaps(), {"ns1", "a"});
+  ASSERT_FALSE(got.hasValue());
+  EXPECT_TRUE(got.error().isServerError());
+  EXPECT_EQ(got.error().code, 503);
+  EXPECT_EQ(server.requestCount(), 4u);  // first attempt + maxRetries
+}
+
+TEST_F(RestClientTest, CreateIsNotRetriedOnServerError) {
+  TestHttpsServer server(pki().server, [](const HttpRequest&) {
+    return testing::reply(500, statusBody(500, "InternalError", "maybe created"));
+  });
+  auto client = connect(server.url());
+  auto got = client->create(resources::configMaps(), configMap("a", ""));
+  ASSERT_FALSE(got.hasValue());
+  EXPECT_EQ(server.requestCount(), 1u);
+}
+
+TEST_F(RestClientTest, ConnectionRefusedIsTransportError) {
+  auto client = connect("https://127.0.0.1:" + std::to_string(testing::unusedPort()));
+  auto got = client->get(resources::configMaps(), {"ns1", "a"});
+  ASSERT_FALSE(got.hasValue());
+  EXPECT_TRUE(got.error().isTransport());
+  EXPECT_EQ(got.error().code, 0);
+  EXPECT_EQ(sleeps().size(), 3u);  // transport errors on reads are retried
+}
+
+TEST_F(RestClientTest, WrongCaFailsTlsVerification) {
+  TestHttpsServer server(pki().server, [](const HttpRequest&) {
+    return testing::reply(200, configMap("a", "1").dump());
+  });
+  static const TestPki other = TestPki::create("another-ca");
+  auto client = connect(server.url(), other.ca.cert);
+  auto got = client->get(resources::configMaps(), {"ns1", "a"});
+  ASSERT_FALSE(got.hasValue());
+  EXPECT_TRUE(got.error().isTransport()) << got.error().describe();
+  EXPECT_EQ(server.requestCount(), 0u);
+}
+
+TEST_F(RestClientTest, ApplySendsApplyPatchWithFieldManagerAndForce) {
+  TestHttpsServer server(pki().server,
+                         [](const HttpRequest& req) { return testing::reply(200, req.body); });
+  auto client = connect(server.url());
+  Object intent = {{"metadata", {{"name", "a"}, {"namespace", "ns1"}}}, {"data", {{"k", "v"}}}};
+  auto got = client->apply(resources::configMaps(), intent, {"sluice-operator", true});
+  ASSERT_TRUE(got.hasValue()) << got.error().describe();
+  auto req = server.requests().at(0);
+  EXPECT_EQ(req.method, "PATCH");
+  EXPECT_EQ(req.path, "/api/v1/namespaces/ns1/configmaps/a");
+  EXPECT_EQ(req.headers["content-type"], "application/apply-patch+yaml");
+  EXPECT_EQ(req.query["fieldManager"], "sluice-operator");
+  EXPECT_EQ(req.query["force"], "true");
+  auto sent = Object::parse(req.body);
+  EXPECT_EQ(sent["apiVersion"], "v1");
+  EXPECT_EQ(sent["kind"], "ConfigMap");
+
+  auto missing = client->apply(resources::configMaps(), intent, {"", false});
+  ASSERT_FALSE(missing.hasValue());
+  EXPECT_EQ(missing.error().kind, ApiError::Kind::Config);
+  EXPECT_THAT(missing.error().message, ::testing::HasSubstr("fieldManager"));
+}
+
+TEST_F(RestClientTest, StatusSubresourceAndMergePatchAndDelete) {
+  TestHttpsServer server(pki().server, [](const HttpRequest& req) {
+    if (req.method == "DELETE")
+      return testing::reply(200, statusBody(200, "", ""));
+    return testing::reply(200, configMap("a", "9").dump());
+  });
+  auto client = connect(server.url());
+  Resource tp = resources::trafficPolicies();
+  ASSERT_TRUE(client->patchStatus(tp, {"ns1", "a"}, {{"status", {{"ready", true}}}}).hasValue());
+  DeleteOptions del;
+  del.propagationPolicy = PropagationPolicy::Foreground;
+  ASSERT_TRUE(client->remove(tp, {"ns1", "a"}, del).hasValue());
+  auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[0].path, "/apis/sluice.dev/v1alpha1/namespaces/ns1/trafficpolicies/a/status");
+  EXPECT_EQ(reqs[0].headers["content-type"], "application/merge-patch+json");
+  EXPECT_EQ(reqs[1].method, "DELETE");
+  EXPECT_EQ(Object::parse(reqs[1].body)["propagationPolicy"], "Foreground");
+}
+
+TEST_F(RestClientTest, WatchStreamsEventsAsTheyArriveAndEndsOnClose) {
+  std::atomic<bool> release{false};
+  TestHttpsServer server(pki().server, [&](const HttpRequest&) {
+    HttpResponse r;
+    r.stream = [&](testing::ChunkWriter& w) {
+      w.write(Object{{"type", "ADDED"}, {"object", configMap("a", "11")}}.dump() + "\n");
+      // The second event only follows once the client has seen the first: proves streaming.
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (!release && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      std::string bookmark =
+          Object{{"type", "BOOKMARK"},
+                 {"object", {{"kind", "ConfigMap"}, {"metadata", {{"resourceVersion", "15"}}}}}}
+              .dump();
+      // Split across chunks to exercise line reassembly.
+      w.write(bookmark.substr(0, 10));
+      w.write(bookmark.substr(10) + "\n");
+    };
+    return r;
+  });
+  auto client = connect(server.url());
+  WatchOptions opts;
+  opts.resourceVersion = "10";
+  auto stream = client->watch(resources::configMaps(), "ns1", opts);
+  ASSERT_TRUE(stream.hasValue()) << stream.error().describe();
+  auto first = (*stream)->next();
+  ASSERT_TRUE(first.hasValue()) << first.error().describe();
+  ASSERT_TRUE(first->has_value());
+  EXPECT_EQ((*first)->type, WatchEvent::Type::Added);
+  release = true;
+  auto second = (*stream)->next();
+  ASSERT_TRUE(second.hasValue()) << second.error().describe();
+  ASSERT_TRUE(second->has_value());
+  EXPECT_EQ((*second)->type, WatchEvent::Type::Bookmark);
+  EXPECT_EQ((*second)->object["metadata"]["resourceVersion"], "15");
+  auto end = (*stream)->next();
+  ASSERT_TRUE(end.hasValue()) << end.error().describe();
+  EXPECT_FALSE(end->has_value());
+  auto req = server.requests().at(0);
+  EXPECT_EQ(req.query["watch"], "true");
+  EXPECT_EQ(req.query["resourceVersion"], "10");
+  EXPECT_EQ(req.query["allowWatchBookmarks"], "true");
+}
+
+TEST_F(RestClientTest, WatchGoneIsTypedError) {
+  TestHttpsServer server(pki().server, [](const HttpRequest&) {
+    return testing::reply(410, statusBody(410, "Expired", "too old resource version"));
+  });
+  auto client = connect(server.url());
+  auto stream = client->watch(resources::configMaps(), "ns1", {});
+  ASSERT_FALSE(stream.hasValue());
+  EXPECT_TRUE(stream.error().isGone());
+}
+
+TEST(RestClientConfig, RejectsUnparsableCa) {
+  Config config;
+  config.server = "https://127.0.0.1:1";
+  config.caPem = "not a certificate";
+  auto client = RestClient::create(config);
+  ASSERT_FALSE(client.hasValue());
+  EXPECT_EQ(client.error().kind, ApiError::Kind::Config);
+  EXPECT_THAT(client.error().message, ::testing::HasSubstr("certificate-authority"));
+}
+
+}  // namespace
+}  // namespace sluice::kube
