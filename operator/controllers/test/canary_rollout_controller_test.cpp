@@ -1,0 +1,273 @@
+#include "operator/controllers/canary_rollout_controller.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "operator/test/mocks/kube/fake_client.h"
+
+namespace sluice::controllers {
+namespace {
+
+using namespace std::chrono_literals;
+using kube::Object;
+
+// Answers queries by the first registered substring they contain.
+class FakePrometheus final : public prometheus::QueryClient {
+ public:
+  struct Answer {
+    std::optional<double> value;
+    prometheus::QueryError error;
+  };
+  std::map<std::string, Answer> answers;
+  int queries = 0;
+
+  Expected<double, prometheus::QueryError> query(const std::string& promql) override {
+    ++queries;
+    for (const auto& [needle, answer] : answers) {
+      if (promql.find(needle) != std::string::npos) {
+        if (answer.value) {
+          return *answer.value;
+        }
+        return Unexpected(answer.error);
+      }
+    }
+    return Unexpected(prometheus::QueryError{prometheus::QueryErrorKind::NoData, 0, "", "none"});
+  }
+};
+
+class ForwardingQueryClient final : public prometheus::QueryClient {
+ public:
+  explicit ForwardingQueryClient(FakePrometheus* target) : target_(target) {}
+  Expected<double, prometheus::QueryError> query(const std::string& promql) override {
+    return target_->query(promql);
+  }
+
+ private:
+  FakePrometheus* target_;
+};
+
+class RecordingEvents final : public EventSink {
+ public:
+  struct Recorded {
+    engine::EventType type;
+    std::string reason;
+    std::string note;
+  };
+  std::vector<Recorded> events;
+  void record(const Object&, engine::EventType type, const std::string& reason,
+              const std::string& note) override {
+    events.push_back({type, reason, note});
+  }
+  bool has(const std::string& reason) const {
+    for (const auto& e : events) {
+      if (e.reason == reason) {
+        return true;
+      }
+    }
+    return false;
+  }
+};
+
+Object service(const std::string& name) {
+  return {{"apiVersion", "v1"},
+          {"kind", "Service"},
+          {"metadata", {{"name", name}, {"namespace", "shop"}}},
+          {"spec", {{"ports", {{{"port", 80}}}}}}};
+}
+
+Object rollout() {
+  return Object::parse(R"({
+    "apiVersion": "sluice.dev/v1alpha1", "kind": "CanaryRollout",
+    "metadata": {"name": "pay", "namespace": "shop"},
+    "spec": {
+      "stable": {"serviceRef": {"name": "pay-stable", "port": 80}},
+      "canary": {"serviceRef": {"name": "pay-canary", "port": 80}},
+      "route": {"parentRefs": [{"name": "edge"}], "hostnames": ["pay.example.com"]},
+      "stepInterval": "60s",
+      "analysis": {
+        "prometheus": {"address": "http://prom:9090"},
+        "interval": "30s", "failureLimit": 2, "minRequests": 10,
+        "requestCountQuery": "COUNT{{canary}}",
+        "metrics": [{"name": "error-rate", "query": "ERRORS{{canary}}",
+                     "thresholdRange": {"max": "0.01"}}]
+      }
+    }
+  })");
+}
+
+class CanaryRolloutControllerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    client_.seed(kube::resources::services(), service("pay-stable"));
+    client_.seed(kube::resources::services(), service("pay-canary"));
+    client_.seed(kube::resources::canaryRollouts(), rollout());
+    prom_->answers["COUNT"] = {100.0, {}};
+    prom_->answers["ERRORS"] = {0.001, {}};
+    deps_.cache = &client_;
+    deps_.writer = &client_;
+    deps_.statusWriter = &client_;
+    deps_.events = &events_;
+    deps_.prometheus = &clients_;
+    deps_.clock = &clock_;
+    reconciler_ = std::make_unique<CanaryRolloutReconciler>(deps_);
+  }
+
+  Expected<ReconcileOutcome, ReconcileError> reconcile() {
+    return reconciler_->reconcile({"shop", "pay"});
+  }
+  Object status() {
+    return client_.get(kube::resources::canaryRollouts(), {"shop", "pay"})->at("status");
+  }
+  std::optional<int> routeCanaryWeight() {
+    auto route = client_.get(kube::resources::httpRoutes(), {"shop", "pay"});
+    if (!route) {
+      return std::nullopt;
+    }
+    for (const auto& ref : (*route)["spec"]["rules"].back()["backendRefs"]) {
+      if (ref["name"] == "pay-canary") {
+        return ref["weight"].get<int>();
+      }
+    }
+    return std::nullopt;
+  }
+
+  kube::FakeClient client_;
+  FakeClock clock_;
+  RecordingEvents events_;
+  FakePrometheus promFake_;
+  FakePrometheus* prom_ = &promFake_;
+  PrometheusClients clients_{[this](const std::string&) {
+    return Expected<std::unique_ptr<prometheus::QueryClient>, prometheus::QueryError>(
+        std::make_unique<ForwardingQueryClient>(prom_));
+  }};
+  CanaryRolloutDeps deps_;
+  std::unique_ptr<CanaryRolloutReconciler> reconciler_;
+};
+
+TEST_F(CanaryRolloutControllerTest, NewRolloutStartsAtFirstStepAndAppliesTheRoute) {
+  ASSERT_TRUE(reconcile());
+  auto st = status();
+  EXPECT_EQ(st["phase"], "Progressing");
+  EXPECT_EQ(st["currentStep"], 0);
+  EXPECT_EQ(st["canaryWeight"], 5);
+  EXPECT_EQ(routeCanaryWeight(), 5);
+  auto route = *client_.get(kube::resources::httpRoutes(), {"shop", "pay"});
+  EXPECT_EQ(route["metadata"]["ownerReferences"][0]["name"], "pay");
+  EXPECT_EQ(route["metadata"]["labels"]["app.kubernetes.io/managed-by"], "sluice");
+  for (const auto& w : client_.writes()) {
+    if (w.verb == "apply") {
+      EXPECT_EQ(w.fieldManager, "sluice-operator");
+    }
+  }
+}
+
+TEST_F(CanaryRolloutControllerTest, AdvancesAfterStepIntervalWhenAnalysisPasses) {
+  ASSERT_TRUE(reconcile());
+  for (int i = 0; i < 3; ++i) {  // analyses at +30s, +60s, +90s
+    clock_.advance(30s);
+    ASSERT_TRUE(reconcile());
+  }
+  auto st = status();
+  EXPECT_EQ(st["currentStep"], 1) << st.dump();
+  EXPECT_EQ(st["canaryWeight"], 10);
+  EXPECT_EQ(routeCanaryWeight(), 10);
+}
+
+TEST_F(CanaryRolloutControllerTest, ErrorSpikeRollsBackAtOnce) {
+  ASSERT_TRUE(reconcile());
+  prom_->answers["ERRORS"] = {0.5, {}};
+  clock_.advance(30s);
+  auto outcome = reconcile();
+  ASSERT_TRUE(outcome);
+  auto st = status();
+  EXPECT_EQ(st["phase"], "RolledBack");
+  EXPECT_EQ(st["canaryWeight"], 0);
+  EXPECT_FALSE(st["message"].get<std::string>().empty());
+  EXPECT_EQ(routeCanaryWeight(), 0);
+  bool warned = false;
+  for (const auto& e : events_.events) {
+    warned = warned || e.type == engine::EventType::Warning;
+  }
+  EXPECT_TRUE(warned);
+}
+
+TEST_F(CanaryRolloutControllerTest, UnreachablePrometheusHoldsAndSaysWhere) {
+  ASSERT_TRUE(reconcile());
+  prom_->answers.clear();
+  prom_->answers[""] = {std::nullopt,
+                        {prometheus::QueryErrorKind::Unreachable, 0, "", "connection refused"}};
+  for (int i = 0; i < 4; ++i) {
+    clock_.advance(30s);
+    ASSERT_TRUE(reconcile());
+  }
+  auto st = status();
+  EXPECT_EQ(st["phase"], "Progressing");
+  EXPECT_EQ(st["currentStep"], 0);
+  EXPECT_EQ(routeCanaryWeight(), 5);
+  EXPECT_NE(st.dump().find("http://prom:9090"), std::string::npos) << st.dump();
+  for (const auto& m : st["analysis"]["metrics"]) {
+    EXPECT_EQ(m["result"], "Inconclusive");
+  }
+}
+
+TEST_F(CanaryRolloutControllerTest, MissingServiceNamesTheFieldAndRetries) {
+  ASSERT_TRUE(client_.remove(kube::resources::services(), {"shop", "pay-canary"}));
+  auto outcome = reconcile();
+  ASSERT_TRUE(outcome);
+  ASSERT_TRUE(outcome->requeueAfter.has_value());
+  auto st = status();
+  EXPECT_NE(st["message"].get<std::string>().find("spec.canary.serviceRef"), std::string::npos);
+  EXPECT_NE(st["message"].get<std::string>().find("shop/pay-canary"), std::string::npos);
+  EXPECT_FALSE(routeCanaryWeight().has_value());
+  EXPECT_TRUE(events_.has("ServiceNotFound"));
+}
+
+TEST_F(CanaryRolloutControllerTest, InvalidSpecIsReportedAndNotRetried) {
+  auto bad = rollout();
+  bad["metadata"]["name"] = "broken";
+  bad["spec"]["steps"] = {50, 10, 100};
+  client_.seed(kube::resources::canaryRollouts(), bad);
+  auto outcome = reconciler_->reconcile({"shop", "broken"});
+  ASSERT_FALSE(outcome);
+  EXPECT_TRUE(outcome.error().terminal);
+  auto st = client_.get(kube::resources::canaryRollouts(), {"shop", "broken"})->at("status");
+  EXPECT_NE(st["message"].get<std::string>().find("spec.steps"), std::string::npos) << st.dump();
+  EXPECT_EQ(st["conditions"][0]["reason"], "InvalidSpec");
+}
+
+TEST_F(CanaryRolloutControllerTest, SteadyStateWritesNothing) {
+  ASSERT_TRUE(reconcile());
+  clock_.advance(30s);
+  ASSERT_TRUE(reconcile());  // analysis recorded
+  client_.clearActions();
+  ASSERT_TRUE(reconcile());  // same second: nothing new to record or apply
+  EXPECT_TRUE(client_.writes().empty()) << client_.writes().size() << " writes";
+}
+
+TEST_F(CanaryRolloutControllerTest, StatusConflictIsRetried) {
+  kube::ApiError conflict;
+  conflict.code = 409;
+  conflict.reason = "Conflict";
+  client_.failNext("update", "canaryrollouts", conflict);
+  auto outcome = reconcile();
+  ASSERT_FALSE(outcome);
+  EXPECT_FALSE(outcome.error().terminal);
+  ASSERT_TRUE(reconcile());
+  EXPECT_EQ(status()["canaryWeight"], 5);
+}
+
+TEST_F(CanaryRolloutControllerTest, AbortAnnotationRollsBackAndIsConsumed) {
+  ASSERT_TRUE(reconcile());
+  ASSERT_TRUE(client_.patch(kube::resources::canaryRollouts(), {"shop", "pay"},
+                            {{"metadata", {{"annotations", {{"sluice.dev/abort", "true"}}}}}}));
+  ASSERT_TRUE(reconcile());
+  auto object = *client_.get(kube::resources::canaryRollouts(), {"shop", "pay"});
+  EXPECT_EQ(object["status"]["phase"], "RolledBack");
+  EXPECT_EQ(routeCanaryWeight(), 0);
+  EXPECT_FALSE(object["metadata"].contains("annotations") &&
+               object["metadata"]["annotations"].contains("sluice.dev/abort"));
+}
+
+}  // namespace
+}  // namespace sluice::controllers
