@@ -1,0 +1,66 @@
+#include "operator/prometheus/analysis.h"
+
+namespace sluice::prometheus {
+namespace {
+
+bool meansUnreachable(QueryErrorKind kind) {
+  return kind == QueryErrorKind::Unreachable || kind == QueryErrorKind::Timeout ||
+         kind == QueryErrorKind::InvalidAddress;
+}
+
+}  // namespace
+
+engine::AnalysisResult runAnalysis(QueryClient& client, const api::CanaryAnalysis& analysis,
+                                   const TemplateValues& values, engine::TimePoint measuredAt,
+                                   const std::string& fallbackRequestCountQuery) {
+  engine::AnalysisResult result;
+  result.measuredAt = measuredAt;
+  int queries = 0;
+  int unreachable = 0;
+  std::string firstUnreachable;
+
+  auto run = [&](const std::string& queryTemplate) -> Expected<double, QueryError> {
+    auto promql = renderQuery(queryTemplate, values);
+    if (!promql) {
+      return Unexpected(promql.error());
+    }
+    ++queries;
+    auto value = client.query(*promql);
+    if (!value && meansUnreachable(value.error().kind)) {
+      if (unreachable++ == 0) {
+        firstUnreachable = value.error().describe();
+      }
+    }
+    return value;
+  };
+
+  const std::string& countQuery =
+      analysis.requestCountQuery.empty() ? fallbackRequestCountQuery : analysis.requestCountQuery;
+  if (!countQuery.empty()) {
+    auto count = run(countQuery);
+    if (count) {
+      result.requestCount = *count;
+    } else if (count.error().kind == QueryErrorKind::NoData) {
+      // No series yet means no request has reached the canary.
+      result.requestCount = 0.0;
+    } else {
+      result.requestCountError = count.error().describe();
+    }
+  }
+  for (const auto& metric : analysis.metrics) {
+    engine::MetricObservation observation{metric.name, std::nullopt, ""};
+    auto value = run(metric.query);
+    if (value) {
+      observation.value = *value;
+    } else {
+      observation.error = value.error().describe();
+    }
+    result.metrics.push_back(std::move(observation));
+  }
+  if (queries > 0 && unreachable == queries) {
+    result.error = "Prometheus unreachable: " + firstUnreachable;
+  }
+  return result;
+}
+
+}  // namespace sluice::prometheus

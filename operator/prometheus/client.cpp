@@ -1,0 +1,310 @@
+#include "operator/prometheus/client.h"
+
+#include <cpprest/http_client.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <system_error>
+#include <utility>
+
+namespace sluice::prometheus {
+namespace {
+
+namespace http = web::http;
+
+Unexpected<QueryError> fail(QueryErrorKind kind, std::string message, int httpStatus = 0,
+                            std::string errorType = {}) {
+  return Unexpected(QueryError{kind, httpStatus, std::move(errorType), std::move(message)});
+}
+
+// application/x-www-form-urlencoded, encoding everything but RFC 3986 unreserved characters
+// so '+' in PromQL can never be read back as a space.
+std::string formEncode(std::string_view value) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(value.size() * 3);
+  for (unsigned char c : value) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xF]);
+    }
+  }
+  return out;
+}
+
+std::string truncated(std::string text) {
+  constexpr std::size_t kMax = 200;
+  if (text.size() > kMax) {
+    text.resize(kMax);
+    text += "...";
+  }
+  return text;
+}
+
+// A sample value is a string: "0.5", "NaN", "+Inf", "-Inf".
+Expected<double, QueryError> sampleValue(const nlohmann::json& sample) {
+  if (!sample.is_array() || sample.size() != 2 || !sample[1].is_string()) {
+    return fail(QueryErrorKind::BadResponse, "sample is not [timestamp, \"value\"]");
+  }
+  const std::string text = sample[1].get<std::string>();
+  char* end = nullptr;
+  errno = 0;
+  const double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size()) {
+    return fail(QueryErrorKind::BadResponse,
+                "sample value \"" + truncated(text) + "\" is not a number");
+  }
+  if (!std::isfinite(value)) {
+    return fail(QueryErrorKind::NotANumber, "query returned " + text);
+  }
+  return value;
+}
+
+Expected<double, QueryError> parseSuccess(const nlohmann::json& body) {
+  const auto status = body.find("status");
+  if (status == body.end() || !status->is_string()) {
+    return fail(QueryErrorKind::BadResponse, "response has no \"status\"");
+  }
+  if (*status == "error") {
+    return fail(QueryErrorKind::PrometheusError, body.value("error", std::string("(no message)")),
+                0, body.value("errorType", std::string()));
+  }
+  if (*status != "success") {
+    return fail(QueryErrorKind::BadResponse, "unknown status " + status->dump());
+  }
+  const auto data = body.find("data");
+  if (data == body.end() || !data->is_object() || !data->contains("resultType") ||
+      !data->contains("result")) {
+    return fail(QueryErrorKind::BadResponse, "response has no data.resultType/data.result");
+  }
+  const auto& type = (*data)["resultType"];
+  const auto& result = (*data)["result"];
+  if (type == "scalar") {
+    return sampleValue(result);
+  }
+  if (type == "vector") {
+    if (!result.is_array()) {
+      return fail(QueryErrorKind::BadResponse, "vector result is not an array");
+    }
+    if (result.empty()) {
+      return fail(QueryErrorKind::NoData, "empty vector: no series matched");
+    }
+    if (result.size() > 1) {
+      return fail(QueryErrorKind::NotScalar,
+                  std::to_string(result.size()) +
+                      " series returned; aggregate the query (e.g. sum(...)) to one");
+    }
+    if (!result[0].is_object() || !result[0].contains("value")) {
+      return fail(QueryErrorKind::BadResponse, "vector sample has no value");
+    }
+    return sampleValue(result[0]["value"]);
+  }
+  if (type.is_string()) {
+    return fail(QueryErrorKind::NotScalar,
+                "result type " + type.get<std::string>() + " is not a scalar or vector");
+  }
+  return fail(QueryErrorKind::BadResponse, "resultType is not a string");
+}
+
+class HttpQueryClient final : public QueryClient {
+ public:
+  HttpQueryClient(const web::uri& base, std::chrono::milliseconds timeout)
+      : timeout_(timeout), client_(base, makeConfig(timeout)) {}
+
+  Expected<double, QueryError> query(const std::string& promql) override {
+    http::http_request request(http::methods::POST);
+    request.set_request_uri(U("api/v1/query"));
+    request.set_body("query=" + formEncode(promql), "application/x-www-form-urlencoded");
+    http::http_response response;
+    std::string body;
+    try {
+      response = client_.request(request).get();
+      body = response.extract_utf8string(true).get();
+    } catch (const http::http_exception& e) {
+      if (e.error_code() == std::errc::timed_out) {
+        return fail(QueryErrorKind::Timeout,
+                    "no answer within " + std::to_string(timeout_.count()) + "ms");
+      }
+      return fail(QueryErrorKind::Unreachable, e.what());
+    } catch (const std::exception& e) {
+      return fail(QueryErrorKind::Unreachable, e.what());
+    }
+
+    const int code = response.status_code();
+    nlohmann::json json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (code >= 400) {
+      std::string errorType;
+      std::string message = "HTTP " + std::to_string(code);
+      if (json.is_object()) {
+        errorType = json.value("errorType", std::string());
+        if (json.contains("error") && json["error"].is_string()) {
+          message += ": " + json["error"].get<std::string>();
+        }
+      } else if (!body.empty()) {
+        message += ": " + truncated(body);
+      }
+      return fail(QueryErrorKind::HttpStatus, std::move(message), code, std::move(errorType));
+    }
+    if (!json.is_object()) {
+      return fail(QueryErrorKind::BadResponse,
+                  "HTTP " + std::to_string(code) + " body is not JSON: " + truncated(body));
+    }
+    return parseSuccess(json);
+  }
+
+ private:
+  static http::client::http_client_config makeConfig(std::chrono::milliseconds timeout) {
+    http::client::http_client_config config;
+    config.set_timeout(timeout);
+    return config;
+  }
+
+  std::chrono::milliseconds timeout_;
+  http::client::http_client client_;
+};
+
+}  // namespace
+
+const char* toString(QueryErrorKind kind) {
+  switch (kind) {
+    case QueryErrorKind::InvalidAddress:
+      return "InvalidAddress";
+    case QueryErrorKind::Unreachable:
+      return "Unreachable";
+    case QueryErrorKind::Timeout:
+      return "Timeout";
+    case QueryErrorKind::HttpStatus:
+      return "HttpStatus";
+    case QueryErrorKind::PrometheusError:
+      return "PrometheusError";
+    case QueryErrorKind::BadResponse:
+      return "BadResponse";
+    case QueryErrorKind::NoData:
+      return "NoData";
+    case QueryErrorKind::NotANumber:
+      return "NotANumber";
+    case QueryErrorKind::NotScalar:
+      return "NotScalar";
+    case QueryErrorKind::BadTemplate:
+      return "BadTemplate";
+  }
+  return "Unknown";
+}
+
+std::string QueryError::describe() const {
+  std::string out = toString(kind);
+  if (!errorType.empty()) {
+    out += " (" + errorType + ")";
+  }
+  return out + ": " + message;
+}
+
+Expected<std::unique_ptr<QueryClient>, QueryError> makeHttpQueryClient(
+    const HttpQueryClientOptions& options) {
+  if (options.timeout <= std::chrono::milliseconds::zero()) {
+    return fail(QueryErrorKind::InvalidAddress, "timeout must be positive");
+  }
+  try {
+    web::uri base(utility::conversions::to_string_t(options.address));
+    if ((base.scheme() != U("http") && base.scheme() != U("https")) || base.host().empty()) {
+      return fail(QueryErrorKind::InvalidAddress,
+                  "Prometheus address \"" + options.address + "\" is not an http(s) URL");
+    }
+    // The query path is relative, so a base path (a reverse-proxy prefix) must end in '/'.
+    web::uri_builder builder(base);
+    auto path = builder.path();
+    if (path.empty() || path.back() != U('/')) {
+      builder.set_path(path + U("/"));
+    }
+    return std::unique_ptr<QueryClient>(
+        std::make_unique<HttpQueryClient>(builder.to_uri(), options.timeout));
+  } catch (const std::exception& e) {
+    return fail(QueryErrorKind::InvalidAddress,
+                "Prometheus address \"" + options.address + "\": " + e.what());
+  }
+}
+
+std::string escapeLabelValue(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    switch (c) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  return out;
+}
+
+Expected<std::string, QueryError> renderQuery(std::string_view queryTemplate,
+                                              const TemplateValues& values) {
+  std::string out;
+  std::size_t pos = 0;
+  while (true) {
+    const std::size_t open = queryTemplate.find("{{", pos);
+    if (open == std::string_view::npos) {
+      out.append(queryTemplate.substr(pos));
+      return out;
+    }
+    out.append(queryTemplate.substr(pos, open - pos));
+    const std::size_t close = queryTemplate.find("}}", open + 2);
+    if (close == std::string_view::npos) {
+      return fail(QueryErrorKind::BadTemplate,
+                  "unterminated placeholder at offset " + std::to_string(open));
+    }
+    std::string_view name = queryTemplate.substr(open + 2, close - open - 2);
+    while (!name.empty() && name.front() == ' ') {
+      name.remove_prefix(1);
+    }
+    while (!name.empty() && name.back() == ' ') {
+      name.remove_suffix(1);
+    }
+    const std::string* value = nullptr;
+    if (name == "canary") {
+      value = &values.canary;
+    } else if (name == "stable") {
+      value = &values.stable;
+    } else if (name == "namespace") {
+      value = &values.namespace_;
+    } else if (name == "interval") {
+      value = &values.interval;
+    } else {
+      return fail(QueryErrorKind::BadTemplate,
+                  "unknown placeholder {{" + std::string(name) +
+                      "}} (known: canary, stable, namespace, interval)");
+    }
+    out += escapeLabelValue(*value);
+    pos = close + 2;
+  }
+}
+
+std::string formatDuration(std::chrono::milliseconds duration) {
+  const auto ms = duration.count();
+  if (ms != 0 && ms % 3'600'000 == 0) {
+    return std::to_string(ms / 3'600'000) + "h";
+  }
+  if (ms != 0 && ms % 60'000 == 0) {
+    return std::to_string(ms / 60'000) + "m";
+  }
+  if (ms % 1000 == 0) {
+    return std::to_string(ms / 1000) + "s";
+  }
+  return std::to_string(ms) + "ms";
+}
+
+}  // namespace sluice::prometheus
