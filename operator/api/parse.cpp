@@ -379,9 +379,8 @@ void readConditions(Reader& r, const json& obj, const std::string& path,
   r.objects(obj, path, "conditions", [&](const json& c, const std::string& cPath) {
     Condition condition;
     r.string(c, cPath, "type", condition.type, Presence::Required);
-    r.stringEnum(c, cPath, "status", condition.status, {"True", "False", "Unknown"});
-    if (condition.status.empty()) {
-      r.errors().add(childPath(cPath, "status"), kRequired);
+    if (r.member(c, cPath, "status", Presence::Required) != nullptr) {
+      r.stringEnum(c, cPath, "status", condition.status, {"True", "False", "Unknown"});
     }
     r.string(c, cPath, "reason", condition.reason);
     r.string(c, cPath, "message", condition.message);
@@ -529,10 +528,13 @@ void readTrafficSpec(Reader& r, const json& spec, TrafficPolicySpec& out) {
   r.objects(spec, path, "tiers", [&](const json& t, const std::string& tPath) {
     TrafficTier tier;
     r.string(t, tPath, "name", tier.name, Presence::Required);
-    if (const json* match = r.object(t, tPath, "match")) {
-      readRequestMatch(r, *match, childPath(tPath, "match"), tier.match);
+    if (const json* match = r.object(t, tPath, "match", Presence::Required)) {
+      const std::string matchPath = childPath(tPath, "match");
+      if (r.array(*match, matchPath, "headers", Presence::Required) != nullptr) {
+        readRequestMatch(r, *match, matchPath, tier.match);
+      }
     }
-    r.integer(t, tPath, "priority", tier.priority, Presence::Required);
+    r.integer(t, tPath, "priority", tier.priority);
     r.optionalInteger(t, tPath, "latencyTargetMilliseconds", tier.latencyTargetMilliseconds);
     if (const json* bandwidth = r.member(t, tPath, "bandwidth", Presence::Optional)) {
       const std::string bwPath = childPath(tPath, "bandwidth");
@@ -663,14 +665,14 @@ void readTierLimitSpec(Reader& r, const json& spec, TierLimitSpec& out) {
         }
         r.optionalInteger(t, tPath, "concurrent", tier.concurrent);
         r.optionalInteger(t, tPath, "dailyQuota", tier.dailyQuota);
-        r.integer(t, tPath, "priority", tier.priority, Presence::Required);
+        r.integer(t, tPath, "priority", tier.priority);
         out.tiers.push_back(std::move(tier));
       },
       Presence::Required);
   if (const json* queue = r.object(spec, path, "queue")) {
     const std::string qPath = childPath(path, "queue");
     QueueSpec q;
-    r.integer(*queue, qPath, "maxSize", q.maxSize, Presence::Required);
+    r.integer(*queue, qPath, "maxSize", q.maxSize);
     r.duration(*queue, qPath, "timeout", q.timeout);
     out.queue = std::move(q);
   }

@@ -26,11 +26,11 @@ struct RateLimitTier {
   std::int64_t burst = 0;  // defaults to requestsPerSecond when omitted
   std::optional<std::int64_t> concurrent;
   std::optional<std::int64_t> dailyQuota;
-  std::int32_t priority = 0;  // 1 is the most important
+  std::int32_t priority = 1;  // 1..100, 1 is the most important
 };
 
 struct QueueSpec {
-  std::int32_t maxSize = 0;
+  std::int32_t maxSize = 100;
   Duration timeout{std::chrono::seconds{2}};
 };
 

@@ -41,7 +41,7 @@ struct Backend {
 struct TrafficTier {
   std::string name;
   RequestMatch match;
-  std::int32_t priority = 0;  // 1 is the most important
+  std::int32_t priority = 1;  // 1..100, 1 is the most important
   std::optional<std::int64_t> latencyTargetMilliseconds;
   // Bits per second; nullopt means "unlimited" (the default).
   std::optional<Quantity> bandwidth;

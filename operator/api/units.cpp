@@ -530,7 +530,7 @@ std::string cronFieldError(std::string_view text, const CronField& field) {
 }  // namespace
 
 std::string cronError(std::string_view expression) {
-  // Same fields and bounds as Kubernetes CronJob schedules (robfig/cron's standard parser).
+  // Vixie cron's fields and bounds; day-of-week 7 is Sunday again, as the CRD's rule allows.
   static const std::array<CronField, 5> kFields{{
       {"minute", 0, 59, {}},
       {"hour", 0, 23, {}},
@@ -539,7 +539,7 @@ std::string cronError(std::string_view expression) {
        1,
        12,
        {"JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"}},
-      {"day-of-week", 0, 6, {"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}},
+      {"day-of-week", 0, 7, {"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}},
   }};
   std::vector<std::string_view> parts;
   std::size_t pos = 0;

@@ -52,8 +52,8 @@ std::string formatRfc3339(Clock::TimePoint t);
 Expected<Clock::TimePoint, std::string> parseRfc3339(std::string_view text);
 
 // A standard 5-field cron expression (minute hour day-of-month month day-of-week) with
-// lists, ranges, steps, "*", and month/day names (JAN-DEC, SUN-SAT). Returns the reason
-// a value is invalid, or an empty string.
+// lists, ranges, steps, "*", and month/day names (JAN-DEC, SUN-SAT; 0 and 7 are Sunday). Returns
+// the reason a value is invalid, or an empty string.
 std::string cronError(std::string_view expression);
 
 // RFC 7230 token: the syntax of an HTTP header field name.

@@ -26,15 +26,17 @@ void checkMin(ValidationErrors& errors, const std::string& path, std::int64_t va
   }
 }
 
-void checkPositiveDuration(ValidationErrors& errors, const std::string& path, Duration d) {
-  if (d.count() <= 0) {
-    errors.add(path, "must be a positive duration, got " + formatDuration(d));
+void checkMaxItems(ValidationErrors& errors, const std::string& path, std::size_t size,
+                   std::size_t max) {
+  if (size > max) {
+    errors.add(path, "Too many: " + std::to_string(size) + ": must have at most " +
+                         std::to_string(max) + " items");
   }
 }
 
-void checkNonNegativeDuration(ValidationErrors& errors, const std::string& path, Duration d) {
-  if (d.count() < 0) {
-    errors.add(path, "must not be negative, got " + formatDuration(d));
+void checkPositiveDuration(ValidationErrors& errors, const std::string& path, Duration d) {
+  if (d.count() <= 0) {
+    errors.add(path, "must be a positive duration, got " + formatDuration(d));
   }
 }
 
@@ -73,6 +75,7 @@ void checkServiceRef(ValidationErrors& errors, const std::string& path, const Se
 void checkRequestMatch(ValidationErrors& errors, const std::string& path,
                        const RequestMatch& match) {
   const std::string headersPath = childPath(path, "headers");
+  checkMaxItems(errors, headersPath, match.headers.size(), 16);
   for (std::size_t i = 0; i < match.headers.size(); ++i) {
     const std::string hPath = indexPath(headersPath, i);
     checkHeaderName(errors, childPath(hPath, "name"), match.headers[i].name);
@@ -87,6 +90,7 @@ void checkRequestMatch(ValidationErrors& errors, const std::string& path,
 // Gateway API hostname: a DNS subdomain, optionally with a single leading "*." wildcard label.
 void checkHostnames(ValidationErrors& errors, const std::string& path,
                     const std::vector<std::string>& hostnames) {
+  checkMaxItems(errors, path, hostnames.size(), 16);
   std::set<std::string> seen;
   for (std::size_t i = 0; i < hostnames.size(); ++i) {
     const std::string hPath = indexPath(path, i);
@@ -107,11 +111,15 @@ void checkParentRefs(ValidationErrors& errors, const std::string& path,
   if (refs.empty() && provider == "gatewayAPI") {
     errors.add(path, "Required value: an HTTPRoute needs at least one parent Gateway");
   }
+  checkMaxItems(errors, path, refs.size(), 32);
   for (std::size_t i = 0; i < refs.size(); ++i) {
     const std::string pPath = indexPath(path, i);
     checkDnsSubdomain(errors, childPath(pPath, "name"), refs[i].name);
     if (!refs[i].namespace_.empty()) {
       checkDnsLabel(errors, childPath(pPath, "namespace"), refs[i].namespace_);
+    }
+    if (!refs[i].sectionName.empty()) {
+      checkDnsSubdomain(errors, childPath(pPath, "sectionName"), refs[i].sectionName);
     }
   }
 }
@@ -144,8 +152,9 @@ void checkProvider(ValidationErrors& errors, const std::string& path, const std:
 // IANA zone names ("Europe/Stockholm", "UTC", "America/Argentina/Buenos_Aires"). Checked for
 // shape only: whether the zone exists depends on the tz database where the schedule runs.
 bool isTimeZoneName(std::string_view name) {
-  if (name.empty() || name.front() == '/' || name.back() == '/' ||
-      name.find("..") != std::string_view::npos || name.find("//") != std::string_view::npos) {
+  const bool startsWithLetter = !name.empty() && ((name.front() >= 'a' && name.front() <= 'z') ||
+                                                  (name.front() >= 'A' && name.front() <= 'Z'));
+  if (!startsWithLetter || name.back() == '/' || name.find("//") != std::string_view::npos) {
     return false;
   }
   for (const char c : name) {
@@ -175,9 +184,7 @@ ValidationErrors validateCanaryRolloutSpec(const CanaryRolloutSpec& spec) {
   }
   if (spec.trafficPolicyRef) {
     checkDnsSubdomain(errors, "spec.trafficPolicyRef.name", spec.trafficPolicyRef->name);
-    if (spec.trafficPolicyRef->backend.empty()) {
-      errors.add("spec.trafficPolicyRef.backend", "Required value");
-    }
+    checkDnsLabel(errors, "spec.trafficPolicyRef.backend", spec.trafficPolicyRef->backend);
   }
   if (spec.route) {
     checkProvider(errors, "spec.route.provider", spec.route->provider);
@@ -187,6 +194,7 @@ ValidationErrors validateCanaryRolloutSpec(const CanaryRolloutSpec& spec) {
   if (spec.steps.empty()) {
     errors.add("spec.steps", "must have at least 1 item");
   }
+  checkMaxItems(errors, "spec.steps", spec.steps.size(), 20);
   for (std::size_t i = 0; i < spec.steps.size(); ++i) {
     const std::string sPath = indexPath("spec.steps", i);
     checkRange(errors, sPath, spec.steps[i], 1, 100);
@@ -202,16 +210,23 @@ ValidationErrors validateCanaryRolloutSpec(const CanaryRolloutSpec& spec) {
   if (spec.stickiness) {
     checkHeaderName(errors, "spec.stickiness.header", spec.stickiness->header);
   }
+  checkMaxItems(errors, "spec.match", spec.match.size(), 8);
   for (std::size_t i = 0; i < spec.match.size(); ++i) {
     checkRequestMatch(errors, indexPath("spec.match", i), spec.match[i]);
   }
   const CanaryAnalysis& a = spec.analysis;
   checkPositiveDuration(errors, "spec.analysis.interval", a.interval);
-  checkMin(errors, "spec.analysis.failureLimit", a.failureLimit, 0);
+  checkRange(errors, "spec.analysis.failureLimit", a.failureLimit, 0, 100);
   checkMin(errors, "spec.analysis.minRequests", a.minRequests, 0);
-  if (!a.metrics.empty() || !a.requestCountQuery.empty() || !a.prometheus.address.empty()) {
+  // The CRD lets metrics go without a Prometheus; they could never be evaluated, and a canary
+  // that cannot be analysed must not look valid.
+  if (a.prometheus.address.empty() && (!a.metrics.empty() || !a.requestCountQuery.empty())) {
+    errors.add("spec.analysis.prometheus.address",
+               "Required value: metrics and requestCountQuery are queried from this Prometheus");
+  } else if (!a.prometheus.address.empty()) {
     checkPrometheusAddress(errors, "spec.analysis.prometheus.address", a.prometheus.address);
   }
+  checkMaxItems(errors, "spec.analysis.metrics", a.metrics.size(), 16);
   std::set<std::string> metricNames;
   for (std::size_t i = 0; i < a.metrics.size(); ++i) {
     const std::string mPath = indexPath("spec.analysis.metrics", i);
@@ -241,6 +256,7 @@ ValidationErrors validateTrafficPolicySpec(const TrafficPolicySpec& spec) {
   if (spec.backends.empty()) {
     errors.add("spec.backends", "must have at least 1 item");
   }
+  checkMaxItems(errors, "spec.backends", spec.backends.size(), 1000);
   std::set<std::string> backendNames;
   std::int64_t totalWeight = 0;
   for (std::size_t i = 0; i < spec.backends.size(); ++i) {
@@ -266,14 +282,18 @@ ValidationErrors validateTrafficPolicySpec(const TrafficPolicySpec& spec) {
   if (!spec.backends.empty() && totalWeight == 0) {
     errors.add("spec.backends", "at least one backend must have a weight above 0");
   }
+  checkMaxItems(errors, "spec.tiers", spec.tiers.size(), 16);
   std::set<std::string> tierNames;
   for (std::size_t i = 0; i < spec.tiers.size(); ++i) {
     const std::string tPath = indexPath("spec.tiers", i);
     const TrafficTier& t = spec.tiers[i];
+    if (t.match.headers.empty()) {
+      errors.add(childPath(tPath, "match.headers"), "must have at least 1 item");
+    }
     checkDnsLabel(errors, childPath(tPath, "name"), t.name);
     checkUnique(errors, tierNames, childPath(tPath, "name"), t.name);
     checkRequestMatch(errors, childPath(tPath, "match"), t.match);
-    checkMin(errors, childPath(tPath, "priority"), t.priority, 1);
+    checkRange(errors, childPath(tPath, "priority"), t.priority, 1, 100);
     if (t.latencyTargetMilliseconds) {
       checkMin(errors, childPath(tPath, "latencyTargetMilliseconds"), *t.latencyTargetMilliseconds,
                1);
@@ -297,8 +317,7 @@ ValidationErrors validateTrafficPolicySpec(const TrafficPolicySpec& spec) {
              f.latencyThresholdMilliseconds, 1);
     checkRange(errors, childPath(fPath, "shift.steps"), f.shift.steps, 1, 100);
     checkPositiveDuration(errors, childPath(fPath, "shift.interval"), f.shift.interval);
-    checkNonNegativeDuration(errors, childPath(fPath, "recovery.healthyFor"),
-                             f.recovery.healthyFor);
+    checkPositiveDuration(errors, childPath(fPath, "recovery.healthyFor"), f.recovery.healthyFor);
     checkMin(errors, childPath(fPath, "minHealthyBackends"), f.minHealthyBackends, 0);
     if (!spec.backends.empty() &&
         f.minHealthyBackends > static_cast<std::int64_t>(spec.backends.size())) {
@@ -323,10 +342,19 @@ ValidationErrors validateTierLimitSpec(const TierLimitSpec& spec) {
   if (spec.targetRefs.empty()) {
     errors.add("spec.targetRefs", "must have at least 1 item");
   }
+  checkMaxItems(errors, "spec.targetRefs", spec.targetRefs.size(), 16);
   for (std::size_t i = 0; i < spec.targetRefs.size(); ++i) {
     const std::string tPath = indexPath("spec.targetRefs", i);
+    // Only TrafficPolicy can carry tier limits today; the CRD enums say the same.
+    if (spec.targetRefs[i].group != kGroup) {
+      errors.add(childPath(tPath, "group"), "Unsupported value: \"" + spec.targetRefs[i].group +
+                                                "\": supported values: \"sluice.dev\"");
+    }
     if (spec.targetRefs[i].kind.empty()) {
       errors.add(childPath(tPath, "kind"), "Required value");
+    } else if (spec.targetRefs[i].kind != "TrafficPolicy") {
+      errors.add(childPath(tPath, "kind"), "Unsupported value: \"" + spec.targetRefs[i].kind +
+                                               "\": supported values: \"TrafficPolicy\"");
     }
     checkDnsSubdomain(errors, childPath(tPath, "name"), spec.targetRefs[i].name);
   }
@@ -337,6 +365,7 @@ ValidationErrors validateTierLimitSpec(const TierLimitSpec& spec) {
   if (spec.tiers.empty()) {
     errors.add("spec.tiers", "must have at least 1 item");
   }
+  checkMaxItems(errors, "spec.tiers", spec.tiers.size(), 16);
   std::set<std::string> tierNames;
   for (std::size_t i = 0; i < spec.tiers.size(); ++i) {
     const std::string tPath = indexPath("spec.tiers", i);
@@ -355,13 +384,13 @@ ValidationErrors validateTierLimitSpec(const TierLimitSpec& spec) {
     if (t.dailyQuota) {
       checkMin(errors, childPath(tPath, "dailyQuota"), *t.dailyQuota, 1);
     }
-    checkMin(errors, childPath(tPath, "priority"), t.priority, 1);
+    checkRange(errors, childPath(tPath, "priority"), t.priority, 1, 100);
   }
   if (!spec.defaultTier.empty() && !spec.tiers.empty() && !tierNames.contains(spec.defaultTier)) {
     errors.add("spec.defaultTier", "must name one of spec.tiers, got \"" + spec.defaultTier + "\"");
   }
   if (spec.queue) {
-    checkMin(errors, "spec.queue.maxSize", spec.queue->maxSize, 1);
+    checkRange(errors, "spec.queue.maxSize", spec.queue->maxSize, 1, 100'000);
     checkPositiveDuration(errors, "spec.queue.timeout", spec.queue->timeout);
   }
   if (spec.autoscaling) {
@@ -380,6 +409,11 @@ ValidationErrors validateTierLimitSpec(const TierLimitSpec& spec) {
       errors.add(childPath(aPath, "minReplicas"), "must be less than or equal to maxReplicas (" +
                                                       str(a.maxReplicas) + "), got " +
                                                       str(a.minReplicas));
+    }
+    if (!a.cpuUtilization && !a.memoryUtilization && !a.requestsPerSecondPerReplica) {
+      errors.add(aPath,
+                 "set at least one of cpuUtilization, memoryUtilization and "
+                 "requestsPerSecondPerReplica");
     }
     if (a.cpuUtilization) {
       checkRange(errors, childPath(aPath, "cpuUtilization"), *a.cpuUtilization, 1, 100);
@@ -401,6 +435,7 @@ ValidationErrors validateTierLimitSpec(const TierLimitSpec& spec) {
                 a.behavior.scaleUp.stabilizationWindow);
     checkWindow(childPath(aPath, "behavior.scaleDown.stabilizationWindow"),
                 a.behavior.scaleDown.stabilizationWindow);
+    checkMaxItems(errors, childPath(aPath, "schedules"), a.schedules.size(), 16);
     std::set<std::string> scheduleNames;
     for (std::size_t i = 0; i < a.schedules.size(); ++i) {
       const std::string sPath = indexPath(childPath(aPath, "schedules"), i);

@@ -1,0 +1,91 @@
+#include "operator/api/yaml.h"
+
+#include <gtest/gtest.h>
+
+namespace sluice::api {
+namespace {
+
+using nlohmann::json;
+
+TEST(YamlToJson, ResolvesPlainScalarsAndKeepsQuotedStrings) {
+  const auto docs = yamlToJson(R"(
+quoted: "0.05"
+single: '5'
+plain: 5
+negative: -3
+float: 2.5
+hex: 0x1F
+yes: yes
+on: true
+off: False
+nothing: ~
+empty:
+text: checkout.example.com
+version: 1.2.3
+big: 18446744073709551615
+steps: [5, 10, 25]
+nested: {a: {b: "c"}}
+literal: |
+  line one
+  line two
+)");
+  ASSERT_TRUE(docs) << docs.error();
+  ASSERT_EQ(docs->size(), 1u);
+  const json& d = docs->front();
+  EXPECT_EQ(d["quoted"], json("0.05"));
+  EXPECT_EQ(d["single"], json("5"));
+  EXPECT_EQ(d["plain"], json(5));
+  EXPECT_TRUE(d["plain"].is_number_integer());
+  EXPECT_EQ(d["negative"], json(-3));
+  EXPECT_EQ(d["float"], json(2.5));
+  EXPECT_EQ(d["hex"], json(31));
+  EXPECT_EQ(d["yes"], json("yes"));  // YAML 1.2: not a boolean
+  EXPECT_EQ(d["on"], json(true));
+  EXPECT_EQ(d["off"], json(false));
+  EXPECT_TRUE(d["nothing"].is_null());
+  EXPECT_TRUE(d["empty"].is_null());
+  EXPECT_EQ(d["text"], json("checkout.example.com"));
+  EXPECT_EQ(d["version"], json("1.2.3"));
+  EXPECT_TRUE(d["big"].is_number_unsigned());
+  EXPECT_EQ(d["steps"], json({5, 10, 25}));
+  EXPECT_EQ(d["nested"]["a"]["b"], json("c"));
+  EXPECT_EQ(d["literal"], json("line one\nline two\n"));
+}
+
+TEST(YamlToJson, ReadsEveryDocumentAndSkipsEmptyOnes) {
+  const auto docs = yamlToJson(R"(# leading comment
+---
+kind: A
+---
+# only a comment
+---
+kind: B
+...
+---
+kind: C
+)");
+  ASSERT_TRUE(docs) << docs.error();
+  ASSERT_EQ(docs->size(), 3u);
+  EXPECT_EQ((*docs)[0]["kind"], "A");
+  EXPECT_EQ((*docs)[1]["kind"], "B");
+  EXPECT_EQ((*docs)[2]["kind"], "C");
+}
+
+TEST(YamlToJson, ExplicitStringTagWins) {
+  const auto docs = yamlToJson("a: !!str 5\nb: !!str true\n");
+  ASSERT_TRUE(docs) << docs.error();
+  EXPECT_EQ(docs->front()["a"], json("5"));
+  EXPECT_EQ(docs->front()["b"], json("true"));
+}
+
+TEST(YamlToJson, ReportsSyntaxErrors) {
+  const auto docs = yamlToJson("a: [1, 2\nb: c\n");
+  ASSERT_FALSE(docs);
+  EXPECT_NE(docs.error().find("invalid YAML"), std::string::npos) << docs.error();
+  const auto missing = readYamlFile("/nonexistent/sluice.yaml");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().find("cannot read /nonexistent/sluice.yaml"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sluice::api
