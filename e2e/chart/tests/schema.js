@@ -66,6 +66,14 @@ function validate(schema, value, path, errors = []) {
         seen.add(k);
       });
     }
+    if (schema['x-kubernetes-list-type'] === 'set') {
+      const seen = new Set();
+      value.forEach((item, i) => {
+        const k = JSON.stringify(item);
+        if (seen.has(k)) errors.push({ path: `${path}[${i}]`, message: 'duplicate value' });
+        seen.add(k);
+      });
+    }
     if (schema.items) value.forEach((item, i) => validate(schema.items, item, `${path}[${i}]`, errors));
   }
   if (t === 'object') {
