@@ -1,6 +1,10 @@
 'use strict';
 // Assertions shared by the template tests: what every rendering of the chart must satisfy.
 
+const fs = require('node:fs');
+const path = require('node:path');
+const { repoRoot } = require('./lib');
+
 const EXPECTED_RULES = [
   { apiGroups: ['sluice.dev'], resources: ['canaryrollouts', 'trafficpolicies', 'tierlimits'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: ['sluice.dev'], resources: ['canaryrollouts/status', 'trafficpolicies/status', 'tierlimits/status'], verbs: ['get', 'update', 'patch'] },
@@ -24,6 +28,12 @@ function grants(rules) {
     if (r.resourceNames || r.nonResourceURLs) out.add(`unexpected:${JSON.stringify(r)}`);
   }
   return [...out].sort();
+}
+
+// The flags sluice-operator's CLI11 parser declares.
+function operatorFlags() {
+  const src = fs.readFileSync(path.join(repoRoot, 'operator', 'cmd', 'options.cpp'), 'utf8');
+  return new Set([...src.matchAll(/add_(?:option|flag)\(\s*"(--[a-z0-9-]+)"/g)].map((m) => m[1]));
 }
 
 function find(docs, kind, nameSuffix = '') {
@@ -92,6 +102,24 @@ function checkCommon(c, docs, o) {
   c.equal(ctr.livenessProbe && ctr.livenessProbe.httpGet, { path: '/healthz', port: 'health' }, 'liveness probe');
   c.equal(ctr.readinessProbe && ctr.readinessProbe.httpGet, { path: '/readyz', port: 'health' }, 'readiness probe');
   c.equal(ctr.resources, o.resources, 'container resources');
+  c.equal(ctr.volumeMounts, [{ name: 'tmp', mountPath: '/tmp' }], 'only /tmp is writable');
+  c.equal(pod.volumes, [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }], '/tmp is a bounded emptyDir');
+  if (o.affinity) {
+    c.equal(pod.affinity, o.affinity, 'affinity from values');
+  } else {
+    const term = (((pod.affinity || {}).podAntiAffinity || {}).preferredDuringSchedulingIgnoredDuringExecution || [])[0];
+    c.ok(term && term.podAffinityTerm.topologyKey === 'kubernetes.io/hostname', 'default anti-affinity spreads replicas over nodes');
+    c.equal(term && term.podAffinityTerm.labelSelector.matchLabels, sel, 'anti-affinity selects the operator pods');
+  }
+
+  // Every flag the chart passes is one sluice-operator defines (operator/cmd/options.cpp).
+  const known = new Set([...operatorFlags()]);
+  if (c.ok(known.size >= 5, 'operator flags found in operator/cmd/options.cpp')) {
+    for (const a of ctr.args.slice(0, ctr.args.length - (o.extraArgs || []).length)) {
+      const flag = a.split('=')[0];
+      c.ok(known.has(flag), `${flag} is a flag of sluice-operator`);
+    }
+  }
 
   // Metrics Service selects the operator pods and exposes the metrics port.
   const svcs = find(docs, 'Service');

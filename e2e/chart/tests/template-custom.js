@@ -20,6 +20,11 @@ function render(valuesYaml, release = 'edge') {
   const docs = render(`
 replicaCount: 3
 logLevel: debug
+affinity:
+  nodeAffinity:
+    requiredDuringSchedulingIgnoredDuringExecution:
+      nodeSelectorTerms:
+      - matchExpressions: [{key: node-role, operator: In, values: [control]}]
 leaderElection: {enabled: true, id: edge-lock}
 extraArgs: ["--workers=8"]
 podDisruptionBudget: {enabled: true, minAvailable: 2}
@@ -35,6 +40,7 @@ resources:
     release: 'edge', fullname: 'edge-sluice', namespace: 'ops', replicas: 3, watchNamespace: '',
     leaderElection: true, leaderElectionId: 'edge-lock', logLevel: 'debug', extraArgs: ['--workers=8'],
     resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '2', memory: '1Gi' } },
+    affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'node-role', operator: 'In', values: ['control'] }] }] } } },
   });
   const dep = find(docs, 'Deployment')[0];
   const pdbs = find(docs, 'PodDisruptionBudget');
