@@ -179,6 +179,8 @@ class ApiServer {
     this.rv = this.rv || 0;
     this.stores = new Map();
     this.sortedKeys = new Map();
+    this.ownerIndex = new Map(); // owner uid -> Set of "storageKey|objectKey"
+    if (this.watches) for (const w of [...this.watches]) w.close(true);
     this.resources = new Map();
     this.history = [];
     this.historyStart = 0;
@@ -219,6 +221,8 @@ class ApiServer {
   put(res, obj, type, prev) {
     const st = this.store(res);
     const k = this.key(obj.metadata.namespace, obj.metadata.name);
+    const prevStored = st.get(k);
+    this.indexOwners(res.storageKey, k, prevStored, type === 'DELETED' ? null : obj);
     if (type === 'DELETED') st.delete(k); else st.set(k, obj);
     if (type !== 'MODIFIED') this.sortedKeys.delete(res.storageKey);
     const ev = { rv: Number(obj.metadata.resourceVersion), storageKey: res.storageKey, type, obj, prev };
@@ -230,6 +234,12 @@ class ApiServer {
     }
     for (const w of this.watches) if (w.storageKey === res.storageKey) w.send(ev);
     this.dirty = true;
+  }
+  indexOwners(storageKey, k, before, after) {
+    const ref = `${storageKey}|${k}`;
+    const uids = (o) => ((o && o.metadata.ownerReferences) || []).map((r) => r.uid);
+    for (const u of uids(before)) { const set = this.ownerIndex.get(u); if (set) { set.delete(ref); if (!set.size) this.ownerIndex.delete(u); } }
+    for (const u of uids(after)) { let set = this.ownerIndex.get(u); if (!set) this.ownerIndex.set(u, (set = new Set())); set.add(ref); }
   }
   compact(upTo) {
     const target = upTo === undefined ? this.rv : Math.min(upTo, this.rv);
@@ -264,7 +274,9 @@ class ApiServer {
     this.rv = Math.max(this.rv, st.rv);
     for (const { storageKey, obj } of st.objects) {
       if (!this.stores.has(storageKey)) this.stores.set(storageKey, new Map());
-      this.stores.get(storageKey).set(this.key(obj.metadata.namespace, obj.metadata.name), obj);
+      const k = this.key(obj.metadata.namespace, obj.metadata.name);
+      this.indexOwners(storageKey, k, null, obj);
+      this.stores.get(storageKey).set(k, obj);
       if (storageKey === 'apiextensions.k8s.io/customresourcedefinitions') this.registerCrd(obj);
     }
     this.sortedKeys.clear();
@@ -731,13 +743,18 @@ class ApiServer {
     }
     this.stores.delete(storageKey);
     this.unregisterCrd(crd.metadata.name);
+    for (const w of [...this.watches]) if (w.storageKey === storageKey) w.close(false);
   }
   dependentsOf(uid) {
     const out = [];
-    for (const r of this.uniqueStorages()) {
-      for (const o of this.store(r).values()) {
-        if ((o.metadata.ownerReferences || []).some((x) => x.uid === uid)) out.push({ r, o });
-      }
+    const set = this.ownerIndex.get(uid);
+    if (!set) return out;
+    const byStorage = new Map(this.uniqueStorages().map((r) => [r.storageKey, r]));
+    for (const ref of set) {
+      const i = ref.indexOf('|');
+      const r = byStorage.get(ref.slice(0, i));
+      const o = r && this.store(r).get(ref.slice(i + 1));
+      if (o) out.push({ r, o });
     }
     return out;
   }

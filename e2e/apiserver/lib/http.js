@@ -374,11 +374,26 @@ function main(opts) {
     throw E.methodNotAllowed();
   }
 
+  // The Kubernetes verb of a request (get, list, watch, create, update, patch, delete,
+  // deletecollection) for fault filters; a filter may also name the HTTP method.
+  const k8sVerb = (req, u) => {
+    const route = parsePath(u.pathname);
+    const named = route && !route.discovery && route.name !== undefined;
+    const watch = u.searchParams.get('watch') === 'true' || u.searchParams.get('watch') === '1';
+    switch (req.method) {
+      case 'GET': return watch ? 'watch' : named ? 'get' : 'list';
+      case 'POST': return 'create';
+      case 'PUT': return 'update';
+      case 'PATCH': return 'patch';
+      case 'DELETE': return named ? 'delete' : 'deletecollection';
+      default: return req.method.toLowerCase();
+    }
+  };
   function faultFor(req, u) {
-    const verb = req.method;
+    const verb = k8sVerb(req, u);
     for (let i = 0; i < api.faults.length; i++) {
       const f = api.faults[i];
-      if (f.verb && f.verb.toUpperCase() !== verb && !(f.verb === 'watch' && u.searchParams.get('watch')) && !(f.verb === 'list' && verb === 'GET')) continue;
+      if (f.verb && f.verb !== verb && f.verb.toUpperCase() !== req.method) continue;
       if (f.pathRe && !f.pathRe.test(u.pathname + u.search)) continue;
       f.count--;
       if (f.count <= 0) api.faults.splice(i, 1);
@@ -388,7 +403,7 @@ function main(opts) {
   }
   const latencyFor = (req, u) => {
     let ms = 0;
-    for (const l of api.latency) if ((!l.verb || l.verb.toUpperCase() === req.method) && (!l.pathRe || l.pathRe.test(u.pathname))) ms = Math.max(ms, l.ms);
+    for (const l of api.latency) if ((!l.verb || l.verb === k8sVerb(req, u) || l.verb.toUpperCase() === req.method) && (!l.pathRe || l.pathRe.test(u.pathname + u.search))) ms = Math.max(ms, l.ms);
     return ms;
   };
 

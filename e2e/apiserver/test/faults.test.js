@@ -32,6 +32,21 @@ test('faults: the next N matching requests get the injected status, then service
   assert.equal(d.status, 200);
 });
 
+test('faults: the verb filter uses Kubernetes verbs (list vs get vs watch)', { skip: external }, async () => {
+  await c.post(cmList(), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'verbs' } });
+  await c.admin('POST', '/faults', { count: 1, status: 503, verb: 'list' });
+  assert.equal((await c.get(`${cmList()}/verbs`)).status, 200, 'get is not list');
+  const l = await c.get(cmList());
+  assert.equal(l.status, 503);
+  assert.equal(l.body.reason, 'ServiceUnavailable');
+  await c.admin('POST', '/faults', { count: 1, status: 500, verb: 'watch' });
+  assert.equal((await c.get(cmList())).status, 200, 'list is not watch');
+  const w = c.watch(`${cmList()}?watch=1`);
+  await w.ready;
+  await w.endedPromise();
+  assert.equal(w.status, 500);
+});
+
 test('faults: 429 carries Retry-After (header and details.retryAfterSeconds)', { skip: external }, async () => {
   await c.admin('POST', '/faults', { count: 1, status: 429, retryAfter: 3, verb: 'POST' });
   const r = await c.post(cmList(), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'throttled' } });
