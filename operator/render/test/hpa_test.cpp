@@ -1,0 +1,72 @@
+#include "operator/render/hpa.h"
+
+#include <gtest/gtest.h>
+
+#include "operator/render/test/golden.h"
+
+namespace sluice::render {
+namespace {
+
+const char* kStableHpa = R"({
+  "apiVersion": "autoscaling/v2",
+  "kind": "HorizontalPodAutoscaler",
+  "metadata": {"name": "payment-api-stable", "namespace": "shop", "resourceVersion": "42",
+               "uid": "stable-hpa-uid", "labels": {"team": "payments"}},
+  "spec": {
+    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "payment-api-stable"},
+    "minReplicas": 3,
+    "maxReplicas": 12,
+    "metrics": [
+      {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}},
+      {"type": "Pods", "pods": {"metric": {"name": "requests_per_second"}, "target": {"type": "AverageValue", "averageValue": "200"}}}
+    ],
+    "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}}
+  },
+  "status": {"currentReplicas": 5, "desiredReplicas": 5}
+})";
+
+api::ObjectMeta rolloutMeta() {
+  api::ObjectMeta meta;
+  meta.name = "payment-api";
+  meta.namespace_ = "shop";
+  meta.uid = "6f1e2d3c-0000-4000-8000-000000000001";
+  return meta;
+}
+
+TEST(CanaryHpa, MirrorsStableGolden) {
+  auto hpa = renderCanaryHpa(rolloutMeta(), nlohmann::json::parse(kStableHpa),
+                             {"apps/v1", "Deployment", "payment-api-canary"});
+  ASSERT_TRUE(hpa.hasValue()) << hpa.error();
+  testing::expectGolden("hpa_canary.json", hpa->dump(2) + "\n");
+  // Nothing of the stable object's identity or status leaks into the canary's.
+  EXPECT_FALSE(hpa->contains("status"));
+  EXPECT_FALSE((*hpa)["metadata"].contains("resourceVersion"));
+  EXPECT_EQ((*hpa)["metadata"]["name"], "payment-api-canary");
+}
+
+TEST(CanaryHpa, OptionalFieldsStayAbsent) {
+  auto stable = nlohmann::json::parse(kStableHpa);
+  stable["spec"].erase("minReplicas");
+  stable["spec"].erase("behavior");
+  auto hpa = renderCanaryHpa(rolloutMeta(), stable, {"apps/v1", "Deployment", "c"}).value();
+  EXPECT_FALSE(hpa["spec"].contains("minReplicas"));
+  EXPECT_FALSE(hpa["spec"].contains("behavior"));
+  EXPECT_EQ(hpa["spec"]["maxReplicas"], 12);
+}
+
+TEST(CanaryHpa, RejectsWhatItCannotMirror) {
+  auto v1 = nlohmann::json::parse(kStableHpa);
+  v1["apiVersion"] = "autoscaling/v1";
+  EXPECT_FALSE(renderCanaryHpa(rolloutMeta(), v1, {"apps/v1", "Deployment", "c"}).hasValue());
+  auto noMax = nlohmann::json::parse(kStableHpa);
+  noMax["spec"].erase("maxReplicas");
+  EXPECT_FALSE(renderCanaryHpa(rolloutMeta(), noMax, {"apps/v1", "Deployment", "c"}).hasValue());
+  EXPECT_FALSE(renderCanaryHpa(rolloutMeta(), nlohmann::json::parse(kStableHpa),
+                               {"apps/v1", "Deployment", ""})
+                   .hasValue());
+  EXPECT_FALSE(
+      renderCanaryHpa(rolloutMeta(), nlohmann::json(), {"apps/v1", "Deployment", "c"}).hasValue());
+}
+
+}  // namespace
+}  // namespace sluice::render
