@@ -14,6 +14,7 @@ const E = require('./lib/errors');
 const P = require('./lib/patch');
 const S = require('./lib/schema');
 const { builtinResources, ALL_VERBS } = require('./lib/builtins');
+const { validateHpa } = require('./lib/hpa');
 
 // ---- options --------------------------------------------------------------------------------------
 function parseArgs(argv) {
@@ -400,11 +401,7 @@ class ApiServer {
       if (s.replicas < 0) errs.push(E.fieldError('FieldValueInvalid', 'spec.replicas', s.replicas, 'must be greater than or equal to 0'));
       if (old && JSON.stringify(old.spec.selector) !== JSON.stringify(s.selector)) errs.push(E.fieldError('FieldValueInvalid', 'spec.selector', s.selector, 'field is immutable'));
     } else if (k === 'HorizontalPodAutoscaler') {
-      const s = obj.spec || {};
-      if (!s.scaleTargetRef) errs.push(E.fieldError('FieldValueRequired', 'spec.scaleTargetRef', undefined, ''));
-      if (!(s.maxReplicas >= 1)) errs.push(E.fieldError('FieldValueInvalid', 'spec.maxReplicas', s.maxReplicas, 'must be greater than or equal to 1'));
-      if (s.minReplicas === undefined && obj.spec) obj.spec.minReplicas = 1;
-      if (s.minReplicas !== undefined && s.maxReplicas !== undefined && s.minReplicas > s.maxReplicas) errs.push(E.fieldError('FieldValueInvalid', 'spec.maxReplicas', s.maxReplicas, 'must be greater than or equal to `minReplicas`'));
+      validateHpa(obj, errs);
     } else if (k === 'Secret') {
       obj.type = obj.type || 'Opaque';
       if (obj.stringData) {

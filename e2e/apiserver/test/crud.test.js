@@ -162,3 +162,27 @@ test('protobuf-encoded create (kubectl create) works for built-in kinds', () => 
   const rep = c.kubectl(['-n', ns, 'get', 'deploy', 'kd', '-o', 'jsonpath={.spec.replicas}']);
   assert.equal(rep.stdout, '0');
 });
+
+// autoscaling/v2 validation (pkg/apis/autoscaling/validation) and defaults (minReplicas 1,
+// behavior policies) for the HPAs the operator writes.
+test('HPA autoscaling/v2: defaults and validation', async () => {
+  const hpa = (name, spec) => ({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name }, spec });
+  const ok = await c.post(`/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers`, hpa('ok', {
+    scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' }, maxReplicas: 5,
+    metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }],
+    behavior: { scaleDown: { stabilizationWindowSeconds: 120 } } }));
+  assert.equal(ok.status, 201, ok.text);
+  assert.equal(ok.body.spec.minReplicas, 1);
+  assert.equal(ok.body.spec.behavior.scaleDown.stabilizationWindowSeconds, 120);
+  assert.equal(ok.body.spec.behavior.scaleUp.selectPolicy, 'Max');
+  const bad = await c.post(`/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers`, hpa('bad', {
+    scaleTargetRef: { kind: 'Deployment', name: 'web' }, minReplicas: 4, maxReplicas: 2,
+    metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization' } } }, { type: 'Pods' }],
+    behavior: { scaleUp: { stabilizationWindowSeconds: 4000 } } }));
+  assert.equal(bad.status, 422);
+  assert.match(bad.body.message, /^HorizontalPodAutoscaler\.autoscaling "bad" is invalid: \[/);
+  const fields = bad.body.details.causes.map((x) => x.field);
+  for (const f of ['spec.maxReplicas', 'spec.metrics[0].resource.target.averageUtilization', 'spec.metrics[1].pods', 'spec.behavior.scaleUp.stabilizationWindowSeconds']) {
+    assert.ok(fields.includes(f), `${f} in ${fields.join(', ')}`);
+  }
+});
