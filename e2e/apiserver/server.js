@@ -15,6 +15,7 @@ const P = require('./lib/patch');
 const S = require('./lib/schema');
 const { builtinResources, ALL_VERBS } = require('./lib/builtins');
 const { validateHpa } = require('./lib/hpa');
+const EV = require('./lib/events');
 
 // ---- options --------------------------------------------------------------------------------------
 function parseArgs(argv) {
@@ -108,7 +109,7 @@ function parseFieldSelector(s, res) {
     const m = /^([^!=]+?)(==|=|!=)(.*)$/.exec(p.trim());
     if (!m) throw E.badRequest(`invalid selector: '${s}'; can't understand '${p}'`);
     if (!allowed.has(m[1])) throw E.badRequest(`field label not supported: ${m[1]}`);
-    return { key: m[1], neg: m[2] === '!=', value: m[3] };
+    return { key: res.eventsV1 ? EV.fieldToCore(m[1]) : m[1], neg: m[2] === '!=', value: m[3] };
   });
 }
 function fieldValue(o, key) {
@@ -314,6 +315,7 @@ class ApiServer {
   // The object as seen through `res` (CRD versions share storage; conversion strategy None only
   // rewrites apiVersion).
   view(res, obj) {
+    if (res.eventsV1) return EV.fromCore(obj);
     const av = this.apiVersionOf(res);
     if (obj.apiVersion === av) return obj;
     return { ...obj, apiVersion: av };
@@ -411,6 +413,8 @@ class ApiServer {
       }
     } else if (k === 'CustomResourceDefinition') {
       this.crdAdmit(obj, old, errs);
+    } else if (k === 'Event') {
+      EV.validateCoreEvent(obj, errs);
     } else if (k === 'Pod') {
       if (!obj.spec || !Array.isArray(obj.spec.containers) || obj.spec.containers.length === 0) errs.push(E.fieldError('FieldValueRequired', 'spec.containers', undefined, ''));
       obj.status = old ? old.status : { phase: 'Pending' };
@@ -503,7 +507,20 @@ class ApiServer {
     if (!isObj(body.metadata)) body.metadata = {};
   }
 
+  // A body in `res`'s form → the stored form (only events.k8s.io/v1 differs).
+  toStorage(res, body, errs) {
+    if (!res.eventsV1) return body;
+    if (errs) EV.validateEventsV1(body, errs);
+    return EV.toCore(body);
+  }
+
   createInternal(res, body, manager, opts = {}) {
+    if (res.eventsV1) {
+      const errs = [];
+      body = this.toStorage(res, body, errs);
+      if (errs.length) throw E.invalid('Event.events.k8s.io', 'Event', 'events.k8s.io', (body.metadata && body.metadata.name) || '', errs);
+      res = this.res('', 'v1', 'events');
+    }
     const obj = structuredClone(body);
     const md = obj.metadata = obj.metadata || {};
     if (!md.name && md.generateName) md.name = md.generateName + crypto.randomBytes(4).toString('hex').replace(/[^a-z0-9]/g, '').slice(0, 5);
@@ -583,6 +600,7 @@ class ApiServer {
   // Commit `next` as the new state of `old`. Handles status/main split, admission, no-op
   // detection, generation and finalization-complete deletion.
   updateInternal(res, old, nextIn, opts) {
+    if (res.eventsV1) { nextIn = this.toStorage(res, nextIn); res = this.res('', 'v1', 'events'); }
     const sub = opts.subresource || '';
     let next = structuredClone(nextIn);
     const md = next.metadata = next.metadata || {};
@@ -785,6 +803,7 @@ class ApiServer {
     if (!manager) throw E.badRequest('PATCH, application/apply-patch+yaml requires fieldManager to be set');
     const force = q.get('force') === 'true';
     this.checkTypeMeta(res, body);
+    if (res.eventsV1) { body = EV.toCore(body); res = this.res('', 'v1', 'events'); }
     if (body.metadata.name && body.metadata.name !== name) throw E.badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
     const apiVersion = this.apiVersionOf(res);
     const li = this.listInfoFor(res);

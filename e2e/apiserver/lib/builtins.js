@@ -46,8 +46,10 @@ const defs = [
   { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases', namespaced: true,
     columns: [['Holder', 'string', (o) => (o.spec && o.spec.holderIdentity) || '']] },
   { group: 'events.k8s.io', version: 'v1', kind: 'Event', plural: 'events', namespaced: true, shortNames: ['ev'], nameRule: 'any',
-    columns: [['Reason', 'string', (o) => o.reason || ''], ['Note', 'string', (o) => o.note || '']],
-    fieldSelectors: ['regarding.kind', 'regarding.namespace', 'regarding.name', 'regarding.uid', 'reason', 'type', 'reportingController'] },
+    storageKey: '/events', eventsV1: true,
+    // Cells are computed from the stored (v1) form.
+    columns: [['Reason', 'string', (o) => o.reason || ''], ['Object', 'string', (o) => (o.involvedObject ? `${(o.involvedObject.kind || '').toLowerCase()}/${o.involvedObject.name}` : '')], ['Note', 'string', (o) => o.message || '']],
+    fieldSelectors: ['regarding.kind', 'regarding.namespace', 'regarding.name', 'regarding.uid', 'regarding.apiVersion', 'regarding.resourceVersion', 'regarding.fieldPath', 'reason', 'type', 'reportingController'] },
   { group: 'apiextensions.k8s.io', version: 'v1', kind: 'CustomResourceDefinition', plural: 'customresourcedefinitions', namespaced: false,
     shortNames: ['crd', 'crds'], status: true, generation: true,
     columns: [['Created At', 'date', (o) => o.metadata.creationTimestamp]], noAge: true },
@@ -63,7 +65,7 @@ function builtinResources() {
     status: !!d.status,
     generation: !!d.generation,
     builtin: true,
-    storageKey: `${d.group}/${d.plural}`,
+    storageKey: d.storageKey || `${d.group}/${d.plural}`,
     nameRule: d.nameRule || RFC1123_SUBDOMAIN,
     columns: (d.columns || []).map(([name, type, fn]) => ({ name, type, fn })),
   }));

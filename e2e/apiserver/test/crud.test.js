@@ -186,3 +186,33 @@ test('HPA autoscaling/v2: defaults and validation', async () => {
     assert.ok(fields.includes(f), `${f} in ${fields.join(', ')}`);
   }
 });
+
+// events.k8s.io/v1 and v1 Events are the same objects seen through two APIs
+// (kubernetes.io/docs/reference/kubernetes-api/cluster-resources/event-v1/): an Event written
+// through one is read through the other with fields converted (regarding <-> involvedObject,
+// note <-> message), and `kubectl describe` shows it.
+test('events: events.k8s.io/v1 and v1 share objects with converted fields', async () => {
+  const cmObj = (await c.post(`/api/v1/namespaces/${ns}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'evented' } })).body;
+  const ev = { apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata: { name: 'evented.1' }, eventTime: '2024-01-01T00:00:00.000000Z',
+    reportingController: 'sluice.dev/operator', reportingInstance: 'sluice-0', action: 'Reconcile', reason: 'Shifted', type: 'Normal', note: 'weights moved',
+    regarding: { apiVersion: 'v1', kind: 'ConfigMap', name: 'evented', namespace: ns, uid: cmObj.metadata.uid } };
+  const created = await c.post(`/apis/events.k8s.io/v1/namespaces/${ns}/events`, ev);
+  assert.equal(created.status, 201, created.text);
+  assert.equal(created.body.note, 'weights moved');
+  const core = await c.get(`/api/v1/namespaces/${ns}/events?fieldSelector=${encodeURIComponent(`involvedObject.name=evented,involvedObject.kind=ConfigMap`)}`);
+  assert.equal(core.status, 200);
+  assert.equal(core.body.items.length, 1);
+  assert.equal(core.body.items[0].message, 'weights moved');
+  assert.equal(core.body.items[0].involvedObject.uid, cmObj.metadata.uid);
+  assert.equal(core.body.items[0].reportingComponent, 'sluice.dev/operator');
+  const back = await c.get(`/apis/events.k8s.io/v1/namespaces/${ns}/events?fieldSelector=regarding.name%3Devented`);
+  assert.equal(back.body.items.length, 1);
+  assert.equal(back.body.items[0].regarding.name, 'evented');
+  const invalid = await c.post(`/apis/events.k8s.io/v1/namespaces/${ns}/events`, { apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata: { name: 'bad' }, type: 'Odd' });
+  assert.equal(invalid.status, 422);
+  const fields = invalid.body.details.causes.map((x) => x.field);
+  for (const f of ['eventTime', 'type', 'reportingController', 'action', 'reason']) assert.ok(fields.includes(f), `${f} in ${fields}`);
+  const d = c.kubectl(['-n', ns, 'describe', 'configmap', 'evented']);
+  assert.equal(d.code, 0, d.stderr);
+  assert.match(d.stdout, /Normal\s+Shifted\s+.*weights moved/);
+});
