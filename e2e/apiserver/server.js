@@ -191,6 +191,11 @@ class ApiServer {
     for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
       this.createInternal(this.res('', 'v1', 'namespaces'), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }, 'kube-apiserver');
     }
+    // Like a freshly started kube-apiserver, whose watch cache begins at the current version:
+    // the bootstrap writes are not replayable.
+    this.history = [];
+    this.historyStart = 0;
+    this.compactedRv = this.rv;
   }
 
   // ---- registry ----
@@ -625,7 +630,7 @@ class ApiServer {
       const added = (nm.finalizers || []).filter((f) => !(old.metadata.finalizers || []).includes(f));
       if (added.length) throw E.invalid(this.qualifiedKind(res), res.kind, res.group, old.metadata.name, [E.fieldError('FieldValueForbidden', 'metadata.finalizers', undefined, `no new finalizers can be added if the object is being deleted, found new finalizers []string{${added.map((a) => JSON.stringify(a)).join(', ')}}`)]);
     }
-    if (sub !== 'status') this.admit(res, next, old, opts);
+    if (sub !== 'status' && !opts.controller) this.admit(res, next, old, opts);
     else if (res.crd) { const r = S.admit(next, old, res.schema); if (r.errors.length) throw E.invalid(this.qualifiedKind(res), res.kind, res.group, old.metadata.name, r.errors); }
     nm.managedFields = opts.managedFields || this.updateManagedFields(res, old, next, opts.manager, sub);
     if (!nm.managedFields.length) delete nm.managedFields;
@@ -644,7 +649,7 @@ class ApiServer {
     nm.resourceVersion = String(this.nextRv());
     this.put(res, next, 'MODIFIED', old);
     if (res.kind === 'CustomResourceDefinition') this.registerCrd(next);
-    if (nm.deletionTimestamp) setImmediate(() => this.processFinalizers(res, next));
+    if (nm.deletionTimestamp) this.later(() => this.processFinalizers(res, next));
     return next;
   }
 
@@ -652,9 +657,9 @@ class ApiServer {
     const gone = structuredClone(obj);
     gone.metadata.resourceVersion = String(this.nextRv());
     this.put(res, gone, 'DELETED');
-    setImmediate(() => this.collectDependents(gone, res));
-    if (res.kind === 'CustomResourceDefinition') setImmediate(() => this.dropCrdData(gone));
-    if (res.kind === 'Namespace') setImmediate(() => this.purgeNamespace(gone.metadata.name));
+    this.later(() => this.collectDependents(gone, res));
+    if (res.kind === 'CustomResourceDefinition') this.later(() => this.dropCrdData(gone));
+    if (res.kind === 'Namespace') this.later(() => this.purgeNamespace(gone.metadata.name));
     return gone;
   }
 
@@ -682,8 +687,15 @@ class ApiServer {
     if (next.metadata.finalizers.length === 0) delete next.metadata.finalizers;
     next.metadata.resourceVersion = String(this.nextRv());
     this.put(res, next, 'MODIFIED', obj);
-    setImmediate(() => this.processFinalizers(res, next));
+    this.later(() => this.processFinalizers(res, next));
     return { obj: next, deleted: false };
+  }
+
+  // Background work of the built-in controllers: a failure is logged (like a controller's error
+  // log) and never takes the server down.
+  later(fn, ms = 0) {
+    const run = () => { try { fn(); } catch (e) { console.error(`controller: ${e.message}`); } };
+    if (ms) setTimeout(run, ms); else setImmediate(run);
   }
 
   // The garbage collector's and namespace controller's part of deletion.
@@ -697,14 +709,14 @@ class ApiServer {
       const n = structuredClone(c);
       n.metadata.finalizers = (n.metadata.finalizers || []).filter((x) => x !== f);
       if (!n.metadata.finalizers.length) delete n.metadata.finalizers;
-      this.updateInternal(res, c, n, { manager: 'kube-controller-manager', fieldValidation: 'Ignore' });
+      this.updateInternal(res, c, n, { manager: 'kube-controller-manager', controller: true });
     };
     if (fin.includes('orphan')) {
       for (const { r, o } of this.dependentsOf(cur.metadata.uid)) {
         const n = structuredClone(o);
         n.metadata.ownerReferences = n.metadata.ownerReferences.filter((x) => x.uid !== cur.metadata.uid);
         if (!n.metadata.ownerReferences.length) delete n.metadata.ownerReferences;
-        this.updateInternal(r, o, n, { manager: 'kube-controller-manager' });
+        this.updateInternal(r, o, n, { manager: 'kube-controller-manager', controller: true });
       }
       remove('orphan');
       return;
@@ -714,7 +726,7 @@ class ApiServer {
       for (const { r, o } of deps) if (!o.metadata.deletionTimestamp) this.deleteInternal(r, o, { propagationPolicy: 'Foreground' });
       const blocking = this.dependentsOf(cur.metadata.uid);
       if (blocking.length === 0) remove('foregroundDeletion');
-      else setTimeout(() => this.processFinalizers(res, cur), 50);
+      else this.later(() => this.processFinalizers(res, cur), 50);
       return;
     }
     if (res.kind === 'Namespace' && cur.spec && (cur.spec.finalizers || []).includes('kubernetes')) {
@@ -727,7 +739,7 @@ class ApiServer {
         n.metadata.resourceVersion = String(this.nextRv());
         if (!(n.metadata.finalizers || []).length) this.removeNow(res, n);
         else this.put(res, n, 'MODIFIED', c);
-      } else setTimeout(() => this.processFinalizers(res, cur), 50);
+      } else this.later(() => this.processFinalizers(res, cur), 50);
     }
   }
 
@@ -784,7 +796,7 @@ class ApiServer {
       else {
         const n = structuredClone(cur);
         n.metadata.ownerReferences = n.metadata.ownerReferences.filter((x) => x.uid !== owner.metadata.uid);
-        this.updateInternal(r, cur, n, { manager: 'kube-controller-manager' });
+        this.updateInternal(r, cur, n, { manager: 'kube-controller-manager', controller: true });
       }
     }
   }

@@ -195,6 +195,7 @@ function main(opts) {
     const bookmarks = q.get('allowWatchBookmarks') === 'true';
     const rvParam = q.get('resourceVersion');
     const timeout = Number(q.get('timeoutSeconds') || 0);
+    res.on('error', () => { /* the client went away; cleanup runs on close */ });
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
     res.flushHeaders();
     let lastRv = api.rv;
@@ -514,6 +515,7 @@ function main(opts) {
   const persist = () => { if (opts.stateFile) { try { api.saveState(opts.stateFile); } catch (e) { console.error('saving state failed:', e.message); } } };
   const shutdown = () => { persist(); process.exit(0); };
   process.on('SIGTERM', shutdown);
+  process.on('uncaughtException', (e) => { console.error('uncaught exception (server keeps running):', e && e.stack); });
   process.on('SIGINT', shutdown);
 
   server.listen(opts.port, '127.0.0.1', () => {
