@@ -115,10 +115,24 @@ for (const stage of stages) {
   }
 }
 c.ok(copies >= 3, 'stage 1 copies the sources it builds');
-// Whatever CMake configures with tests and benchmarks off must be in the context.
-for (const needed of ['CMakeLists.txt', 'cmake', 'operator']) {
-  c.ok(build.ins.some((i) => i.op === 'COPY' && i.args.split(' ').slice(0, -1).includes(needed)), `stage 1 copies ${needed}`);
+// Whatever the root CMakeLists.txt reads with tests and benchmarks off must be in the context:
+// itself, cmake/ and every add_subdirectory() outside an if(SLUICE_BUILD_TESTS/BENCH) block.
+const copied = new Set(build.ins.filter((i) => i.op === 'COPY' && !i.args.includes('--from='))
+  .flatMap((i) => i.args.split(' ').filter((p) => !p.startsWith('--')).slice(0, -1).map((p) => p.replace(/\/$/, ''))));
+const needed = new Set(['CMakeLists.txt']);
+{
+  const cm = fs.readFileSync(path.join(repoRoot, 'CMakeLists.txt'), 'utf8').split('\n');
+  const guards = [];
+  for (const line of cm.map((l) => l.replace(/#.*/, '').trim())) {
+    let m;
+    if ((m = /^if\s*\((.*)\)$/i.exec(line))) guards.push(/SLUICE_BUILD_(TESTS|BENCH)/.test(m[1]));
+    else if (/^endif\s*\(/i.test(line)) guards.pop();
+    else if ((m = /^add_subdirectory\s*\(\s*([^\s)]+)/i.exec(line)) && !guards.some(Boolean)) needed.add(m[1]);
+    else if ((m = /^include\s*\(\s*([^\s)]+)\/[^/\s)]+\.cmake/i.exec(line))) needed.add(m[1]);
+  }
 }
+c.ok(needed.has('operator'), 'the root CMakeLists.txt builds operator/');
+for (const n of needed) c.ok(copied.has(n), `stage 1 copies ${n}, which the configure step reads`);
 
 // Runtime stage: the binary from stage 1 is the ENTRYPOINT; non-root user; only runtime libs.
 const copyBin = runtime.ins.find((i) => i.op === 'COPY' && i.args.startsWith('--from=build '));
