@@ -35,8 +35,8 @@ function constraints(node, required) {
   if (node.minimum !== undefined && node.maximum !== undefined) c.push(`${node.minimum}–${node.maximum}`);
   else if (node.minimum !== undefined) c.push(`≥ ${node.minimum}`);
   else if (node.maximum !== undefined) c.push(`≤ ${node.maximum}`);
-  if (node.minItems !== undefined) c.push(`min ${node.minItems} items`);
-  if (node.maxItems !== undefined) c.push(`max ${node.maxItems} items`);
+  if (node.minItems !== undefined) c.push(`at least ${node.minItems} item${node.minItems === 1 ? '' : 's'}`);
+  if (node.maxItems !== undefined) c.push(`at most ${node.maxItems} items`);
   if (node['x-kubernetes-list-type'] === 'map') c.push(`unique by ${node['x-kubernetes-list-map-keys'].join(', ')}`);
   if (node.pattern && node.pattern.length <= 60) c.push(`pattern \`${node.pattern}\``);
   else if (node.pattern) c.push('pattern (see CRD)');
