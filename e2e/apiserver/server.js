@@ -16,6 +16,7 @@ const S = require('./lib/schema');
 const { builtinResources, ALL_VERBS } = require('./lib/builtins');
 const { validateHpa } = require('./lib/hpa');
 const EV = require('./lib/events');
+const { checkTypes } = require('./lib/types');
 
 // ---- options --------------------------------------------------------------------------------------
 function parseArgs(argv) {
@@ -463,6 +464,7 @@ class ApiServer {
 
   // Admission for a write. `op` is 'create' or 'update'. Mutates obj. Throws 422/400.
   admit(res, obj, old, opts = {}) {
+    checkTypes(res, obj);
     const errs = [];
     this.validateMeta(res, obj, errs);
     let pruned = [];

@@ -216,3 +216,18 @@ test('events: events.k8s.io/v1 and v1 share objects with converted fields', asyn
   assert.equal(d.code, 0, d.stderr);
   assert.match(d.stdout, /Normal\s+Shifted\s+.*weights moved/);
 });
+
+// A built-in object with a field of the wrong JSON type cannot be decoded: 400 BadRequest
+// ("cannot be handled as a ...: json: cannot unmarshal ..."), not 422.
+test('wrong JSON types in built-in kinds are 400 BadRequest', async () => {
+  const a = await c.post(`/api/v1/namespaces/${ns}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'typed' }, data: { n: 1 } });
+  assert.equal(a.status, 400);
+  assert.equal(a.body.reason, 'BadRequest');
+  assert.match(a.body.message, /^ConfigMap in version "v1" cannot be handled as a ConfigMap: json: cannot unmarshal number into Go struct field/);
+  const b = await c.post(`/apis/apps/v1/namespaces/${ns}/deployments`, { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'typed' },
+    spec: { replicas: '3', selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } } });
+  assert.equal(b.status, 400);
+  assert.match(b.body.message, /cannot unmarshal string into Go struct field .*replicas of type int32/);
+  const l = await c.post(`/api/v1/namespaces/${ns}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'typed2', labels: { a: true } } });
+  assert.equal(l.status, 400);
+});
