@@ -2,14 +2,15 @@
 // e2e.chart.samples-kubectl: the real kubectl against the project's test API server
 // (e2e/apiserver, or the cluster in $SLUICE_E2E_KUBECONFIG). Our CRDs and the upstream Gateway
 // API / Envoy Gateway CRDs apply; every samples/*.yaml applies and gets the schema defaults;
-// every samples/invalid/*.yaml is rejected with a message naming its `# reject-field`; the
-// status subresource feeds the printer columns; `kubectl get sluice`, the short names and
-// `kubectl explain` work.
+// every samples/invalid/*.yaml is rejected with a message naming its `# reject-field`, and
+// together they exercise every CEL rule; the status subresource feeds the printer columns;
+// `kubectl get sluice`, the short names and `kubectl explain` work.
 
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { repoRoot, crdDir, samplesDir, listYaml, readYamlDocs, run, Checker } = require('./lib');
+const { walk } = require('./schema');
 
 const c = new Checker('samples-kubectl');
 const sharedCrds = path.resolve(repoRoot, '..', 'shared', 'crds');
@@ -75,6 +76,7 @@ function main() {
   }
 
   // Invalid samples are rejected, naming their field, and leave nothing behind.
+  const rejections = [];
   const invalid = listYaml(path.join(samplesDir, 'invalid'));
   c.ok(invalid.length >= 11, 'invalid samples present');
   for (const file of invalid) {
@@ -84,9 +86,24 @@ function main() {
     r = kubectl(['apply', '-n', namespace, '-f', file]);
     c.ok(r.status !== 0, `${name}: kubectl apply must fail`);
     c.ok(namesField(r.stderr, field), `${name}: the rejection names ${field} (stderr: ${r.stderr.trim()})`);
+    rejections.push(r.stderr);
     const doc = readYamlDocs(file)[0];
     const g = kubectl(['get', '-n', namespace, `${doc.kind.toLowerCase()}.sluice.dev/${doc.metadata.name}`]);
     c.ok(g.status !== 0 && /NotFound|not found/.test(g.stderr), `${name}: nothing was stored`);
+  }
+
+  // Every CEL rule of our CRDs is exercised by some invalid sample (its message shows up). A
+  // uniqueness rule that duplicates an x-kubernetes-list-type map may be pre-empted by the
+  // list's own "Duplicate value" error, which counts for it.
+  for (const f of listYaml(crdDir)) {
+    const crd = readYamlDocs(f)[0];
+    walk(crd.spec.versions[0].schema.openAPIV3Schema, '', (node) => {
+      for (const rule of node['x-kubernetes-validations'] || []) {
+        const seen = rejections.some((e) => e.includes(rule.message) ||
+          (node['x-kubernetes-list-type'] === 'map' && /must be unique/.test(rule.message) && /Duplicate value/.test(e)));
+        c.ok(seen, `${crd.spec.names.kind} rule "${rule.message}" is exercised by a samples/invalid file`);
+      }
+    });
   }
 
   // Schema defaults were applied (checkout-eastus leaves steps, interval and analysis knobs out).
