@@ -64,6 +64,36 @@ function main(opts) {
     return { kind: 'APIGroupList', apiVersion: 'v1', groups };
   };
 
+  // Aggregated discovery (apidiscovery.k8s.io/v2, KEP-3352): one document for /api or /apis.
+  const AGG_V2 = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
+  const wantsAggregated = (req) => (req.headers.accept || '').split(',').some((part) => {
+    const ps = part.split(';').map((x) => x.trim());
+    return ps.includes('as=APIGroupDiscoveryList') && ps.includes('v=v2') && ps.includes('g=apidiscovery.k8s.io');
+  });
+  const aggregatedGroup = (g) => {
+    const vs = sortVersions([...api.groups().get(g)]);
+    const pref = api.preferredVersion(g);
+    const ordered = [pref, ...vs.filter((v) => v !== pref)];
+    return {
+      metadata: { name: g, creationTimestamp: null },
+      versions: ordered.map((v) => ({
+        version: v,
+        resources: [...api.resources.values()].filter((r) => r.group === g && r.version === v).map((r) => {
+          const e = { resource: r.plural, responseKind: { group: g, version: v, kind: r.kind }, scope: r.namespaced ? 'Namespaced' : 'Cluster', singularResource: r.singular, verbs: r.verbs };
+          if (r.shortNames.length) e.shortNames = r.shortNames;
+          if (r.categories.length) e.categories = r.categories;
+          if (r.status) e.subresources = [{ subresource: 'status', responseKind: { group: g, version: v, kind: r.kind }, verbs: ['get', 'patch', 'update'] }];
+          return e;
+        }),
+        freshness: 'Current',
+      })),
+    };
+  };
+  const aggregated = (core) => ({
+    kind: 'APIGroupDiscoveryList', apiVersion: 'apidiscovery.k8s.io/v2', metadata: {},
+    items: core ? [aggregatedGroup('')] : [...api.groups().keys()].filter((g) => g !== '').map(aggregatedGroup),
+  });
+
   // ---- OpenAPI v3: enough for kubectl's fieldValidation probe and `kubectl explain` ----
   const gvPaths = () => {
     const paths = { 'api/v1': '/openapi/v3/api/v1' };
@@ -428,6 +458,7 @@ function main(opts) {
         return send(res, f.status, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: f.message || `injected fault (${f.status})`, reason: reasons[f.status] || 'Unknown', details: f.retryAfter !== undefined ? { retryAfterSeconds: f.retryAfter } : undefined, code: f.status }, headers);
       }
       if (p === '/version') return send(res, 200, { major: '1', minor: '32', gitVersion: 'v1.32.0-sluice-test', gitCommit: '0000000000000000000000000000000000000000', gitTreeState: 'clean', buildDate: new Date(start).toISOString(), goVersion: 'go1.23.0', compiler: 'gc', platform: 'linux/amd64' });
+      if ((p === '/api' || p === '/apis') && wantsAggregated(req)) return send(res, 200, aggregated(p === '/api'), { 'Content-Type': AGG_V2, Vary: 'Accept' });
       if (p === '/api') return send(res, 200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `127.0.0.1:${server.address().port}` }] });
       if (p === '/apis') return send(res, 200, groupList());
       if (p === '/openapi/v3') {

@@ -47,6 +47,28 @@ test('discovery: /api and /apis list the core and named groups', async () => {
   for (const g of apis.body.groups) assert.ok(g.preferredVersion && g.preferredVersion.groupVersion.startsWith(`${g.name}/`));
 });
 
+// Aggregated discovery (KEP-3352, kubernetes.io/docs/concepts/overview/kubernetes-api/#aggregated-discovery):
+// asked for apidiscovery.k8s.io/v2, /apis answers one APIGroupDiscoveryList with every group,
+// version and resource; a client not asking for it gets the legacy APIGroupList.
+test('discovery: aggregated APIGroupDiscoveryList when requested', async () => {
+  const accept = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json';
+  const r = await c.get('/apis', { accept });
+  assert.equal(r.status, 200);
+  assert.match(r.headers['content-type'], /as=APIGroupDiscoveryList/);
+  assert.equal(r.body.kind, 'APIGroupDiscoveryList');
+  assert.equal(r.body.apiVersion, 'apidiscovery.k8s.io/v2');
+  const apps = r.body.items.find((g) => g.metadata.name === 'apps');
+  const dep = apps.versions.find((v) => v.version === 'v1').resources.find((x) => x.resource === 'deployments');
+  assert.deepEqual(dep.responseKind, { group: 'apps', version: 'v1', kind: 'Deployment' });
+  assert.equal(dep.scope, 'Namespaced');
+  assert.ok(dep.subresources.some((x) => x.subresource === 'status'));
+  const core = await c.get('/api', { accept });
+  assert.equal(core.body.kind, 'APIGroupDiscoveryList');
+  assert.ok(core.body.items[0].versions[0].resources.some((x) => x.resource === 'configmaps' && x.scope === 'Namespaced'));
+  const legacy = await c.get('/apis', { accept: 'application/json' });
+  assert.equal(legacy.body.kind, 'APIGroupList');
+});
+
 // APIResourceList entries carry name, singularName, namespaced, kind, verbs and shortNames
 // (k8s.io/apimachinery/pkg/apis/meta/v1 APIResource); subresources appear as "<name>/status".
 test('discovery: /api/v1 and /apis/apps/v1 describe resources with verbs and short names', async () => {
