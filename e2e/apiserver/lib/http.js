@@ -15,6 +15,19 @@ function send(res, code, body, headers = {}) {
   res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data), ...headers });
   res.end(data);
 }
+const SCALABLE = new Set(['Deployment', 'ReplicaSet']);
+
+// autoscaling/v1 Scale view of a deployment or replica set (the scale subresource).
+function scaleOf(o) {
+  const ml = (o.spec.selector && o.spec.selector.matchLabels) || {};
+  return {
+    kind: 'Scale', apiVersion: 'autoscaling/v1',
+    metadata: { name: o.metadata.name, namespace: o.metadata.namespace, uid: o.metadata.uid, resourceVersion: o.metadata.resourceVersion, creationTimestamp: o.metadata.creationTimestamp },
+    spec: { replicas: o.spec.replicas },
+    status: { replicas: (o.status && o.status.replicas) || 0, selector: Object.entries(ml).map(([k, v]) => `${k}=${v}`).join(',') },
+  };
+}
+
 function sendError(res, err) {
   if (!(err instanceof E.ApiError)) {
     console.error('internal error:', err && err.stack);
@@ -50,6 +63,7 @@ function main(opts) {
       if (r.categories.length) e.categories = r.categories;
       out.push(e);
       if (r.status) out.push({ name: `${r.plural}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] });
+      if (SCALABLE.has(r.kind) && r.builtin) out.push({ name: `${r.plural}/scale`, singularName: '', namespaced: r.namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] });
     }
     return out;
   };
@@ -83,6 +97,7 @@ function main(opts) {
           if (r.shortNames.length) e.shortNames = r.shortNames;
           if (r.categories.length) e.categories = r.categories;
           if (r.status) e.subresources = [{ subresource: 'status', responseKind: { group: g, version: v, kind: r.kind }, verbs: ['get', 'patch', 'update'] }];
+          if (SCALABLE.has(r.kind) && r.builtin) (e.subresources = e.subresources || []).push({ subresource: 'scale', responseKind: { group: 'autoscaling', version: 'v1', kind: 'Scale' }, verbs: ['get', 'patch', 'update'] });
           return e;
         }),
         freshness: 'Current',
@@ -304,6 +319,7 @@ function main(opts) {
     }
     if (!r || route.extra) throw new E.ApiError(404, 'NotFound', 'the server could not find the requested resource', { });
     if (!r.namespaced && route.ns) throw new E.ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
+    if (route.subresource === 'scale' && SCALABLE.has(r.kind) && r.builtin && route.name) return handleScale(req, res, r, route, u.searchParams);
     if (route.subresource && !(route.subresource === 'status' && r.status)) throw new E.ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
     const ns = r.namespaced ? route.ns : '';
     const method = req.method;
@@ -420,6 +436,30 @@ function main(opts) {
       default: return req.method.toLowerCase();
     }
   };
+  async function handleScale(req, res, r, route, q) {
+    const ns = route.ns;
+    const cur = api.get(r, ns, route.name);
+    if (!cur) throw E.notFound(r.group, r.plural, route.name);
+    if (req.method === 'GET') return send(res, 200, scaleOf(cur));
+    const raw = (await readBody(req)).toString('utf8');
+    let body; try { body = JSON.parse(raw); } catch (e) { throw E.badRequest(`error decoding body: ${e.message}`); }
+    const ct = (req.headers['content-type'] || '').split(';')[0].trim();
+    let next;
+    if (req.method === 'PUT') next = body;
+    else if (req.method === 'PATCH' && ct === 'application/json-patch+json') next = P.jsonPatch(scaleOf(cur), body);
+    else if (req.method === 'PATCH' && (ct === 'application/merge-patch+json' || ct === 'application/strategic-merge-patch+json')) next = P.mergePatch(scaleOf(cur), body);
+    else throw E.methodNotAllowed();
+    const replicas = next && next.spec && next.spec.replicas;
+    if (!Number.isInteger(replicas) || replicas < 0) {
+      throw E.invalid('Scale.autoscaling', 'Scale', 'autoscaling', route.name, [E.fieldError('FieldValueInvalid', 'spec.replicas', replicas, 'must be greater than or equal to 0')]);
+    }
+    const upd = structuredClone(cur);
+    upd.spec.replicas = replicas;
+    upd.metadata.resourceVersion = (next.metadata && next.metadata.resourceVersion) || cur.metadata.resourceVersion;
+    const o = api.updateInternal(r, cur, upd, { manager: q.get('fieldManager') || userAgentManager(req), fieldValidation: 'Ignore' });
+    return send(res, 200, scaleOf(o));
+  }
+
   function faultFor(req, u) {
     const verb = k8sVerb(req, u);
     for (let i = 0; i < api.faults.length; i++) {

@@ -100,6 +100,19 @@ test('kubectl get -o yaml, patch (strategic, merge, json), label and describe', 
   assert.match(dw.stdout, /Kind:\s+Widget/);
 });
 
+// The scale subresource (autoscaling/v1 Scale) used by `kubectl scale`.
+test('kubectl scale changes spec.replicas through the scale subresource', async () => {
+  const r = k('scale', 'deploy', 'web', '--replicas=6');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(k('get', 'deploy', 'web', '-o', 'jsonpath={.spec.replicas}').stdout, '6');
+  const s = await c.get(`/apis/apps/v1/namespaces/${ns}/deployments/web/scale`);
+  assert.equal(s.status, 200);
+  assert.equal(s.body.kind, 'Scale');
+  assert.equal(s.body.apiVersion, 'autoscaling/v1');
+  assert.equal(s.body.spec.replicas, 6);
+  assert.equal(s.body.status.selector, 'app=web');
+});
+
 test('kubectl get -w streams changes', async () => {
   const proc = c.kubectlAsync(['-n', ns, 'get', 'widgets', '-w', '--request-timeout=10s']);
   let out = '';
