@@ -196,6 +196,36 @@ test('the project CRDs load and the samples validate as on a cluster', { skip: p
   }
 });
 
+// custom-resource-definition-versioning.md: every served version is reachable and shows the same
+// objects (conversion strategy None changes only apiVersion); the group's preferred version is
+// the highest by Kubernetes version priority; a cluster-scoped kind has no namespaced path.
+test('multi-version, cluster-scoped CRD', async () => {
+  const g = 'versions.sluice.dev';
+  const schema = { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { level: { type: 'integer' } } } } } };
+  const crd = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: `gizmos.${g}` },
+    spec: { group: g, scope: 'Cluster', names: { plural: 'gizmos', singular: 'gizmo', kind: 'Gizmo' },
+      versions: [{ name: 'v1beta1', served: true, storage: false, schema }, { name: 'v1', served: true, storage: true, schema }, { name: 'v1alpha1', served: false, storage: false, schema }] } };
+  const cr = await c.post('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
+  assert.equal(cr.status, 201, cr.text);
+  try {
+    await c.eventually(async () => (await c.get(`/apis/${g}/v1`)).status === 200, 10000, 'served');
+    const group = await c.get(`/apis/${g}`);
+    assert.equal(group.body.preferredVersion.version, 'v1');
+    assert.deepEqual(group.body.versions.map((v) => v.version).sort(), ['v1', 'v1beta1']);
+    assert.equal((await c.get(`/apis/${g}/v1alpha1`)).status, 404, 'unserved version');
+    const made = await c.post(`/apis/${g}/v1beta1/gizmos`, { apiVersion: `${g}/v1beta1`, kind: 'Gizmo', metadata: { name: 'one' }, spec: { level: 3 } });
+    assert.equal(made.status, 201, made.text);
+    assert.equal(made.body.metadata.namespace, undefined);
+    const viaV1 = await c.get(`/apis/${g}/v1/gizmos/one`);
+    assert.equal(viaV1.status, 200);
+    assert.equal(viaV1.body.apiVersion, `${g}/v1`);
+    assert.equal(viaV1.body.spec.level, 3);
+    assert.equal((await c.get(`/apis/${g}/v1/namespaces/default/gizmos/one`)).status, 404);
+  } finally {
+    await c.del(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gizmos.${g}`);
+  }
+});
+
 // Deleting a CRD deletes its custom resources and stops serving the kind.
 test('deleting a CRD removes its objects and the endpoint', async () => {
   const g = 'gone.sluice.dev';
