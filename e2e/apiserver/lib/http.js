@@ -16,6 +16,7 @@ function send(res, code, body, headers = {}) {
   res.end(data);
 }
 const SCALABLE = new Set(['Deployment', 'ReplicaSet']);
+const RETURNS_DELETED = new Set(['Pod', 'ServiceAccount', 'Namespace']);
 
 // autoscaling/v1 Scale view of a deployment or replica set (the scale subresource).
 function scaleOf(o) {
@@ -416,6 +417,13 @@ function main(opts) {
       const o = api.get(r, ns, name);
       if (!o) throw E.notFound(r.group, r.plural, name);
       const { obj, deleted } = api.deleteInternal(r, o, body);
+      // Stores with ReturnDeletedObject (custom resources, pods, service accounts) answer with
+      // the object; the others with a Success Status once the object is gone (generic registry
+      // finalizeDelete). An object kept by finalizers is returned with 202.
+      if (deleted && !r.crd && !RETURNS_DELETED.has(r.kind)) {
+        return send(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success',
+          details: { name: obj.metadata.name, group: r.group || undefined, kind: r.plural, uid: obj.metadata.uid } });
+      }
       return send(res, deleted ? 200 : 202, api.view(r, obj));
     }
     throw E.methodNotAllowed();

@@ -96,6 +96,19 @@ test('orphan deletion keeps dependents and removes their owner reference', async
   assert.equal(child.body.metadata.ownerReferences, undefined);
 });
 
+// Response of an immediate delete: a Success Status for stores without ReturnDeletedObject
+// (configmaps), the deleted object for custom resources and pods (generic registry store).
+test('immediate delete answers 200 with a Success Status for configmaps', async () => {
+  const a = (await c.post(`/api/v1/namespaces/${ns}/configmaps`, cm('status-del'))).body;
+  const d = await c.del(cmUrl('status-del'));
+  assert.equal(d.status, 200);
+  assert.equal(d.body.kind, 'Status');
+  assert.equal(d.body.status, 'Success');
+  assert.equal(d.body.details.name, 'status-del');
+  assert.equal(d.body.details.kind, 'configmaps');
+  assert.equal(d.body.details.uid, a.metadata.uid);
+});
+
 // api-conventions.md#concurrency-control-and-consistency: delete preconditions.
 test('delete with a stale resourceVersion precondition is 409', async () => {
   const a = (await c.post(`/api/v1/namespaces/${ns}/configmaps`, cm('precond'))).body;
