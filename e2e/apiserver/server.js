@@ -44,6 +44,7 @@ function parseArgs(argv) {
 }
 
 const isObj = P.isObj;
+const CRD_CLEANUP = 'customresourcecleanup.apiextensions.k8s.io';
 const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 const DNS1123_SUB = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -364,7 +365,9 @@ class ApiServer {
     for (const [i, f] of (Array.isArray(md.finalizers) ? md.finalizers : []).entries()) {
       if (typeof f !== 'string' || !/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(f)) {
         errs.push(E.fieldError('FieldValueInvalid', `metadata.finalizers[${i}]`, f, 'name part must consist of alphanumeric characters'));
-      } else if (!f.includes('/') && !['kubernetes', 'orphan', 'foregroundDeletion'].includes(f)) {
+      } else if (res.builtin && res.group !== 'apiextensions.k8s.io' && !f.includes('/') && !['kubernetes', 'orphan', 'foregroundDeletion'].includes(f)) {
+        // Core validation's standard-or-qualified rule (pkg/apis/core/validation); custom
+        // resources and CRDs only get the qualified-name format check.
         errs.push(E.fieldError('FieldValueInvalid', `metadata.finalizers[${i}]`, f, 'name is neither a standard finalizer name nor is it fully qualified'));
       }
     }
@@ -538,6 +541,12 @@ class ApiServer {
     this.admit(res, obj, null, opts);
     if (res.namespaced) this.checkNamespace(res, md.namespace, md.name);
     if (this.get(res, md.namespace, md.name)) throw E.alreadyExists(res.group, res.plural, md.name);
+    if (res.crd) {
+      const crd = this.store(this.res('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')).get(res.crd);
+      if (crd && crd.metadata.deletionTimestamp) {
+        throw new E.ApiError(405, 'MethodNotAllowed', 'create not allowed while custom resource definition is terminating', { group: res.group, kind: res.plural });
+      }
+    }
     md.uid = crypto.randomUUID();
     md.creationTimestamp = now();
     if (res.generation) md.generation = 1;
@@ -679,6 +688,9 @@ class ApiServer {
     if (policy === 'Foreground' && !finalizers.includes('foregroundDeletion')) finalizers.push('foregroundDeletion');
     if (policy === 'Orphan' && !finalizers.includes('orphan')) finalizers.push('orphan');
     const isNs = res.kind === 'Namespace';
+    const isCrd = res.kind === 'CustomResourceDefinition';
+    // The CRD store adds its cleanup finalizer on the first delete (apiextensions REST.Delete).
+    if (isCrd && !obj.metadata.deletionTimestamp && !finalizers.includes(CRD_CLEANUP)) finalizers.push(CRD_CLEANUP);
     if (finalizers.length === 0 && !isNs) return { obj: this.removeNow(res, obj), deleted: true };
     if (options.dryRun) return { obj, deleted: false };
     if (obj.metadata.deletionTimestamp && P.deepEqual(finalizers, obj.metadata.finalizers || [])) return { obj, deleted: false };
@@ -686,6 +698,10 @@ class ApiServer {
     next.metadata.finalizers = finalizers;
     if (!next.metadata.deletionTimestamp) { next.metadata.deletionTimestamp = now(); next.metadata.deletionGracePeriodSeconds = 0; if (res.generation) next.metadata.generation = (obj.metadata.generation || 0) + 1; }
     if (isNs) next.status = { ...(next.status || {}), phase: 'Terminating' };
+    if (isCrd && next.status) {
+      next.status = { ...next.status, conditions: [...(next.status.conditions || []).filter((x) => x.type !== 'Terminating'),
+        { type: 'Terminating', status: 'True', reason: 'InstanceDeletionInProgress', message: 'CustomResource deletion is in progress', lastTransitionTime: now() }] };
+    }
     if (next.metadata.finalizers.length === 0) delete next.metadata.finalizers;
     next.metadata.resourceVersion = String(this.nextRv());
     this.put(res, next, 'MODIFIED', obj);
@@ -721,6 +737,16 @@ class ApiServer {
         this.updateInternal(r, o, n, { manager: 'kube-controller-manager', controller: true });
       }
       remove('orphan');
+      return;
+    }
+    if (fin.includes(CRD_CLEANUP)) {
+      // The CRD finalizer controller: delete every instance, wait until they are gone (their own
+      // finalizers may hold them), then release the CRD.
+      const st = this.stores.get(`${cur.spec.group}/${cur.spec.names.plural}`);
+      const r = [...this.resources.values()].find((x) => x.crd === cur.metadata.name);
+      if (st && r) for (const o of [...st.values()]) if (!o.metadata.deletionTimestamp) this.deleteInternal(r, o, {});
+      if (!st || st.size === 0) remove(CRD_CLEANUP);
+      else this.later(() => this.processFinalizers(res, cur), 50);
       return;
     }
     if (fin.includes('foregroundDeletion')) {

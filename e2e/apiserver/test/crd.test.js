@@ -231,8 +231,22 @@ test('deleting a CRD removes its objects and the endpoint', async () => {
   const g = 'gone.sluice.dev';
   await installWidgetCrd(c, g);
   assert.equal((await c.post(`/apis/${g}/v1/namespaces/${ns}/widgets`, { apiVersion: `${g}/v1`, kind: 'Widget', metadata: { name: 'w' }, spec: { size: 1 } })).status, 201);
+  // A finalizer on an instance holds the CRD in Terminating (customresourcecleanup finalizer).
+  assert.equal((await c.post(`/apis/${g}/v1/namespaces/${ns}/widgets`, { apiVersion: `${g}/v1`, kind: 'Widget', metadata: { name: 'held', finalizers: ['example.com/hold'] }, spec: { size: 1 } })).status, 201);
   const d = await c.del(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.${g}`);
   assert.ok([200, 202].includes(d.status), d.text);
+  const crdUrl = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.${g}`;
+  const terminating = await c.eventually(async () => {
+    const x = await c.get(crdUrl);
+    return x.status === 200 && x.body.metadata.deletionTimestamp && (x.body.status.conditions || []).some((k) => k.type === 'Terminating' && k.status === 'True') && x.body;
+  }, 10000, 'CRD terminating');
+  assert.ok(terminating.metadata.finalizers.includes('customresourcecleanup.apiextensions.k8s.io'));
+  const late = await c.post(`/apis/${g}/v1/namespaces/${ns}/widgets`, { apiVersion: `${g}/v1`, kind: 'Widget', metadata: { name: 'late' }, spec: { size: 1 } });
+  assert.equal(late.status, 405);
+  await c.eventually(async () => { const x = await c.get(`/apis/${g}/v1/namespaces/${ns}/widgets/held`); return x.status === 200 && x.body.metadata.deletionTimestamp; }, 10000, 'instance marked');
+  assert.equal((await c.get(crdUrl)).status, 200, 'CRD waits for its instances');
+  await c.patch(`/apis/${g}/v1/namespaces/${ns}/widgets/held`, { metadata: { finalizers: null } }, 'application/merge-patch+json');
+  await c.eventually(async () => (await c.get(crdUrl)).status === 404, 20000, 'CRD gone');
   await c.eventually(async () => (await c.get(`/apis/${g}/v1/namespaces/${ns}/widgets/w`)).status === 404, 20000, 'CR gone');
   await c.eventually(async () => (await c.get(`/apis/${g}/v1`)).status === 404, 20000, 'group version gone');
 });
