@@ -894,12 +894,13 @@ class ApiServer {
       const collectItems = (set, chain) => { for (const [k, v] of Object.entries(set)) { if (k === '.') continue; const c = [...chain, k]; if ((k.startsWith('k:') || k.startsWith('v:')) && !P.hasChain(appliedSet, c)) itemStale.push(c); else collectItems(v, c); } };
       collectItems(prevMine.fieldsV1, []);
       result = structuredClone(result);
+      // Whole list items first (a stale item's own leaves would otherwise strip its key).
+      for (const c of itemStale) if (!mfs.some((m) => m !== prevMine && P.hasChain(m.fieldsV1 || {}, c))) P.deleteItem(result, c);
       for (const c of stale) {
         if (mfs.some((m) => m !== prevMine && P.hasChain(m.fieldsV1 || {}, c))) continue;
         if (c[c.length - 1].startsWith('v:') || c[c.length - 1].startsWith('k:')) continue;
         P.deleteAt(result, c);
       }
-      for (const c of itemStale) if (!mfs.some((m) => m !== prevMine && P.hasChain(m.fieldsV1 || {}, c))) P.deleteItem(result, c);
     }
     mfs = mfs.filter((m) => !(m.manager === manager && m.operation === 'Apply' && (m.subresource || '') === sub));
     const entry = { manager, operation: 'Apply', apiVersion, time: now(), fieldsType: 'FieldsV1', fieldsV1: appliedSet };

@@ -143,3 +143,22 @@ test('server-side apply of an unchanged configuration keeps resourceVersion', as
   assert.equal(s.body.status.phase, 'Ready');
   assert.equal(s.body.metadata.generation, 1);
 });
+
+// server-side-apply.md#merge-strategy: containers are a map-list keyed by name, so two
+// managers each applying their own container both keep them, and each owns k:{"name":...}.
+test('server-side apply merges built-in map-lists by key across managers', async () => {
+  const dep = (containers) => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'ssa-dep' },
+    spec: { selector: { matchLabels: { app: 'ssa-dep' } }, template: { metadata: { labels: { app: 'ssa-dep' } }, spec: { containers } } } });
+  const a = await c.patch(`${depUrl('ssa-dep')}?fieldManager=team-a`, dep([{ name: 'a', image: 'a:1' }]), 'application/apply-patch+yaml');
+  assert.equal(a.status, 201, a.text);
+  const b = await c.patch(`${depUrl('ssa-dep')}?fieldManager=team-b`, { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'ssa-dep' },
+    spec: { template: { spec: { containers: [{ name: 'b', image: 'b:1' }] } } } }, 'application/apply-patch+yaml');
+  assert.equal(b.status, 200, b.text);
+  assert.deepEqual(b.body.spec.template.spec.containers.map((x) => x.name).sort(), ['a', 'b']);
+  const mb = b.body.metadata.managedFields.find((m) => m.manager === 'team-b');
+  assert.ok(mb.fieldsV1['f:spec']['f:template']['f:spec']['f:containers']['k:{"name":"b"}'], JSON.stringify(mb.fieldsV1));
+  // team-b drops its container: it goes away, team-a's stays.
+  const b2 = await c.patch(`${depUrl('ssa-dep')}?fieldManager=team-b`, { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'ssa-dep' } }, 'application/apply-patch+yaml');
+  assert.equal(b2.status, 200, b2.text);
+  assert.deepEqual(b2.body.spec.template.spec.containers.map((x) => x.name), ['a']);
+});
