@@ -258,26 +258,21 @@ class ApiServer {
   }
 
   // ---- persistence ----
+  // Built-in objects (CRDs among them) first, custom resources after, so that loading registers
+  // every kind before its objects.
   saveState(file) {
     const out = { rv: this.rv, objects: [] };
-    for (const r of this.resources.values()) {
-      if (r.crd || r.version !== this.storageVersionOf(r)) continue;
-      for (const o of this.store(r).values()) out.objects.push({ storageKey: r.storageKey, obj: o });
+    const storages = this.uniqueStorages();
+    for (const crdPass of [false, true]) {
+      for (const r of storages) {
+        if (!!r.crd !== crdPass) continue;
+        for (const o of this.store(r).values()) out.objects.push({ storageKey: r.storageKey, obj: o });
+      }
     }
     const tmp = `${file}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify(out));
     fs.renameSync(tmp, file);
-    for (const r of this.resources.values()) {
-      if (!r.crd || r.version !== r.crdStorageVersion) continue;
-      // CR objects after the CRDs so reload registers kinds first.
-    }
-    const crs = [];
-    for (const r of this.resources.values()) if (r.crd && r.version === r.crdStorageVersion) for (const o of this.store(r).values()) crs.push({ storageKey: r.storageKey, obj: o });
-    out.objects.push(...crs);
-    fs.writeFileSync(tmp, JSON.stringify(out));
-    fs.renameSync(tmp, file);
   }
-  storageVersionOf(r) { return r.version; }
   loadState(file) {
     const st = JSON.parse(fs.readFileSync(file, 'utf8'));
     this.rv = Math.max(this.rv, st.rv);
