@@ -589,16 +589,14 @@ class ApiServer {
   }
 
   // Field manager bookkeeping for non-apply writes: changed fields move to `manager`.
-  updateManagedFields(res, old, next, manager, subresource) {
-    const li = this.listInfoFor(res);
-    const view = (o) => (subresource === 'status' ? { status: o.status } : this.fieldSetView(res, o));
-    const { changed } = P.changedChains(view(old), view(next), li);
-    const removed = P.leafChains(P.fieldSet(view(old), li)).filter((c) => P.valueAt(view(next), c) === undefined);
+  updateManagedFields(res, old, diff, manager, subresource) {
+    const { changed, removed } = diff;
     let mfs = structuredClone(old.metadata.managedFields || []);
     const apiVersion = this.apiVersionOf(res);
     if (changed.length === 0 && removed.length === 0) return mfs;
     for (const m of mfs) {
-      for (const c of [...changed, ...removed]) P.removeChain(m.fieldsV1 || {}, c);
+      for (const c of changed) P.removeChain(m.fieldsV1 || {}, c);
+      for (const c of removed) P.removeChain(m.fieldsV1 || {}, c);
     }
     let mine = mfs.find((m) => m.manager === manager && m.operation === 'Update' && (m.subresource || '') === (subresource || ''));
     if (!mine) { mine = { manager, operation: 'Update', apiVersion, time: now(), fieldsType: 'FieldsV1', fieldsV1: {} }; if (subresource) mine.subresource = subresource; mfs.push(mine); }
@@ -638,15 +636,18 @@ class ApiServer {
     }
     if (sub !== 'status' && !opts.controller) this.admit(res, next, old, opts);
     else if (res.crd) { const r = S.admit(next, old, res.schema); if (r.errors.length) throw E.invalid(this.qualifiedKind(res), res.kind, res.group, old.metadata.name, r.errors); }
-    nm.managedFields = opts.managedFields || this.updateManagedFields(res, old, next, opts.manager, sub);
+    const view = (o) => (sub === 'status' ? { status: o.status } : this.fieldSetView(res, o));
+    const diff = P.diffChains(view(old), view(next), this.listInfoFor(res));
+    nm.managedFields = opts.managedFields || this.updateManagedFields(res, old, diff, opts.manager, sub);
     if (!nm.managedFields.length) delete nm.managedFields;
     nm.resourceVersion = old.metadata.resourceVersion;
     // No-op writes do not change resourceVersion and emit no event.
-    const strip = (o) => { const c = { ...o, metadata: { ...o.metadata } }; delete c.metadata.managedFields; return c; };
-    if (P.deepEqual(strip(old), strip(next))) return old;
+    // Everything outside the diffed view is server-owned and was copied from `old` above.
+    if (diff.changed.length === 0 && diff.removed.length === 0 && next.apiVersion === old.apiVersion) return old;
     if (res.generation) {
-      const specOf = (o) => { const c = { ...o }; delete c.metadata; if (res.status) delete c.status; return JSON.stringify(c); };
-      if (specOf(old) !== specOf(next)) nm.generation = (old.metadata.generation || 0) + 1;
+      // Any change outside metadata (and outside status when status is a subresource).
+      const bumps = (c) => c.length > 0 && c[0] !== 'f:metadata' && !(res.status && c[0] === 'f:status');
+      if (sub !== 'status' && (diff.changed.some(bumps) || diff.removed.some(bumps))) nm.generation = (old.metadata.generation || 0) + 1;
     }
     if (opts.dryRun) return next;
     if (nm.deletionTimestamp && (!nm.finalizers || nm.finalizers.length === 0)) {

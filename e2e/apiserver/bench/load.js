@@ -2,7 +2,10 @@
 'use strict';
 // Load benchmark for the test API server: start-up time, bulk create, sustained writes with an
 // open watch (delivery lag), full and paged lists. Prints numbers; asserts nothing.
-// Usage: node bench/load.js [--objects 10000] [--rate 1000] [--seconds 10] [--concurrency 32] [--smoke]
+// Usage: node bench/load.js [--objects 10000] [--rate 1000] [--seconds 10] [--concurrency 32]
+//        [--kind configmap|trafficpolicy] [--smoke]
+// --kind trafficpolicy drives the project's TrafficPolicy CRD (schema + CEL admission on every
+// write) with the body of samples/trafficpolicy-checkout.yaml.
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -16,6 +19,9 @@ const OBJECTS = opt('objects', smoke ? 1000 : 10000);
 const RATE = opt('rate', 1000);
 const SECONDS = opt('seconds', smoke ? 2 : 10);
 const CONC = opt('concurrency', 32);
+const KIND = (() => { const i = args.indexOf('--kind'); return i >= 0 ? args[i + 1] : 'configmap'; })();
+const yaml = require('js-yaml');
+const REPO = path.resolve(__dirname, '../../..');
 
 function pct(xs, p) { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : NaN; }
 function rssMb(pid) {
@@ -36,8 +42,21 @@ async function main() {
   c.agent.maxSockets = CONC;
   const pid = c.pid || Number(fs.readFileSync(path.join(path.dirname(process.env.KUBECONFIG), 'pid'), 'utf8'));
   const ns = await c.createNamespace('bench');
-  const url = `/api/v1/namespaces/${ns}/configmaps`;
-  const body = (i, v = 0) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `obj-${i}`, labels: { shard: String(i % 10) } }, data: { v: String(v), payload: 'x'.repeat(200) } });
+  let url = `/api/v1/namespaces/${ns}/configmaps`;
+  let body = (i, v = 0) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `obj-${i}`, labels: { shard: String(i % 10) } }, data: { v: String(v), payload: 'x'.repeat(200) } });
+  let update = (v) => ({ data: { v: String(v) } });
+  let version = (o) => o.data && o.data.v;
+  if (KIND === 'trafficpolicy') {
+    execFileSync('kubectl', ['apply', '-f', path.join(REPO, 'crds')], { env: process.env, stdio: 'ignore' });
+    await c.eventually(async () => (await c.get('/apis/sluice.dev/v1alpha1')).status === 200, 10000, 'CRD served');
+    const sample = yaml.load(fs.readFileSync(path.join(REPO, 'samples', 'trafficpolicy-checkout.yaml'), 'utf8'));
+    url = `/apis/sluice.dev/v1alpha1/namespaces/${ns}/trafficpolicies`;
+    body = (i) => ({ ...sample, metadata: { name: `obj-${i}`, labels: { shard: String(i % 10) } } });
+    // Each update moves one backend weight (kept within the schema's bounds) and is tracked
+    // through the watch by that value in an annotation.
+    update = (v) => ({ metadata: { annotations: { 'bench/v': String(v) } }, spec: { backends: sample.spec.backends.map((b, j) => (j === 0 ? { ...b, weight: v % 100 } : b)) } });
+    version = (o) => o.metadata.annotations && o.metadata.annotations['bench/v'];
+  } else if (KIND !== 'configmap') throw new Error(`unknown --kind ${KIND}`);
 
   // Bulk create with CONC requests in flight.
   let next = 0; const createLat = [];
@@ -58,7 +77,7 @@ async function main() {
   await w.ready;
   const sentAt = new Map(); const lags = [];
   const origPush = w.events.push.bind(w.events);
-  w.events.push = (ev) => { const k = `${ev.object.metadata.name}/${ev.object.data && ev.object.data.v}`; const t = sentAt.get(k); if (t) lags.push(Date.now() - t); return 0; };
+  w.events.push = (ev) => { const k = `${ev.object.metadata.name}/${version(ev.object)}`; const t = sentAt.get(k); if (t) lags.push(Date.now() - t); return 0; };
   void origPush;
   const updLat = []; let sent = 0; let failed = 0;
   const t2 = Date.now(); const end = t2 + SECONDS * 1000;
@@ -69,7 +88,7 @@ async function main() {
       const i = sent % OBJECTS; const v = sent + 1; sent++;
       sentAt.set(`obj-${i}/${v}`, Date.now());
       const s = process.hrtime.bigint();
-      const p = c.patch(`${url}/obj-${i}`, { data: { v: String(v) } }, 'application/merge-patch+json').then((r) => {
+      const p = c.patch(`${url}/obj-${i}`, update(v), 'application/merge-patch+json').then((r) => {
         if (r.status !== 200) failed++;
         updLat.push(Number(process.hrtime.bigint() - s) / 1e6);
       }).finally(() => inflight.delete(p));
@@ -91,6 +110,7 @@ async function main() {
 
   const report = {
     mode: smoke ? 'smoke' : 'full',
+    kind: KIND,
     startupMs: startupMs === null ? 'n/a (external cluster)' : Math.round(startupMs),
     objects: OBJECTS,
     createPerSec: Math.round(OBJECTS / createSec),

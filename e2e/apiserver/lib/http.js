@@ -491,8 +491,10 @@ function main(opts) {
     const p = u.pathname.replace(/\/+$/, '') || '/';
     try {
       if (['/healthz', '/readyz', '/livez'].includes(p)) { res.writeHead(200, { 'Content-Type': 'text/plain' }); return res.end('ok'); }
-      const auth = req.headers.authorization || '';
-      if (p !== '/version' && auth !== `Bearer ${opts.token}`) {
+      // Bearer token authenticator: scheme case-insensitive, token compared exactly.
+      const auth = (req.headers.authorization || '').trim().split(/\s+/);
+      const authorized = auth.length === 2 && auth[0].toLowerCase() === 'bearer' && auth[1] === opts.token;
+      if (p !== '/version' && !authorized) {
         return send(res, 401, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 });
       }
       const delay = latencyFor(req, u);

@@ -311,7 +311,84 @@ function changedChains(before, after, listInfo) {
   return { changed: out, afterSet: aSet };
 }
 
+// One walk over two objects: leaf chains (fieldsV1 keys) whose value was added or changed in
+// `b`, and leaf chains of `a` that no longer exist in `b`. Same field-set rules as fieldSet().
+function diffChains(a, b, listInfo) {
+  const changed = []; const removed = [];
+  const leavesOf = (v, chain, p, top, out) => {
+    if (isObj(v)) {
+      const keys = Object.keys(v);
+      let any = false;
+      for (const k of keys) {
+        if (top && (k === 'apiVersion' || k === 'kind')) continue;
+        if (p === '.metadata' && IGNORED_META.has(k)) continue;
+        any = true;
+        leavesOf(v[k], [...chain, `f:${k}`], `${p}.${k}`, false, out);
+      }
+      if (!any && !top && !(p === '.metadata')) out.push(chain);
+      return;
+    }
+    if (Array.isArray(v) && chain.length) {
+      const info = listInfo(p, chain[chain.length - 1].slice(2), v);
+      if (info.type === 'map') {
+        for (const item of v) {
+          if (!isObj(item)) continue;
+          const kv = {}; for (const kk of info.keys) if (item[kk] !== undefined) kv[kk] = item[kk];
+          leavesOf(item, [...chain, `k:${JSON.stringify(kv)}`], `${p}[${itemKeyStr(kv)}]`, false, out);
+        }
+        return;
+      }
+      if (info.type === 'set') { for (const item of v) out.push([...chain, `v:${JSON.stringify(item)}`]); return; }
+    }
+    out.push(chain);
+  };
+  const walk = (x, y, chain, p, top) => {
+    if (x === y) return;
+    if (x === undefined) { leavesOf(y, chain, p, top, changed); return; }
+    if (y === undefined) { leavesOf(x, chain, p, top, removed); return; }
+    if (isObj(x) && isObj(y)) {
+      for (const k of Object.keys(y)) {
+        if (top && (k === 'apiVersion' || k === 'kind')) continue;
+        if (p === '.metadata' && IGNORED_META.has(k)) continue;
+        walk(x[k], y[k], [...chain, `f:${k}`], `${p}.${k}`, false);
+      }
+      for (const k of Object.keys(x)) {
+        if (k in y) continue;
+        if (top && (k === 'apiVersion' || k === 'kind')) continue;
+        if (p === '.metadata' && IGNORED_META.has(k)) continue;
+        leavesOf(x[k], [...chain, `f:${k}`], `${p}.${k}`, false, removed);
+      }
+      return;
+    }
+    if (Array.isArray(x) && Array.isArray(y) && chain.length) {
+      const field = chain[chain.length - 1].slice(2);
+      const info = listInfo(p, field, y.length ? y : x);
+      if (info.type === 'map') {
+        const keyOf = (item) => { const kv = {}; for (const kk of info.keys) if (item[kk] !== undefined) kv[kk] = item[kk]; return kv; };
+        const xs = new Map(); for (const it of x) if (isObj(it)) { const kv = keyOf(it); xs.set(JSON.stringify(kv), [kv, it]); }
+        const ys = new Map(); for (const it of y) if (isObj(it)) { const kv = keyOf(it); ys.set(JSON.stringify(kv), [kv, it]); }
+        for (const [k, [kv, it]] of ys) walk(xs.has(k) ? xs.get(k)[1] : undefined, it, [...chain, `k:${k}`], `${p}[${itemKeyStr(kv)}]`, false);
+        for (const [k, [kv, it]] of xs) if (!ys.has(k)) leavesOf(it, [...chain, `k:${k}`], `${p}[${itemKeyStr(kv)}]`, false, removed);
+        return;
+      }
+      if (info.type === 'set') {
+        const xs = new Set(x.map((i) => JSON.stringify(i))); const ys = new Set(y.map((i) => JSON.stringify(i)));
+        for (const k of ys) if (!xs.has(k)) changed.push([...chain, `v:${k}`]);
+        for (const k of xs) if (!ys.has(k)) removed.push([...chain, `v:${k}`]);
+        return;
+      }
+      if (!deepEqual(x, y)) changed.push(chain);
+      return;
+    }
+    if (typeof x === 'object' || typeof y === 'object') { if (!deepEqual(x, y)) leavesOf(y, chain, p, top, changed); return; }
+    if (x !== y) changed.push(chain);
+  };
+  walk(a, b, [], '', true);
+  return { changed, removed };
+}
+
 module.exports = {
+  diffChains,
   mergePatch, jsonPatch, strategicMerge, fieldSet, leafChains, chainToPath, valueAt, hasChain,
   removeChain, addChain, isEmptySet, applyMerge, deleteAt, deleteItem, changedChains, deepEqual, isObj, leaves,
 };
