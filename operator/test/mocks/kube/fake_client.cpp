@@ -329,6 +329,11 @@ void FakeClient::failNext(const std::string& verb, const std::string& plural, Ap
   state_->failures.push_back({verb, plural, std::move(error), times});
 }
 
+void FakeClient::clearFailures() {
+  std::lock_guard lock(state_->mu);
+  state_->failures.clear();
+}
+
 void FakeClient::compactHistory() {
   std::lock_guard lock(state_->mu);
   state_->compactedRv = state_->rv;

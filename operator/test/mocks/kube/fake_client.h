@@ -72,6 +72,7 @@ class FakeClient final : public Client {
   void clearActions();
   // The next `times` calls of verb ("*" = any) on resource.plural ("*" = any) fail with error.
   void failNext(const std::string& verb, const std::string& plural, ApiError error, int times = 1);
+  void clearFailures();
   // Events with resourceVersion <= now are forgotten: watches from older versions get 410.
   void compactHistory();
   // compactHistory() plus an ERROR event (Status 410 Expired) on every open watch, as
