@@ -324,9 +324,11 @@ void Informer::handleEvent(WatchEvent& event, std::vector<Notification>& out, bo
     case WatchEvent::Type::Modified:
       upsertLocked(std::move(event.object), out);
       break;
-    case WatchEvent::Type::Deleted:
-      removeLocked(ObjectKey::of(event.object), std::move(event.object), out);
-      break;
+    case WatchEvent::Type::Deleted: {
+      // The key must be read before the object is moved into the call.
+      ObjectKey key = ObjectKey::of(event.object);
+      removeLocked(key, std::move(event.object), out);
+    } break;
     case WatchEvent::Type::Error:
       break;
   }
