@@ -245,6 +245,13 @@ function main(opts) {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
     res.flushHeaders();
     let lastRv = api.rv;
+    // Coalesce the events produced in one tick (e.g. the initial ADDED burst) into few TLS
+    // records and syscalls.
+    let corked = false;
+    const out = (line) => {
+      if (!corked) { corked = true; res.cork(); process.nextTick(() => { corked = false; res.uncork(); }); }
+      res.write(line);
+    };
     const matches = (o) => o && (!r.namespaced || !ns || o.metadata.namespace === ns) && matchLabels(ls, o.metadata.labels) && matchFields(fsel, o);
     const encode = (type, o) => {
       let object = api.view(r, o);
@@ -258,7 +265,7 @@ function main(opts) {
         let type = ev.type;
         if (type === 'MODIFIED') { if (now && !before) type = 'ADDED'; else if (!now && before) type = 'DELETED'; else if (!now) { lastRv = ev.rv; return; } } else if (!now) { lastRv = ev.rv; return; }
         lastRv = ev.rv;
-        res.write(encode(type, ev.obj));
+        out(encode(type, ev.obj));
       },
       close(abrupt) { cleanup(); if (abrupt) res.destroy(); else res.end(); },
     };
@@ -269,14 +276,14 @@ function main(opts) {
     if (rvParam === undefined || rvParam === null || rvParam === '' || rvParam === '0') {
       // "Get State and Start at Most Recent" (unset) / "Start at Any" (0): synthetic ADDED events.
       const st = api.store(r);
-      for (const k of api.sorted(r.storageKey)) { const o = st.get(k); if (matches(o)) res.write(encode('ADDED', o)); }
-      if (q.get('sendInitialEvents') === 'true' && bookmarks) res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: r.kind, apiVersion: api.apiVersionOf(r), metadata: { resourceVersion: String(api.rv), annotations: { 'k8s.io/initial-events-end': 'true' } } } })}\n`);
+      for (const k of api.sorted(r.storageKey)) { const o = st.get(k); if (matches(o)) out(encode('ADDED', o)); }
+      if (q.get('sendInitialEvents') === 'true' && bookmarks) out(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: r.kind, apiVersion: api.apiVersionOf(r), metadata: { resourceVersion: String(api.rv), annotations: { 'k8s.io/initial-events-end': 'true' } } } })}\n`);
     } else {
       const from = Number(rvParam);
-      if (!Number.isFinite(from)) { res.write(`${JSON.stringify({ type: 'ERROR', object: E.badRequest(`invalid resource version: ${rvParam}`).toStatus() })}\n`); res.end(); return; }
+      if (!Number.isFinite(from)) { out(`${JSON.stringify({ type: 'ERROR', object: E.badRequest(`invalid resource version: ${rvParam}`).toStatus() })}\n`); res.end(); return; }
       if (from < api.compactedRv) {
         // kube-apiserver answers 200 and then an ERROR event carrying the 410 Status.
-        res.write(`${JSON.stringify({ type: 'ERROR', object: new E.ApiError(410, 'Expired', `too old resource version: ${from} (${api.compactedRv})`).toStatus() })}\n`);
+        out(`${JSON.stringify({ type: 'ERROR', object: new E.ApiError(410, 'Expired', `too old resource version: ${from} (${api.compactedRv})`).toStatus() })}\n`);
         res.end();
         return;
       }
@@ -288,7 +295,7 @@ function main(opts) {
     api.watches.add(w);
     if (bookmarks) {
       bm = setInterval(() => {
-        res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: r.kind, apiVersion: api.apiVersionOf(r), metadata: { resourceVersion: String(Math.max(lastRv, api.rv)) } } })}\n`);
+        out(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: r.kind, apiVersion: api.apiVersionOf(r), metadata: { resourceVersion: String(Math.max(lastRv, api.rv)) } } })}\n`);
       }, opts.bookmarkIntervalMs);
     }
     if (timeout > 0) to = setTimeout(() => { cleanup(); res.end(); }, timeout * 1000);
