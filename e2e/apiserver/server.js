@@ -617,7 +617,7 @@ class ApiServer {
       throw E.conflict(res.group, res.plural, old.metadata.name, 'the object has been modified; please apply your changes to the latest version and try again');
     }
     if (opts.requireRv && (md.resourceVersion === undefined || md.resourceVersion === '')) {
-      throw E.invalid(this.qualifiedKind(res), res.kind, res.group, old.metadata.name, [E.fieldError('FieldValueInvalid', 'metadata.resourceVersion', 0, 'must be specified for an update')]);
+      throw E.invalid(this.qualifiedKind(res), res.kind, res.group, old.metadata.name, [E.fieldError('FieldValueInvalid', 'metadata.resourceVersion', { goSyntax: '0x0' }, 'must be specified for an update')]);
     }
     if (md.name !== undefined && md.name !== old.metadata.name) throw E.badRequest(`the name of the object (${md.name}) does not match the name on the URL (${old.metadata.name})`);
     if (sub === 'status') {

@@ -71,6 +71,7 @@ function fieldError(type, field, value, detail) {
 }
 
 function fmtValue(v) {
+  if (v && typeof v === 'object' && typeof v.goSyntax === 'string') return v.goSyntax;
   if (typeof v === 'string') return JSON.stringify(v);
   if (v === null || v === undefined) return 'null';
   if (typeof v === 'object') return JSON.stringify(v);

@@ -124,7 +124,7 @@ test('CR update without resourceVersion is 422', async () => {
   await c.post(url(), widget('norv', { size: 1 }));
   const r = await c.put(url('norv'), widget('norv', { size: 2 }));
   assert.equal(r.status, 422);
-  assert.match(r.body.message, /metadata\.resourceVersion: Invalid value: 0x0: must be specified for an update|must be specified for an update/);
+  assert.equal(r.body.message, `Widget.${GROUP} "norv" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update`);
 });
 
 // api-conventions.md#spec-and-status with the status subresource enabled.
