@@ -86,8 +86,20 @@ function parseLabelSelector(s) {
     else if ((m = /^([^\s!=()]+)$/.exec(p))) reqs.push({ key: m[1], op: 'exists' });
     else throw E.badRequest(`unable to parse requirement: found '${p}', expected: in, notin, =, ==, !=, gt, lt`);
   }
+  for (const r of reqs) checkRequirement(r, s);
   return reqs;
 }
+// Keys and values in selectors follow the label syntax (k8s.io/apimachinery labels.Parse).
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+function checkRequirement(r, s) {
+  if (!LABEL_KEY.test(r.key) || r.key.length > 316) throw E.badRequest(`unable to parse requirement: invalid label key "${r.key}": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`);
+  for (const v of r.values || []) {
+    if (!LABEL_VALUE.test(v) || v.length > 63) throw E.badRequest(`unable to parse requirement: invalid label value: "${v}": at key: "${r.key}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`);
+  }
+  void s;
+}
+
 function matchLabels(reqs, labels) {
   labels = labels || {};
   for (const r of reqs) {

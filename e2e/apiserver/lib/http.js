@@ -241,6 +241,7 @@ function main(opts) {
     const bookmarks = q.get('allowWatchBookmarks') === 'true';
     const rvParam = q.get('resourceVersion');
     const timeout = Number(q.get('timeoutSeconds') || 0);
+    if (rvParam && !/^\d+$/.test(rvParam)) throw E.badRequest(`invalid resource version: ${rvParam}`);
     res.on('error', () => { /* the client went away; cleanup runs on close */ });
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
     res.flushHeaders();
@@ -280,7 +281,6 @@ function main(opts) {
       if (q.get('sendInitialEvents') === 'true' && bookmarks) out(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: r.kind, apiVersion: api.apiVersionOf(r), metadata: { resourceVersion: String(api.rv), annotations: { 'k8s.io/initial-events-end': 'true' } } } })}\n`);
     } else {
       const from = Number(rvParam);
-      if (!Number.isFinite(from)) { out(`${JSON.stringify({ type: 'ERROR', object: E.badRequest(`invalid resource version: ${rvParam}`).toStatus() })}\n`); res.end(); return; }
       if (from < api.compactedRv) {
         // kube-apiserver answers 200 and then an ERROR event carrying the 410 Status.
         out(`${JSON.stringify({ type: 'ERROR', object: new E.ApiError(410, 'Expired', `too old resource version: ${from} (${api.compactedRv})`).toStatus() })}\n`);

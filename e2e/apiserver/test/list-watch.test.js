@@ -59,6 +59,14 @@ test('list: label selectors', async () => {
   assert.deepEqual(await q('!app'), ['cm-04', 'cm-09']);
 });
 
+test('list: a malformed label selector is 400 BadRequest', async () => {
+  for (const sel of ['a=b=c', 'app in (a', 'bad key=x']) {
+    const r = await c.get(`/api/v1/namespaces/${ns}/configmaps?labelSelector=${encodeURIComponent(sel)}`);
+    assert.equal(r.status, 400, sel);
+    assert.equal(r.body.reason, 'BadRequest');
+  }
+});
+
 // field-selectors.md: metadata.name and metadata.namespace are supported for every kind;
 // unsupported fields are rejected with 400.
 test('list: field selectors on metadata.name and metadata.namespace', async () => {
