@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "operator/kube/informer.h"
 #include "operator/kube/metrics.h"
 #include "operator/kube/test/test_server.h"
 
@@ -314,6 +315,86 @@ TEST_F(RestClientTest, WatchGoneIsTypedError) {
   auto stream = client->watch(resources::configMaps(), "ns1", {});
   ASSERT_FALSE(stream.hasValue());
   EXPECT_TRUE(stream.error().isGone());
+}
+
+// The informer over the real wire: a watch resumes from the bookmark's resourceVersion, and an
+// ERROR event with a 410 Status makes it relist; each change is delivered exactly once.
+TEST_F(RestClientTest, InformerUsesBookmarksAndRelistsOnGone) {
+  std::atomic<int> lists{0};
+  std::atomic<int> watches{0};
+  std::atomic<bool> stop{false};
+  TestHttpsServer server(pki().server, [&](const HttpRequest& req) {
+    if (req.query.count("watch") == 0) {
+      int n = lists++;
+      Object list = {{"kind", "ConfigMapList"}, {"apiVersion", "v1"}};
+      // Second list (after 410): "a" changed, "b" deleted, "c" added.
+      list["items"] = n == 0 ? Object::array({configMap("a", "5"), configMap("b", "6")})
+                             : Object::array({configMap("a", "30"), configMap("c", "31")});
+      list["metadata"] = {{"resourceVersion", n == 0 ? "10" : "40"}};
+      return testing::reply(200, list.dump());
+    }
+    int n = watches++;
+    HttpResponse r;
+    r.stream = [&, n](testing::ChunkWriter& w) {
+      if (n == 0) {
+        w.write(Object{{"type", "MODIFIED"}, {"object", configMap("a", "11")}}.dump() + "\n");
+        w.write(
+            Object{{"type", "BOOKMARK"},
+                   {"object", {{"kind", "ConfigMap"}, {"metadata", {{"resourceVersion", "20"}}}}}}
+                .dump() +
+            "\n");
+        return;  // server closes the watch (timeout)
+      }
+      if (n == 1) {
+        w.write(Object{{"type", "ERROR"},
+                       {"object", Object::parse(statusBody(410, "Expired", "too old"))}}
+                    .dump() +
+                "\n");
+        return;
+      }
+      while (!stop && !server.stopping())
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    };
+    return r;
+  });
+  auto client = connect(server.url());
+  InformerOptions opts;
+  opts.ns = "ns1";
+  opts.minBackoff = std::chrono::milliseconds(5);
+  Informer informer(*client, resources::configMaps(), opts);
+  std::mutex mu;
+  std::vector<std::string> log;
+  auto push = [&](std::string s) {
+    std::lock_guard lock(mu);
+    log.push_back(std::move(s));
+  };
+  informer.addHandlers({[&](const Object& o) { push("add:" + ObjectKey::of(o).name); },
+                        [&](const Object&, const Object& o) {
+                          push("update:" + ObjectKey::of(o).name + "@" +
+                               o["metadata"]["resourceVersion"].get<std::string>());
+                        },
+                        [&](const Object& o) { push("delete:" + ObjectKey::of(o).name); }});
+  informer.start();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (watches.load() < 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  stop = true;
+  informer.stop();
+  ASSERT_GE(watches.load(), 3);
+  std::vector<HttpRequest> watchRequests;
+  for (const auto& req : server.requests()) {
+    if (req.query.count("watch"))
+      watchRequests.push_back(req);
+  }
+  ASSERT_GE(watchRequests.size(), 3u);
+  EXPECT_EQ(watchRequests[0].query["resourceVersion"], "10") << "starts at the list RV";
+  EXPECT_EQ(watchRequests[1].query["resourceVersion"], "20") << "resumes from the bookmark";
+  EXPECT_EQ(watchRequests[2].query["resourceVersion"], "40") << "after relisting";
+  EXPECT_EQ(lists.load(), 2);
+  std::lock_guard lock(mu);
+  EXPECT_THAT(log, ::testing::ElementsAre("add:a", "add:b", "update:a@11", "update:a@30", "add:c",
+                                          "delete:b"));
 }
 
 TEST(RestClientConfig, RejectsUnparsableCa) {
