@@ -601,9 +601,9 @@ class ApiServer {
   }
 
   // Field manager bookkeeping for non-apply writes: changed fields move to `manager`.
-  updateManagedFields(res, old, diff, manager, subresource) {
+  updateManagedFields(res, old, diff, manager, subresource, base) {
     const { changed, removed } = diff;
-    let mfs = structuredClone(old.metadata.managedFields || []);
+    let mfs = structuredClone(base || old.metadata.managedFields || []);
     const apiVersion = this.apiVersionOf(res);
     if (changed.length === 0 && removed.length === 0) return mfs;
     for (const m of mfs) {
@@ -650,12 +650,18 @@ class ApiServer {
     else if (res.crd) { const r = S.admit(next, old, res.schema); if (r.errors.length) throw E.invalid(this.qualifiedKind(res), res.kind, res.group, old.metadata.name, r.errors); }
     const view = (o) => (sub === 'status' ? { status: o.status } : this.fieldSetView(res, o));
     const diff = P.diffChains(view(old), view(next), this.listInfoFor(res));
-    nm.managedFields = opts.managedFields || this.updateManagedFields(res, old, diff, opts.manager, sub);
+    // managedFields sent by the client (fieldmanager semantics): an empty list resets them, a
+    // non-empty list replaces the live ones as the base (kubectl's client-side-apply → SSA
+    // migration relies on this), absent keeps the live ones.
+    const sent = nextIn.metadata && nextIn.metadata.managedFields;
+    const userMf = !opts.managedFields && sub !== 'status' && Array.isArray(sent) && !P.deepEqual(sent, old.metadata.managedFields || []) ? sent : undefined;
+    if (userMf && userMf.length === 0) nm.managedFields = [];
+    else nm.managedFields = opts.managedFields || this.updateManagedFields(res, old, diff, opts.manager, sub, userMf);
     if (!nm.managedFields.length) delete nm.managedFields;
     nm.resourceVersion = old.metadata.resourceVersion;
     // No-op writes do not change resourceVersion and emit no event.
     // Everything outside the diffed view is server-owned and was copied from `old` above.
-    if (diff.changed.length === 0 && diff.removed.length === 0 && next.apiVersion === old.apiVersion) return old;
+    if (diff.changed.length === 0 && diff.removed.length === 0 && next.apiVersion === old.apiVersion && !userMf) return old;
     if (res.generation) {
       // Any change outside metadata (and outside status when status is a subresource).
       const bumps = (c) => c.length > 0 && c[0] !== 'f:metadata' && !(res.status && c[0] === 'f:status');

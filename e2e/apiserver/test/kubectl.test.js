@@ -64,6 +64,21 @@ test('kubectl apply --server-side and a conflict reported to the user', () => {
   assert.equal(k('get', 'widget', 'ssa', '-o', 'jsonpath={.spec.size}').stdout, '2');
 });
 
+// server-side-apply.md#upgrading-from-client-side-apply-to-server-side-apply: after one forced
+// server-side apply kubectl migrates the client-side ownership, so later server-side applies of
+// changed values do not conflict.
+test('kubectl apply: client-side to server-side migration', () => {
+  const cfg = (v) => file('mig.yaml', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mig' }, data: { k: v } });
+  assert.equal(k('apply', '-f', cfg('1')).code, 0);
+  const conflict = k('apply', '--server-side', '-f', cfg('2'));
+  assert.notEqual(conflict.code, 0);
+  assert.match(conflict.stderr, /conflict with "kubectl-client-side-apply"/);
+  assert.equal(k('apply', '--server-side', '--force-conflicts', '-f', cfg('2')).code, 0);
+  const later = k('apply', '--server-side', '-f', cfg('3'));
+  assert.equal(later.code, 0, later.stderr);
+  assert.equal(k('get', 'cm', 'mig', '-o', 'jsonpath={.data.k}').stdout, '3');
+});
+
 // Invalid custom resources are refused by plain `kubectl apply`, as on a cluster.
 test('kubectl apply of an invalid custom resource fails with the admission message', () => {
   const f = file('bad.yaml', { apiVersion: `${GROUP}/v1`, kind: 'Widget', metadata: { name: 'bad' }, spec: { size: 50 } });

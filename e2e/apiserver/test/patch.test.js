@@ -162,3 +162,23 @@ test('server-side apply merges built-in map-lists by key across managers', async
   assert.equal(b2.status, 200, b2.text);
   assert.deepEqual(b2.body.spec.template.spec.containers.map((x) => x.name), ['a']);
 });
+
+// server-side-apply.md#clearing-managedfields: writing managedFields: [] clears them; a
+// non-empty list sent by the client replaces the live ones (what kubectl's client-side → server-
+// side apply migration does).
+test('managedFields can be reset or replaced by the client', async () => {
+  await c.patch(`${cmUrl('mf')}?fieldManager=one`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mf' }, data: { a: '1' } }, 'application/apply-patch+yaml');
+  const reset = await c.patch(cmUrl('mf'), { metadata: { managedFields: [] } }, 'application/merge-patch+json');
+  assert.equal(reset.status, 200);
+  assert.equal(reset.body.metadata.managedFields, undefined);
+  // With no owner left, another applier can change the field without a conflict.
+  const other = await c.patch(`${cmUrl('mf')}?fieldManager=two`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mf' }, data: { a: '2' } }, 'application/apply-patch+yaml');
+  assert.equal(other.status, 200, other.text);
+  const mine = [{ manager: 'three', operation: 'Apply', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:data': { 'f:a': {} } } }];
+  const replaced = await c.patch(cmUrl('mf'), [{ op: 'replace', path: '/metadata/managedFields', value: mine }], 'application/json-patch+json');
+  assert.equal(replaced.status, 200, replaced.text);
+  assert.deepEqual(replaced.body.metadata.managedFields.map((m) => m.manager), ['three']);
+  const conflict = await c.patch(`${cmUrl('mf')}?fieldManager=two`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mf' }, data: { a: '3' } }, 'application/apply-patch+yaml');
+  assert.equal(conflict.status, 409);
+  assert.match(conflict.body.message, /conflict with "three"/);
+});
