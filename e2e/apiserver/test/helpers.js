@@ -51,6 +51,7 @@ class Cluster {
 
   async stop() {
     this.agent.destroy();
+    if (this._cache) fs.rmSync(this._cache, { recursive: true, force: true });
     if (this.pid) {
       try { process.kill(this.pid, 'SIGTERM'); } catch { /* already gone */ }
       for (let i = 0; i < 50; i++) { try { process.kill(this.pid, 0); } catch { break; } await sleep(20); }
