@@ -226,6 +226,34 @@ test('multi-version, cluster-scoped CRD', async () => {
   }
 });
 
+// custom-resource-definitions.md#the-messageexpression-field and #field-reason: the message can be
+// computed by CEL, and `reason` picks the cause type (here Forbidden).
+test('CEL messageExpression and reason', async () => {
+  const g = 'msgexpr.sluice.dev';
+  const crd = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: `limits.${g}` },
+    spec: { group: g, scope: 'Namespaced', names: { plural: 'limits', singular: 'limit', kind: 'Limit' },
+      versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: {
+        type: 'object',
+        'x-kubernetes-validations': [
+          { rule: 'self.max <= 100', messageExpression: "'max must be at most 100, got ' + string(self.max)", fieldPath: '.max' },
+          { rule: "!has(self.mode) || self.mode != 'legacy'", message: 'legacy mode is not allowed', reason: 'FieldValueForbidden', fieldPath: '.mode' },
+        ],
+        properties: { max: { type: 'integer' }, mode: { type: 'string' } } } } } } }] } };
+  assert.equal((await c.post('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd)).status, 201);
+  try {
+    await c.eventually(async () => (await c.get(`/apis/${g}/v1`)).status === 200, 10000, 'served');
+    const r = await c.post(`/apis/${g}/v1/namespaces/${ns}/limits`, { apiVersion: `${g}/v1`, kind: 'Limit', metadata: { name: 'l' }, spec: { max: 250, mode: 'legacy' } });
+    assert.equal(r.status, 422);
+    const byField = Object.fromEntries(r.body.details.causes.map((x) => [x.field, x]));
+    assert.equal(byField['spec.max'].message, 'Invalid value: "object": max must be at most 100, got 250');
+    assert.equal(byField['spec.mode'].reason, 'FieldValueForbidden');
+    assert.equal(byField['spec.mode'].message, 'Forbidden: legacy mode is not allowed');
+    assert.equal((await c.post(`/apis/${g}/v1/namespaces/${ns}/limits`, { apiVersion: `${g}/v1`, kind: 'Limit', metadata: { name: 'ok' }, spec: { max: 5 } })).status, 201);
+  } finally {
+    await c.del(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/limits.${g}`);
+  }
+});
+
 // Deleting a CRD deletes its custom resources and stops serving the kind.
 test('deleting a CRD removes its objects and the endpoint', async () => {
   const g = 'gone.sluice.dev';
