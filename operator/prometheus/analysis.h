@@ -12,7 +12,8 @@ namespace sluice::prometheus {
 
 // Renders and runs every spec metric and the request-count query (analysis.requestCountQuery,
 // or `fallbackRequestCountQuery` when that is empty; no request count when both are empty).
-// A template error or failed query becomes that metric's error. When every query failed
+// A template error or failed query becomes that metric's error. An empty vector for the
+// request count means no request reached the canary yet: requestCount 0. When every query failed
 // with Unreachable/Timeout/InvalidAddress, the result's `error` says Prometheus is down.
 engine::AnalysisResult runAnalysis(QueryClient& client, const api::CanaryAnalysis& analysis,
                                    const TemplateValues& values, engine::TimePoint measuredAt,

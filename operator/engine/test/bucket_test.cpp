@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 
 namespace sluice::engine {
@@ -16,6 +17,11 @@ struct HaproxySample {
   std::uint32_t hash;
   std::int32_t bucket;
 };
+
+// Names the case in test output and CTest names (the default prints raw bytes).
+void PrintTo(const HaproxySample& c, std::ostream* os) {
+  *os << c.tenant;
+}
 
 class HaproxyXxh32 : public ::testing::TestWithParam<HaproxySample> {};
 

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cmath>
 #include <limits>
+#include <ostream>
 
 namespace sluice::engine {
 namespace {
@@ -245,6 +246,11 @@ struct InconclusiveCase {
   const char* why;
 };
 
+// Names the case in test output and CTest names (the default prints raw bytes).
+void PrintTo(const InconclusiveCase& c, std::ostream* os) {
+  *os << c.name;
+}
+
 AnalysisResult withError(const char* error) {
   AnalysisResult r;
   r.measuredAt = at(60);
@@ -294,7 +300,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         InconclusiveCase{"prometheus unreachable", withError("Prometheus unreachable"),
                          "Prometheus unreachable"},
-        InconclusiveCase{"too few requests", withRequests(42), "too few requests: 42 < minRequests 100"},
+        InconclusiveCase{"too few requests", withRequests(42),
+                         "too few requests: 42 < minRequests 100"},
         InconclusiveCase{"request count unknown", withRequests(std::nullopt, "empty vector"),
                          "request count unknown: empty vector"},
         InconclusiveCase{"request count NaN", withRequests(kNan), "request count unknown"},

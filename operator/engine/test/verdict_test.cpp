@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <ostream>
 
 #include "operator/engine/canary.h"
 
@@ -28,6 +29,11 @@ struct VerdictCase {
   MetricResult verdict;
   bool spike;
 };
+
+// Names the case in test output and CTest names (the default prints raw bytes).
+void PrintTo(const VerdictCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class Verdicts : public ::testing::TestWithParam<VerdictCase> {};
 

@@ -13,6 +13,7 @@
 #include <cctype>
 #include <chrono>
 #include <mutex>
+#include <ostream>
 #include <string>
 #include <thread>
 
@@ -171,6 +172,11 @@ struct ErrorCase {
   const char* errorType;
   const char* messagePart;
 };
+
+// Names the case in test output and CTest names (the default prints raw bytes).
+void PrintTo(const ErrorCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class ClientErrors : public ClientTest, public ::testing::WithParamInterface<ErrorCase> {};
 

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <ostream>
 
 #include "operator/render/haproxy/config.h"
 #include "operator/render/test/golden.h"
@@ -84,6 +85,11 @@ struct BadCase {
   void (*mutate)(ConfigOptions&, std::vector<CanaryRoute>&);
   const char* messagePart;
 };
+
+// Names the case in test output and CTest names (the default prints raw bytes).
+void PrintTo(const BadCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class HaproxyConfigErrors : public ::testing::TestWithParam<BadCase> {};
 
