@@ -14,6 +14,7 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using namespace std::chrono_literals;
 
 constexpr seconds kBlockedRetry{5};
 constexpr const char* kReasonServiceNotFound = "ServiceNotFound";
@@ -84,6 +85,19 @@ std::string haproxyRouteName(const api::ObjectMeta& rollout) {
 
 CanaryRolloutReconciler::CanaryRolloutReconciler(CanaryRolloutDeps deps) : deps_(deps) {}
 
+void CanaryRolloutReconciler::recordEvent(const kube::Object& regarding, engine::EventType type,
+                                          const std::string& reason, const std::string& note) {
+  if (deps_.events == nullptr) {
+    return;
+  }
+  // An Event that cannot be written is not worth failing the reconcile for; the recorder
+  // logs and counts it.
+  (void)deps_.events->record(
+      regarding,
+      type == engine::EventType::Warning ? kube::EventType::Warning : kube::EventType::Normal,
+      reason, reason, note);
+}
+
 Expected<void, kube::ApiError> CanaryRolloutReconciler::writeStatus(
     const kube::Object& object, const api::CanaryRolloutStatus& status) {
   kube::Object updated = object;
@@ -96,7 +110,7 @@ Expected<void, kube::ApiError> CanaryRolloutReconciler::writeStatus(
   return {};
 }
 
-Expected<ReconcileOutcome, ReconcileError> CanaryRolloutReconciler::reportBlocked(
+kube::ReconcileOutcome CanaryRolloutReconciler::reportBlocked(
     const kube::Object& object, api::CanaryRolloutStatus status, std::int64_t generation,
     const std::string& reason, const std::string& message,
     std::optional<std::chrono::seconds> retryAfter) {
@@ -108,15 +122,15 @@ Expected<ReconcileOutcome, ReconcileError> CanaryRolloutReconciler::reportBlocke
                     {api::kConditionReady, api::kConditionFalse, reason, message, "", generation},
                     now);
   if (status != before) {
-    deps_.events->record(object, engine::EventType::Warning, reason, message);
+    recordEvent(object, engine::EventType::Warning, reason, message);
     if (auto w = writeStatus(object, status); !w) {
-      return Unexpected(ReconcileError{"writing status: " + w.error().describe()});
+      return Unexpected(kube::ReconcileError{"writing status: " + w.error().describe()});
     }
   }
   if (!retryAfter) {
-    return Unexpected(ReconcileError{message, true});
+    return Unexpected(kube::ReconcileError{message, true});
   }
-  return ReconcileOutcome{std::chrono::duration_cast<milliseconds>(*retryAfter)};
+  return kube::ReconcileResult{false, *retryAfter};
 }
 
 std::string CanaryRolloutReconciler::canaryPodsIdentity(const std::string& ns,
@@ -248,19 +262,18 @@ CanaryRolloutReconciler::Applied CanaryRolloutReconciler::applyWeight(
   return {};
 }
 
-Expected<ReconcileOutcome, ReconcileError> CanaryRolloutReconciler::reconcile(
-    const kube::ObjectKey& key) {
+kube::ReconcileOutcome CanaryRolloutReconciler::reconcile(const kube::ObjectKey& key) {
   auto object = deps_.cache->get(kube::resources::canaryRollouts(), key);
   if (!object) {
     if (object.error().isNotFound()) {
       // Deleted: its generated objects go with it through ownerReferences; the haproxy route
       // goes when the config is re-rendered without it.
       if (auto s = syncHaproxyRoutes(); !s) {
-        return Unexpected(ReconcileError{s.error()});
+        return Unexpected(kube::ReconcileError{s.error()});
       }
-      return ReconcileOutcome{};
+      return kube::ReconcileResult{};
     }
-    return Unexpected(ReconcileError{"reading from cache: " + object.error().describe()});
+    return Unexpected(kube::ReconcileError{"reading from cache: " + object.error().describe()});
   }
   const auto now = deps_.clock->now();
   std::int64_t generation = 0;
@@ -269,9 +282,9 @@ Expected<ReconcileOutcome, ReconcileError> CanaryRolloutReconciler::reconcile(
   }
   if (findPath(*object, {"metadata", "deletionTimestamp"}) != nullptr) {
     if (auto s = syncHaproxyRoutes(); !s) {
-      return Unexpected(ReconcileError{s.error()});
+      return Unexpected(kube::ReconcileError{s.error()});
     }
-    return ReconcileOutcome{};
+    return kube::ReconcileResult{};
   }
 
   auto rollout = api::parseCanaryRollout(*object);
@@ -350,11 +363,11 @@ Expected<ReconcileOutcome, ReconcileError> CanaryRolloutReconciler::reconcile(
     if (auto w = writeStatus(*object, plan.status); !w) {
       // A conflict means the object changed since the cache saw it: the watch brings the new
       // version and the queue retries with backoff.
-      return Unexpected(ReconcileError{"writing status: " + w.error().describe()});
+      return Unexpected(kube::ReconcileError{"writing status: " + w.error().describe()});
     }
   }
   for (const auto& event : plan.events) {
-    deps_.events->record(*object, event.type, event.reason, event.message);
+    recordEvent(*object, event.type, event.reason, event.message);
   }
   if (!lowering) {
     applied = applyAndReport();
@@ -375,7 +388,7 @@ Expected<ReconcileOutcome, ReconcileError> CanaryRolloutReconciler::reconcile(
     }
   }
   if (!applied.ok) {
-    return Unexpected(ReconcileError{applied.message});
+    return Unexpected(kube::ReconcileError{applied.message});
   }
   if (!plan.consumedAnnotations.empty()) {
     kube::Object patch = {{"metadata", {{"annotations", kube::Object::object()}}}};
@@ -385,10 +398,17 @@ Expected<ReconcileOutcome, ReconcileError> CanaryRolloutReconciler::reconcile(
     if (auto p =
             deps_.writer->patch(kube::resources::canaryRollouts(), key, patch, {kFieldManager});
         !p) {
-      return Unexpected(ReconcileError{"removing consumed annotations: " + p.error().describe()});
+      return Unexpected(
+          kube::ReconcileError{"removing consumed annotations: " + p.error().describe()});
     }
   }
-  return ReconcileOutcome{plan.requeueAfter};
+  kube::ReconcileResult result;
+  if (plan.requeueAfter) {
+    // Zero means "now": go back through the queue (without the error backoff) rather than
+    // loop in this worker.
+    result.requeueAfter = std::max<std::chrono::nanoseconds>(*plan.requeueAfter, 1ms);
+  }
+  return result;
 }
 
 }  // namespace sluice::controllers

@@ -20,6 +20,8 @@
 #include "operator/controllers/haproxy_gateway.h"
 #include "operator/engine/canary.h"
 #include "operator/kube/client.h"
+#include "operator/kube/controller.h"
+#include "operator/kube/events.h"
 #include "operator/kube/metrics.h"
 
 namespace sluice::controllers {
@@ -27,39 +29,22 @@ namespace sluice::controllers {
 inline constexpr const char* kFieldManager = "sluice-operator";
 inline constexpr const char* kControllerName = "sluice.dev/canary-rollout-controller";
 
-// Events the reconciler emits about an object.
-class EventSink {
- public:
-  virtual ~EventSink() = default;
-  virtual void record(const kube::Object& regarding, engine::EventType type,
-                      const std::string& reason, const std::string& note) = 0;
-};
-
-struct ReconcileOutcome {
-  std::optional<std::chrono::milliseconds> requeueAfter;
-};
-
-struct ReconcileError {
-  std::string message;
-  bool terminal = false;  // retrying cannot help (bad input already reported in status)
-};
-
 struct CanaryRolloutDeps {
   kube::Reader* cache = nullptr;  // informer-backed reads: rollouts, services, pods, routes
   kube::Writer* writer = nullptr;
   kube::StatusWriter* statusWriter = nullptr;
-  EventSink* events = nullptr;
+  kube::EventRecorder* events = nullptr;
   PrometheusClients* prometheus = nullptr;
   HaproxyGateway* haproxy = nullptr;  // null: the haproxy provider is not configured
   kube::Metrics* metrics = nullptr;   // optional
   const Clock* clock = nullptr;
 };
 
-class CanaryRolloutReconciler {
+class CanaryRolloutReconciler final : public kube::Reconciler {
  public:
   explicit CanaryRolloutReconciler(CanaryRolloutDeps deps);
 
-  Expected<ReconcileOutcome, ReconcileError> reconcile(const kube::ObjectKey& key);
+  kube::ReconcileOutcome reconcile(const kube::ObjectKey& key) override;
 
   // Renders every haproxy-provider rollout in the cache into the HAProxy config (a no-op
   // when nothing changed). Called at start-up once caches are synced, and by reconcile().
@@ -75,10 +60,12 @@ class CanaryRolloutReconciler {
                       std::int32_t weight);
   Expected<void, kube::ApiError> writeStatus(const kube::Object& object,
                                              const api::CanaryRolloutStatus& status);
-  Expected<ReconcileOutcome, ReconcileError> reportBlocked(
-      const kube::Object& object, api::CanaryRolloutStatus status, std::int64_t generation,
-      const std::string& reason, const std::string& message,
-      std::optional<std::chrono::seconds> retryAfter);
+  kube::ReconcileOutcome reportBlocked(const kube::Object& object, api::CanaryRolloutStatus status,
+                                       std::int64_t generation, const std::string& reason,
+                                       const std::string& message,
+                                       std::optional<std::chrono::seconds> retryAfter);
+  void recordEvent(const kube::Object& regarding, engine::EventType type, const std::string& reason,
+                   const std::string& note);
   std::string canaryPodsIdentity(const std::string& ns, const kube::Object& canaryService);
   std::string defaultRequestCountQuery(const api::CanaryRollout& rollout) const;
 
