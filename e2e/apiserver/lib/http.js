@@ -254,19 +254,21 @@ function main(opts) {
       res.write(line);
     };
     const matches = (o) => o && (!r.namespaced || !ns || o.metadata.namespace === ns) && matchLabels(ls, o.metadata.labels) && matchFields(fsel, o);
-    const encode = (type, o) => {
-      let object = api.view(r, o);
-      if (asTable && type !== 'BOOKMARK' && type !== 'ERROR') object = table(r, [o], { resourceVersion: o.metadata.resourceVersion }, q);
-      return `${JSON.stringify({ type, object })}\n`;
+    const encode = (type, o, cache) => {
+      if (asTable) return `${JSON.stringify({ type, object: table(r, [o], { resourceVersion: o.metadata.resourceVersion }, q) })}\n`;
+      const key = r.eventsV1 ? 'events.k8s.io' : api.apiVersionOf(r);
+      let json = cache && cache.get(key);
+      if (json === undefined) { json = JSON.stringify(api.view(r, o)); if (cache) cache.set(key, json); }
+      return `{"type":"${type}","object":${json}}\n`;
     };
     const w = {
       storageKey: r.storageKey,
-      send(ev) {
+      send(ev, cache) {
         const now = matches(ev.obj); const before = ev.prev ? matches(ev.prev) : false;
         let type = ev.type;
         if (type === 'MODIFIED') { if (now && !before) type = 'ADDED'; else if (!now && before) type = 'DELETED'; else if (!now) { lastRv = ev.rv; return; } } else if (!now) { lastRv = ev.rv; return; }
         lastRv = ev.rv;
-        out(encode(type, ev.obj));
+        out(encode(type, ev.obj, cache));
       },
       close(abrupt) { cleanup(); if (abrupt) res.destroy(); else res.end(); },
     };
