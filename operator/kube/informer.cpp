@@ -282,10 +282,16 @@ Informer::WatchOutcome Informer::watchOnce() {
       break;  // server closed the watch: resume from lastRv_
     std::vector<Notification> out;
     bool gone = false;
+    bool isError = (*next)->type == WatchEvent::Type::Error;
     handleEvent(**next, out, gone);
     dispatch(out);
     if (gone) {
       outcome = WatchOutcome::Relist;
+      break;
+    }
+    if (isError) {
+      // kube-apiserver ends the stream after an ERROR event; reconnect after a backoff.
+      outcome = WatchOutcome::Backoff;
       break;
     }
   }
