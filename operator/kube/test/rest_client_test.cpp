@@ -397,6 +397,31 @@ TEST_F(RestClientTest, InformerUsesBookmarksAndRelistsOnGone) {
                                           "delete:b"));
 }
 
+TEST_F(RestClientTest, ClientSideRateLimiterPacesRequests) {
+  TestHttpsServer server(pki().server, [](const HttpRequest&) {
+    return testing::reply(200, configMap("a", "1").dump());
+  });
+  FakeClock clock;
+  Config config;
+  config.server = server.url();
+  config.caPem = pki().ca.cert;
+  RestClientOptions options;
+  options.qps = 10;
+  options.burst = 2;
+  options.clock = &clock;
+  options.sleep = [this](std::chrono::nanoseconds d) {
+    std::lock_guard lock(mu_);
+    sleeps_.push_back(d);
+  };
+  auto client = RestClient::create(config, options);
+  ASSERT_TRUE(client.hasValue());
+  for (int i = 0; i < 4; ++i)
+    ASSERT_TRUE((*client)->get(resources::configMaps(), {"ns1", "a"}).hasValue());
+  // Burst of two goes at once; the next two wait one and two token intervals (100 ms at 10 qps).
+  EXPECT_EQ(sleeps(), (std::vector<std::chrono::nanoseconds>{std::chrono::milliseconds(100),
+                                                             std::chrono::milliseconds(200)}));
+}
+
 TEST(RestClientConfig, RejectsUnparsableCa) {
   Config config;
   config.server = "https://127.0.0.1:1";
