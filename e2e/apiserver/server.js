@@ -253,9 +253,7 @@ class ApiServer {
       this.historyStart++;
       if (this.historyStart > 4096) { this.history = this.history.slice(this.historyStart); this.historyStart = 0; }
     }
-    // Watchers of one event share the serialized object (per apiVersion) through `cache`.
-    const cache = new Map();
-    for (const w of this.watches) if (w.storageKey === res.storageKey) w.send(ev, cache);
+    for (const w of this.watches) if (w.storageKey === res.storageKey) w.send(ev);
     this.dirty = true;
   }
   indexOwners(storageKey, k, before, after) {

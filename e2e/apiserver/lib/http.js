@@ -190,6 +190,17 @@ function main(opts) {
     if (r.crd) return v;
     const { kind, apiVersion, ...rest } = v; return rest;
   };
+  // Stored objects are immutable, so their JSON (per API version, as list item or as object)
+  // is computed once: lists and watches of many objects then cost a string join.
+  const jsonCache = new WeakMap();
+  const cachedJson = (r, o, asItem) => {
+    const key = `${asItem && !r.crd ? 'item' : 'obj'}|${r.eventsV1 ? 'events.k8s.io' : api.apiVersionOf(r)}`;
+    let m = jsonCache.get(o);
+    if (!m) { m = new Map(); jsonCache.set(o, m); }
+    let j = m.get(key);
+    if (j === undefined) { j = JSON.stringify(asItem ? outItem(r, o) : api.view(r, o)); m.set(key, j); }
+    return j;
+  };
   const doList = (r, ns, q, req, res) => {
     const ls = parseLabelSelector(q.get('labelSelector'));
     const fsel = parseFieldSelector(q.get('fieldSelector'), r);
@@ -229,7 +240,7 @@ function main(opts) {
       if (!ls.length && !fsel.length) meta.remainingItemCount = remaining;
     }
     if (wantsTable(req)) return send(res, 200, table(r, items, meta, q));
-    return send(res, 200, { kind: listKindOf(r), apiVersion: api.apiVersionOf(r), metadata: meta, items: items.map((o) => outItem(r, o)) });
+    return send(res, 200, `{"kind":${JSON.stringify(listKindOf(r))},"apiVersion":${JSON.stringify(api.apiVersionOf(r))},"metadata":${JSON.stringify(meta)},"items":[${items.map((o) => cachedJson(r, o, true)).join(',')}]}`);
   };
 
   // ---- watch ----
@@ -254,21 +265,18 @@ function main(opts) {
       res.write(line);
     };
     const matches = (o) => o && (!r.namespaced || !ns || o.metadata.namespace === ns) && matchLabels(ls, o.metadata.labels) && matchFields(fsel, o);
-    const encode = (type, o, cache) => {
+    const encode = (type, o) => {
       if (asTable) return `${JSON.stringify({ type, object: table(r, [o], { resourceVersion: o.metadata.resourceVersion }, q) })}\n`;
-      const key = r.eventsV1 ? 'events.k8s.io' : api.apiVersionOf(r);
-      let json = cache && cache.get(key);
-      if (json === undefined) { json = JSON.stringify(api.view(r, o)); if (cache) cache.set(key, json); }
-      return `{"type":"${type}","object":${json}}\n`;
+      return `{"type":"${type}","object":${cachedJson(r, o, false)}}\n`;
     };
     const w = {
       storageKey: r.storageKey,
-      send(ev, cache) {
+      send(ev) {
         const now = matches(ev.obj); const before = ev.prev ? matches(ev.prev) : false;
         let type = ev.type;
         if (type === 'MODIFIED') { if (now && !before) type = 'ADDED'; else if (!now && before) type = 'DELETED'; else if (!now) { lastRv = ev.rv; return; } } else if (!now) { lastRv = ev.rv; return; }
         lastRv = ev.rv;
-        out(encode(type, ev.obj, cache));
+        out(encode(type, ev.obj));
       },
       close(abrupt) { cleanup(); if (abrupt) res.destroy(); else res.end(); },
     };
