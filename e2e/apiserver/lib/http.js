@@ -313,7 +313,8 @@ function main(opts) {
 
   // ---- routing ----
   const parsePath = (p) => {
-    const s = p.split('/').filter(Boolean);
+    let s;
+    try { s = p.split('/').filter(Boolean).map(decodeURIComponent); } catch { return null; }
     let group; let version; let rest;
     if (s[0] === 'api') { group = ''; version = s[1]; rest = s.slice(2); } else if (s[0] === 'apis') { group = s[1]; version = s[2]; rest = s.slice(3); } else return null;
     if (!version) return { group, version, discovery: true };
@@ -351,6 +352,7 @@ function main(opts) {
       if (q.get('watch') === 'true' || q.get('watch') === '1') return doWatch(r, ns, name, q, req, res);
       const o = api.get(r, ns, name);
       if (!o) throw E.notFound(r.group, r.plural, name);
+      if (!wantsTable(req)) return send(res, 200, cachedJson(r, o, false));
       return reply(200, o);
     }
     const rawBuf = await readBody(req);
