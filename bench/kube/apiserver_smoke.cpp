@@ -8,8 +8,11 @@
 #include <string>
 #include <thread>
 
+#include "operator/common/clock.h"
 #include "operator/kube/config.h"
+#include "operator/kube/events.h"
 #include "operator/kube/informer.h"
+#include "operator/kube/leader_election.h"
 #include "operator/kube/rest_client.h"
 
 namespace {
@@ -128,6 +131,61 @@ int main(int argc, char** argv) {
               updates.load(), deletes.load());
   informer.stop();
   bool ok = adds == 1 && updates >= 2 && deletes == 1;
+
+  // Leader election on a real Lease: a acquires, b is refused, a releases, b takes over.
+  sluice::SystemClock clock;
+  auto elector = [&](const std::string& id) {
+    LeaderElectionConfig cfg;
+    cfg.leaseNamespace = ns;
+    cfg.leaseName = name + "-lease";
+    cfg.identity = id;
+    return LeaderElector::create(client, clock, cfg);
+  };
+  auto a = elector("replica-a");
+  auto b = elector("replica-b");
+  if (!a || !b) {
+    std::fprintf(stderr, "FAIL leader election config\n");
+    return 1;
+  }
+  bool aLeads = (*a)->step();
+  bool bRefused = !(*b)->step();
+  (*a)->release();
+  bool bTakes = (*b)->step();
+  std::printf("%s leader election: a acquires=%d, b refused=%d, b takes over after release=%d\n",
+              aLeads && bRefused && bTakes ? "ok" : "FAIL", aLeads, bRefused, bTakes);
+  ok = ok && aLeads && bRefused && bTakes;
+  (*b)->release();
+  (void)client.remove(resources::leases(), {ns, name + "-lease"});
+
+  // Events: the second identical event patches series.count instead of creating another.
+  EventRecorder recorder(client, clock,
+                         {"sluice.dev/smoke", "smoke-1", std::chrono::seconds(600), 16});
+  Object regarding = {{"apiVersion", "v1"},
+                      {"kind", "ConfigMap"},
+                      {"metadata", {{"name", name}, {"namespace", ns}, {"uid", "smoke-uid"}}}};
+  auto e1 = recorder.record(regarding, EventType::Normal, "SmokeTest", "Check", "hello");
+  auto e2 = recorder.record(regarding, EventType::Normal, "SmokeTest", "Check", "hello");
+  if (!e1)
+    return fail("event create", e1.error());
+  if (!e2)
+    return fail("event series patch", e2.error());
+  ListOptions lopts;
+  auto events = client.list(resources::events(), ns, lopts);
+  if (!events)
+    return fail("list events", events.error());
+  int mineCount = 0;
+  int64_t seriesCount = 0;
+  for (const auto& e : events->items) {
+    if (e.value("regarding", Object::object()).value("name", "") == name) {
+      ++mineCount;
+      seriesCount = e.value("series", Object::object()).value("count", int64_t{0});
+      (void)client.remove(resources::events(), ObjectKey::of(e));
+    }
+  }
+  std::printf("%s events: %d Event object(s), series.count=%lld (want 1, 2)\n",
+              mineCount == 1 && seriesCount == 2 ? "ok" : "FAIL", mineCount,
+              static_cast<long long>(seriesCount));
+  ok = ok && mineCount == 1 && seriesCount == 2;
   std::printf("%s\n", ok ? "SMOKE OK" : "SMOKE FAILED");
   return ok ? 0 : 1;
 }
