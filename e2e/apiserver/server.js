@@ -485,6 +485,11 @@ class ApiServer {
     } else {
       this.builtinAdmit(res, obj, old, errs);
     }
+    // fieldValidation: Strict rejects unknown fields, Warn (the server default) accepts them
+    // with a Warning header per field, Ignore drops them silently.
+    if ((opts.fieldValidation || 'Warn') === 'Warn' && pruned.length && opts.warnings) {
+      for (const p of pruned) opts.warnings.push(`unknown field "${p}"`);
+    }
     if (opts.fieldValidation === 'Strict' && pruned.length) {
       const name = obj.metadata.name;
       throw E.badRequest(`${res.kind} in version "${res.version}" cannot be handled as a ${res.kind}: strict decoding error: ${pruned.map((p) => `unknown field "${p}"`).join(', ')}`);
@@ -864,7 +869,11 @@ class ApiServer {
     const old = this.get(res, ns, name);
     const sub = q.subresource || '';
     let applied = structuredClone(body);
-    if (res.crd && res.schema) { const pr = []; S.prune(applied, res.schema, '', pr, true); if (q.get('fieldValidation') === 'Strict' && pr.length) throw E.badRequest(`.${pr[0]}: field not declared in schema`); }
+    if (res.crd && res.schema) {
+      const pr = []; S.prune(applied, res.schema, '', pr, true);
+      if (q.get('fieldValidation') === 'Strict' && pr.length) throw E.badRequest(`.${pr[0]}: field not declared in schema`);
+      if ((q.get('fieldValidation') || 'Warn') === 'Warn' && q.warnings) for (const p of pr) q.warnings.push(`unknown field "${p}"`);
+    }
     const view = (o) => (sub === 'status' ? { status: o.status } : this.fieldSetView(res, o));
     const appliedSet = P.fieldSet(view(applied), li);
     if (!old) {

@@ -343,9 +343,12 @@ function main(opts) {
     const ns = r.namespaced ? route.ns : '';
     const method = req.method;
     const name = route.name;
-    const opts = { fieldValidation: q.get('fieldValidation') || 'Ignore', dryRun: q.has('dryRun'), manager: fieldManagerOf(q, req), subresource: route.subresource || '' };
+    const warnings = [];
+    const opts = { fieldValidation: q.get('fieldValidation') || 'Warn', dryRun: q.has('dryRun'), manager: fieldManagerOf(q, req), subresource: route.subresource || '', warnings };
+    // RFC 7234-style warning headers, as kube-apiserver sends them: 299 - "<text>".
+    const warnHeaders = () => (warnings.length ? { Warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`) } : {});
     const reply = (code, o) => (wantsTable(req) && code === 200 && o.metadata && o.metadata.uid
-      ? send(res, code, table(r, [o], { resourceVersion: o.metadata.resourceVersion }, q)) : send(res, code, api.view(r, o)));
+      ? send(res, code, table(r, [o], { resourceVersion: o.metadata.resourceVersion }, q), warnHeaders()) : send(res, code, api.view(r, o), warnHeaders()));
 
     if (method === 'GET') {
       if (!name) return (q.get('watch') === 'true' || q.get('watch') === '1') ? doWatch(r, ns, null, q, req, res) : doList(r, ns, q, req, res);
@@ -390,7 +393,7 @@ function main(opts) {
       if (ct === 'application/apply-patch+yaml' || ct === 'application/apply-patch+cbor') {
         let body; try { body = yaml.load(raw); } catch (e) { throw E.badRequest(`error decoding YAML: ${e.message}`); }
         const qq = new URLSearchParams(q); qq.subresource = route.subresource || '';
-        const rq = { get: (k) => q.get(k), has: (k) => q.has(k), subresource: route.subresource || '' };
+        const rq = { get: (k) => q.get(k), has: (k) => q.has(k), subresource: route.subresource || '', warnings };
         const { obj, created } = api.apply(r, ns, name, body, rq);
         return reply(created ? 201 : 200, obj);
       }

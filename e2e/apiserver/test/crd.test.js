@@ -54,6 +54,18 @@ test('CR admission: fieldValidation=Strict rejects unknown fields with 400', asy
   assert.match(r.body.message, /unknown field "spec\.bogus"/);
 });
 
+// api-concepts.md#field-validation: the default (Warn) accepts unknown fields, drops them and
+// says so in a Warning header; Ignore drops them silently.
+test('CR admission: fieldValidation Warn (default) returns a Warning header, Ignore does not', async () => {
+  const warn = await c.post(url(), widget('warned', { size: 2, bogus: 1 }));
+  assert.equal(warn.status, 201, warn.text);
+  assert.match(String(warn.headers.warning), /299 - "unknown field \\"spec\.bogus\\""/);
+  assert.equal(warn.body.spec.bogus, undefined);
+  const ignore = await c.post(`${url()}?fieldValidation=Ignore`, widget('ignored', { size: 2, bogus: 1 }));
+  assert.equal(ignore.status, 201);
+  assert.equal(ignore.headers.warning, undefined);
+});
+
 // custom-resource-definitions.md#validation: OpenAPI v3 constraints give 422 Invalid with one
 // cause per field and the "<Kind>.<group> "<name>" is invalid: ..." message.
 test('CR admission: schema violations are 422 with causes naming each field', async () => {
