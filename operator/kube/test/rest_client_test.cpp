@@ -422,6 +422,33 @@ TEST_F(RestClientTest, ClientSideRateLimiterPacesRequests) {
                                                              std::chrono::milliseconds(200)}));
 }
 
+TEST_F(RestClientTest, CancelUnblocksAWatchWaitingForEvents) {
+  std::atomic<bool> release{false};
+  TestHttpsServer server(pki().server, [&](const HttpRequest&) {
+    HttpResponse r;
+    r.stream = [&](testing::ChunkWriter&) {
+      // Sends nothing until the test ends: only cancel() can end the client's wait.
+      while (!release && !server.stopping())
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    };
+    return r;
+  });
+  auto client = connect(server.url());
+  auto stream = client->watch(resources::configMaps(), "ns1", {});
+  ASSERT_TRUE(stream.hasValue()) << stream.error().describe();
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    (*stream)->cancel();
+  });
+  auto begin = std::chrono::steady_clock::now();
+  auto next = (*stream)->next();
+  auto waited = std::chrono::steady_clock::now() - begin;
+  canceller.join();
+  release = true;
+  EXPECT_TRUE(!next.hasValue() ? next.error().isCancelled() : !next->has_value());
+  EXPECT_LT(waited, std::chrono::seconds(5));
+}
+
 TEST(RestClientConfig, RejectsUnparsableCa) {
   Config config;
   config.server = "https://127.0.0.1:1";
