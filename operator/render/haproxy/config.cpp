@@ -62,9 +62,7 @@ Expected<std::string, std::string> renderConfig(const ConfigOptions& options,
   if (!allOf(options.runtimeAddress, isPathChar)) {
     return Error("runtimeAddress must be ipv4@host:port or an absolute unix socket path");
   }
-  if (routes.empty()) {
-    return Error("no routes");
-  }
+  // No routes is valid: HAProxy starts before the first rollout exists and answers 404.
   std::set<std::string> names;
   int defaults = 0;
   for (const auto& route : routes) {
