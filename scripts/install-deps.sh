@@ -3,10 +3,16 @@
 # Idempotent: packages already present are skipped, so a second run costs a few seconds.
 set -euo pipefail
 
+# --build-only: just what compiling sluice-operator needs (the Dockerfile's build stage).
+build_only=false
+[ "${1:-}" = "--build-only" ] && build_only=true
+
 packages=(
-  build-essential cmake ninja-build ccache pkg-config clang-format
-  libcpprest-dev libyaml-cpp-dev nlohmann-json3-dev libssl-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libspdlog-dev libfmt-dev libcli11-dev
+  build-essential cmake ninja-build pkg-config
+  libcpprest-dev libyaml-cpp-dev nlohmann-json3-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev
+)
+$build_only || packages+=(
+  ccache clang-format libgtest-dev libgmock-dev libbenchmark-dev
   haproxy prometheus hey wrk curl openssl unzip
 )
 
@@ -22,6 +28,11 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   "${sudo_cmd[@]}" apt-get update -qq
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if $build_only; then
+  echo "install-deps: ok (build only)"
+  exit 0
 fi
 
 # Debian's prometheus and haproxy packages start system services; the stack runs its own
