@@ -233,6 +233,12 @@ ValidationErrors validateCanaryRolloutSpec(const CanaryRolloutSpec& spec) {
     const AnalysisMetric& m = a.metrics[i];
     checkDnsLabel(errors, childPath(mPath, "name"), m.name);
     checkUnique(errors, metricNames, childPath(mPath, "name"), m.name);
+    if (m.name == "request-count") {
+      // The engine reports the canary's request count in status.analysis.metrics under this
+      // name (engine::kRequestCountMetric); a user metric with it would be indistinguishable.
+      errors.add(childPath(mPath, "name"),
+                 "Invalid value: \"request-count\": reserved for the canary's request count");
+    }
     if (m.query.empty()) {
       errors.add(childPath(mPath, "query"), "Required value");
     }

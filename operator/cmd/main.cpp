@@ -1,8 +1,6 @@
 // sluice-operator: wiring only. Options → Kubernetes client → manager with informers and the
 // CanaryRollout controller → run until SIGTERM/SIGINT.
 
-// cpprest defines a U() macro that breaks fmt; its string helpers are not used here.
-#define _TURN_OFF_PLATFORM_STRING
 #include <cpprest/http_listener.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>

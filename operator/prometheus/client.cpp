@@ -119,7 +119,7 @@ class HttpQueryClient final : public QueryClient {
 
   Expected<double, QueryError> query(const std::string& promql) override {
     http::http_request request(http::methods::POST);
-    request.set_request_uri(U("api/v1/query"));
+    request.set_request_uri("api/v1/query");
     request.set_body("query=" + formEncode(promql), "application/x-www-form-urlencoded");
     http::http_response response;
     std::string body;
@@ -212,15 +212,15 @@ Expected<std::unique_ptr<QueryClient>, QueryError> makeHttpQueryClient(
   }
   try {
     web::uri base(utility::conversions::to_string_t(options.address));
-    if ((base.scheme() != U("http") && base.scheme() != U("https")) || base.host().empty()) {
+    if ((base.scheme() != "http" && base.scheme() != "https") || base.host().empty()) {
       return fail(QueryErrorKind::InvalidAddress,
                   "Prometheus address \"" + options.address + "\" is not an http(s) URL");
     }
     // The query path is relative, so a base path (a reverse-proxy prefix) must end in '/'.
     web::uri_builder builder(base);
     auto path = builder.path();
-    if (path.empty() || path.back() != U('/')) {
-      builder.set_path(path + U("/"));
+    if (path.empty() || path.back() != '/') {
+      builder.set_path(path + "/");
     }
     return std::unique_ptr<QueryClient>(
         std::make_unique<HttpQueryClient>(builder.to_uri(), options.timeout));

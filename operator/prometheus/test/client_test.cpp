@@ -1,6 +1,3 @@
-// cpprest's U() macro collides with gtest's templates; the test does not need it.
-#define _TURN_OFF_PLATFORM_STRING
-
 #include "operator/prometheus/client.h"
 
 #include <arpa/inet.h>

@@ -1,9 +1,6 @@
 // The haproxy provider against the real HAProxy 2.6: a generated config on free ports, two
 // local backends that identify themselves, weights moved through the runtime API.
 
-// cpprest's U() macro collides with gtest's templates; the test does not need it.
-#define _TURN_OFF_PLATFORM_STRING
-
 #include <arpa/inet.h>
 #include <cpprest/http_client.h>
 #include <cpprest/http_listener.h>
