@@ -72,17 +72,27 @@ Expected<void, std::string> HaproxyGateway::syncRoutes(
   }
   // Weights live in the map file; the config text does not change when only weights move.
   routes_ = std::move(routes);
-  if (*config == renderedConfig_) {
+  if (*config == renderedConfig_ && !reloadPending_) {
     return {};
   }
-  if (auto w = writeFile(options_.weightsMapPath, render::haproxy::renderWeightsMap(routes_)); !w) {
-    return w;
+  if (*config != renderedConfig_) {
+    if (auto w = writeFile(options_.weightsMapPath, render::haproxy::renderWeightsMap(routes_));
+        !w) {
+      return w;
+    }
+    if (auto w = writeFile(options_.configPath, *config); !w) {
+      return w;
+    }
+    renderedConfig_ = *config;
+    reloadPending_ = true;
   }
-  if (auto w = writeFile(options_.configPath, *config); !w) {
-    return w;
+  // A reload can fail while HAProxy's master re-executes after the previous one: it stays
+  // pending, so the caller's retry reloads again rather than leaving HAProxy on an old config.
+  auto reloaded = reload();
+  if (reloaded) {
+    reloadPending_ = false;
   }
-  renderedConfig_ = *config;
-  return reload();
+  return reloaded;
 }
 
 Expected<void, std::string> HaproxyGateway::setWeight(const std::string& route,

@@ -31,8 +31,8 @@ class HaproxyGateway {
   explicit HaproxyGateway(HaproxyGatewayOptions options);
 
   // Makes haproxy.cfg describe exactly `routes` (weights taken from the routes). Writes the
-  // files and reloads only when the rendered config differs from what is on disk. Errors name
-  // the route or the file.
+  // files and reloads only when the rendered config differs from what is on disk, or when an
+  // earlier reload failed. Errors name the route, the file or the socket.
   Expected<void, std::string> syncRoutes(std::vector<render::haproxy::CanaryRoute> routes);
 
   // Moves one route's weight live and records it in the map file.
@@ -51,6 +51,7 @@ class HaproxyGateway {
   std::mutex mu_;
   std::vector<render::haproxy::CanaryRoute> routes_;
   std::string renderedConfig_;
+  bool reloadPending_ = false;  // the config on disk is newer than what HAProxy runs
   int reloads_ = 0;
 };
 
