@@ -32,6 +32,26 @@ print(text)
 PY
 }
 
+# Prints each rollout's line when its phase, step or weight changes (like `kubectl get -w`,
+# without the repeats: status is rewritten after every analysis).
+watch_rollouts() {
+  (
+    declare -A last
+    kubectl get canaryrollouts | head -1
+    while true; do
+      while read -r name phase step weight age; do
+        key="$phase $step $weight"
+        if [ "${last[$name]:-}" != "$key" ]; then
+          printf '%-16s %-12s %-5s %-7s %s\n' "$name" "$phase" "$step" "$weight" "$age"
+          last[$name]=$key
+        fi
+      done < <(kubectl get canaryrollouts --no-headers 2>/dev/null)
+      sleep 0.3
+    done
+  ) &
+  watch_pid=$!
+}
+
 phase_of() { kubectl get canaryrollout "$1" -o jsonpath='{.status.phase}' 2>/dev/null || true; }
 weight_of() { kubectl get canaryrollout "$1" -o jsonpath='{.status.canaryWeight}' 2>/dev/null || true; }
 
@@ -66,8 +86,7 @@ load_pid=$!
 bold "Canary 1: payment-api v2, healthy. Steps 5→10→25→50→75→100, ${step_interval} each"
 render "$root/e2e/canary/manifests/rollout.yaml.tmpl" ROLLOUT_NAME=payment-api \
   HOSTNAME=payment.demo.local STEP_INTERVAL="$step_interval" MIN_REQUESTS=5 | kubectl apply -f -
-kubectl get canaryrollouts -w &
-watch_pid=$!
+watch_rollouts
 wait_phase payment-api Succeeded 180
 kill "$watch_pid" 2>/dev/null || true
 wait "$watch_pid" 2>/dev/null || true
@@ -85,8 +104,7 @@ hey -z 600s -q 25 -c 4 -host payment-v3.demo.local "http://127.0.0.1:$GATEWAY_PO
 load_pid=$!
 render "$root/e2e/canary/manifests/rollout.yaml.tmpl" ROLLOUT_NAME=payment-api-v3 \
   HOSTNAME=payment-v3.demo.local STEP_INTERVAL="$step_interval" MIN_REQUESTS=5 | kubectl apply -f -
-kubectl get canaryrollouts -w &
-watch_pid=$!
+watch_rollouts
 deadline=$((SECONDS + 120))
 until [ "$(weight_of payment-api-v3)" = "25" ]; do
   ((SECONDS < deadline)) || { echo "demo: canary 2 never reached 25 %" >&2; exit 1; }
