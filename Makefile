@@ -21,11 +21,14 @@ configure: deps
 build: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# Every test: formatting, the unit and end-to-end suites, and the unit suite again under
-# ASan+UBSan.
+# Every test: formatting, the unit and end-to-end suites, the benchmarks in smoke mode, and
+# the unit suite again under ASan+UBSan.
 test: check-format build node-deps
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L unit
 	@cd $(BUILD_DIR) && ctest --output-on-failure -LE unit
+	@SLUICE_BENCH_SMOKE=1 bench/run.sh $(BUILD_DIR) >$(BUILD_DIR)/bench-smoke.log 2>&1 || \
+	  { cat $(BUILD_DIR)/bench-smoke.log; exit 1; }
+	@echo "benchmarks (smoke mode): ok"
 	@$(MAKE) --no-print-directory asan
 
 unit: build
