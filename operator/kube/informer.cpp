@@ -5,22 +5,12 @@
 #include <algorithm>
 #include <set>
 
+#include "operator/kube/log.h"
 #include "operator/kube/metrics.h"
 #include "operator/kube/watch_decode.h"
 
 namespace sluice::kube {
 namespace {
-
-std::shared_ptr<spdlog::logger> logger() {
-  static std::shared_ptr<spdlog::logger> log = [] {
-    if (auto existing = spdlog::get("kube"))
-      return existing;
-    auto created = spdlog::default_logger()->clone("kube");
-    spdlog::register_logger(created);
-    return created;
-  }();
-  return log;
-}
 
 std::string resourceVersionOf(const Object& object) {
   auto meta = object.find("metadata");

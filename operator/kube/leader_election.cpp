@@ -2,24 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "operator/kube/log.h"
 #include "operator/kube/time_format.h"
 
 namespace sluice::kube {
-namespace {
-
-std::shared_ptr<spdlog::logger> logger() {
-  static std::shared_ptr<spdlog::logger> log = [] {
-    if (auto existing = spdlog::get("kube"))
-      return existing;
-    auto created = spdlog::default_logger()->clone("kube");
-    spdlog::register_logger(created);
-    return created;
-  }();
-  return log;
-}
-
-}  // namespace
-
 Expected<std::unique_ptr<LeaderElector>, std::string> LeaderElector::create(
     Client& client, const Clock& clock, LeaderElectionConfig config) {
   if (config.leaseName.empty())

@@ -2,23 +2,14 @@
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
+
+#include "operator/kube/log.h"
 // clang-format off
 #include <cpprest/http_listener.h>
 // clang-format on
 
 namespace sluice::kube {
 namespace {
-
-std::shared_ptr<spdlog::logger> logger() {
-  static std::shared_ptr<spdlog::logger> log = [] {
-    if (auto existing = spdlog::get("kube"))
-      return existing;
-    auto created = spdlog::default_logger()->clone("kube");
-    spdlog::register_logger(created);
-    return created;
-  }();
-  return log;
-}
 
 std::string resourceId(const Resource& r) {
   return r.group + "/" + r.version + "/" + r.plural;

@@ -12,6 +12,7 @@
 #include <random>
 #include <thread>
 
+#include "operator/kube/log.h"
 #include "operator/kube/metrics.h"
 #include "operator/kube/rate_limiter.h"
 #include "operator/kube/watch_decode.h"
@@ -32,17 +33,6 @@ ApiError makeError(ApiError::Kind kind, std::string message) {
 const SystemClock& systemClock() {
   static const SystemClock clock;
   return clock;
-}
-
-std::shared_ptr<spdlog::logger> logger() {
-  static std::shared_ptr<spdlog::logger> log = [] {
-    if (auto existing = spdlog::get("kube"))
-      return existing;
-    auto created = spdlog::default_logger()->clone("kube");
-    spdlog::register_logger(created);
-    return created;
-  }();
-  return log;
 }
 
 // Validates PEM up front so a broken kubeconfig fails at start-up, not inside a TLS handshake.
