@@ -115,6 +115,7 @@ int main(int argc, char** argv) {
   cache.add(&rollouts);
   cache.add(&services);
   cache.add(&manager.informer(kube::resources::httpRoutes()));
+  cache.add(&manager.informer(kube::resources::horizontalPodAutoscalers()));
   cache.add(&manager.informer(kube::Resource{"", "v1", "pods", "Pod", true}));
 
   kube::EventRecorderOptions eventOptions;
@@ -139,11 +140,12 @@ int main(int argc, char** argv) {
   deps.metrics = &metrics;
   deps.clock = &clock;
   controllers::CanaryRolloutReconciler canary(deps);
-  manager.addController({"canaryrollout",
-                         kube::resources::canaryRollouts(),
-                         {kube::resources::httpRoutes()},
-                         o.workers},
-                        canary);
+  manager.addController(
+      {"canaryrollout",
+       kube::resources::canaryRollouts(),
+       {kube::resources::httpRoutes(), kube::resources::horizontalPodAutoscalers()},
+       o.workers},
+      canary);
 
   // /metrics on its own address when it differs from the probe address (the chart scrapes
   // :8080 and probes :8081).

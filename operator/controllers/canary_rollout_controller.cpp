@@ -7,6 +7,7 @@
 #include "operator/api/parse.h"
 #include "operator/api/status_json.h"
 #include "operator/render/gateway_api.h"
+#include "operator/render/hpa.h"
 
 namespace sluice::controllers {
 
@@ -262,6 +263,48 @@ CanaryRolloutReconciler::Applied CanaryRolloutReconciler::applyWeight(
   return {};
 }
 
+void CanaryRolloutReconciler::mirrorStableHpa(const kube::Object& object,
+                                              const api::CanaryRollout& rollout) {
+  const auto& ns = rollout.metadata.namespace_;
+  auto hpas = deps_.cache->list(kube::resources::horizontalPodAutoscalers(), ns, {});
+  if (!hpas) {
+    recordEvent(object, engine::EventType::Warning, "HPAMirrorFailed",
+                "listing HorizontalPodAutoscalers: " + hpas.error().describe());
+    return;
+  }
+  const kube::Object* stable = nullptr;
+  for (const auto& hpa : hpas->items) {
+    if (stringAt(hpa, {"spec", "scaleTargetRef", "name"}) == rollout.spec.stable.name) {
+      stable = &hpa;
+      break;
+    }
+  }
+  if (stable == nullptr) {
+    recordEvent(object, engine::EventType::Warning, "StableHPANotFound",
+                "spec.autoscaling.mirrorStableHPA: no HorizontalPodAutoscaler in " + ns +
+                    " scales " + rollout.spec.stable.name);
+    return;
+  }
+  auto desired = render::renderCanaryHpa(rollout.metadata, *stable,
+                                         {"apps/v1", "Deployment", rollout.spec.canary.name});
+  if (!desired) {
+    recordEvent(object, engine::EventType::Warning, "HPAMirrorFailed", desired.error());
+    return;
+  }
+  auto existing = deps_.cache->get(kube::resources::horizontalPodAutoscalers(),
+                                   {ns, render::canaryHpaName(rollout.metadata)});
+  if (existing && existing->contains("spec") && (*existing)["spec"] == (*desired)["spec"]) {
+    return;
+  }
+  if (auto applied = deps_.writer->apply(kube::resources::horizontalPodAutoscalers(), *desired,
+                                         {kFieldManager, true});
+      !applied) {
+    recordEvent(
+        object, engine::EventType::Warning, "HPAMirrorFailed",
+        "applying " + render::canaryHpaName(rollout.metadata) + ": " + applied.error().describe());
+  }
+}
+
 kube::ReconcileOutcome CanaryRolloutReconciler::reconcile(const kube::ObjectKey& key) {
   auto object = deps_.cache->get(kube::resources::canaryRollouts(), key);
   if (!object) {
@@ -389,6 +432,9 @@ kube::ReconcileOutcome CanaryRolloutReconciler::reconcile(const kube::ObjectKey&
   }
   if (!applied.ok) {
     return Unexpected(kube::ReconcileError{applied.message});
+  }
+  if (spec.autoscaling.mirrorStableHPA) {
+    mirrorStableHpa(*object, *rollout);
   }
   if (!plan.consumedAnnotations.empty()) {
     kube::Object patch = {{"metadata", {{"annotations", kube::Object::object()}}}};

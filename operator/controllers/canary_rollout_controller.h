@@ -58,6 +58,10 @@ class CanaryRolloutReconciler final : public kube::Reconciler {
 
   Applied applyWeight(const kube::Object& object, const api::CanaryRollout& rollout,
                       std::int32_t weight);
+  // spec.autoscaling.mirrorStableHPA: server-side applies the canary's copy of the stable HPA
+  // (skipped when the cached copy already matches). A missing stable HPA is reported as an
+  // Event; it does not hold the rollout.
+  void mirrorStableHpa(const kube::Object& object, const api::CanaryRollout& rollout);
   Expected<void, kube::ApiError> writeStatus(const kube::Object& object,
                                              const api::CanaryRolloutStatus& status);
   kube::ReconcileOutcome reportBlocked(const kube::Object& object, api::CanaryRolloutStatus status,

@@ -250,5 +250,38 @@ TEST_F(CanaryRolloutControllerTest, AbortAnnotationRollsBackAndIsConsumed) {
                object["metadata"]["annotations"].contains("sluice.dev/abort"));
 }
 
+TEST_F(CanaryRolloutControllerTest, MirrorsTheStableHpaForTheCanary) {
+  client_.seed(kube::resources::horizontalPodAutoscalers(), Object::parse(R"({
+    "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+    "metadata": {"name": "pay-stable", "namespace": "shop"},
+    "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "pay-stable"},
+             "minReplicas": 2, "maxReplicas": 20,
+             "metrics": [{"type": "Resource", "resource": {"name": "cpu",
+                          "target": {"type": "Utilization", "averageUtilization": 70}}}]}
+  })"));
+  ASSERT_TRUE(client_.patch(kube::resources::canaryRollouts(), {"shop", "pay"},
+                            {{"spec", {{"autoscaling", {{"mirrorStableHPA", true}}}}}}));
+  ASSERT_TRUE(reconcile());
+  auto hpa = client_.get(kube::resources::horizontalPodAutoscalers(), {"shop", "pay-canary"});
+  ASSERT_TRUE(hpa) << hpa.error().describe();
+  EXPECT_EQ((*hpa)["spec"]["scaleTargetRef"]["name"], "pay-canary");
+  EXPECT_EQ((*hpa)["spec"]["maxReplicas"], 20);
+  EXPECT_EQ((*hpa)["metadata"]["ownerReferences"][0]["name"], "pay");
+  // Already mirrored: the next reconcile does not apply it again.
+  client_.clearActions();
+  ASSERT_TRUE(reconcile());
+  for (const auto& w : client_.writes()) {
+    EXPECT_NE(w.resource.plural, "horizontalpodautoscalers");
+  }
+}
+
+TEST_F(CanaryRolloutControllerTest, MissingStableHpaIsAnEventNotAHold) {
+  ASSERT_TRUE(client_.patch(kube::resources::canaryRollouts(), {"shop", "pay"},
+                            {{"spec", {{"autoscaling", {{"mirrorStableHPA", true}}}}}}));
+  ASSERT_TRUE(reconcile());
+  EXPECT_TRUE(hasEvent("Warning", "StableHPANotFound"));
+  EXPECT_EQ(status()["canaryWeight"], 5);
+}
+
 }  // namespace
 }  // namespace sluice::controllers
