@@ -217,7 +217,7 @@ Expected<void, std::string> CanaryRolloutReconciler::syncHaproxyRoutes() {
 }
 
 CanaryRolloutReconciler::Applied CanaryRolloutReconciler::applyWeight(
-    const kube::Object& object, const api::CanaryRollout& rollout, std::int32_t weight) {
+    const api::CanaryRollout& rollout, std::int32_t weight) {
   const auto& route = rollout.spec.route;
   if (!route) {
     return {false,
@@ -259,7 +259,6 @@ CanaryRolloutReconciler::Applied CanaryRolloutReconciler::applyWeight(
   if (!applied) {
     return {false, "applying HTTPRoute: " + applied.error().describe()};
   }
-  (void)object;
   return {};
 }
 
@@ -382,7 +381,7 @@ kube::ReconcileOutcome CanaryRolloutReconciler::reconcile(const kube::ObjectKey&
   // A weight going down is applied first (traffic off a failing canary as early as possible).
   const bool lowering = plan.canaryWeight < current.canaryWeight;
   auto applyAndReport = [&]() -> Applied {
-    auto applied = applyWeight(*object, *rollout, plan.canaryWeight);
+    auto applied = applyWeight(*rollout, plan.canaryWeight);
     if (applied.ok && measuredAt && deps_.metrics != nullptr) {
       const std::chrono::duration<double> latency = deps_.clock->steadyNow() - *measuredAt;
       deps_.metrics->histogramObserve(

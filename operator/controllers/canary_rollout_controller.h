@@ -56,8 +56,7 @@ class CanaryRolloutReconciler final : public kube::Reconciler {
     std::string message;
   };
 
-  Applied applyWeight(const kube::Object& object, const api::CanaryRollout& rollout,
-                      std::int32_t weight);
+  Applied applyWeight(const api::CanaryRollout& rollout, std::int32_t weight);
   // spec.autoscaling.mirrorStableHPA: server-side applies the canary's copy of the stable HPA
   // (skipped when the cached copy already matches). A missing stable HPA is reported as an
   // Event; it does not hold the rollout.
