@@ -67,6 +67,22 @@ Expected<void, RuntimeError> connectWithin(int fd, const sockaddr* addr, socklen
   return {};
 }
 
+// A non-blocking stream socket of `family` connected to `addr` (an owned fd), or an error
+// naming `address`.
+Expected<int, RuntimeError> openAndConnect(int family, const sockaddr* addr, socklen_t len,
+                                           const std::string& address, Clock::time_point deadline) {
+  int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return Error(RuntimeError{errnoText("socket")});
+  }
+  Fd guard(fd);
+  auto ok = connectWithin(fd, addr, len, deadline);
+  if (!ok) {
+    return Error(RuntimeError{address + ": " + ok.error().message});
+  }
+  return guard.release();
+}
+
 Expected<int, RuntimeError> openSocket(const std::string& address, Clock::time_point deadline) {
   std::string rest = address;
   bool unixSocket = false;
@@ -85,16 +101,8 @@ Expected<int, RuntimeError> openSocket(const std::string& address, Clock::time_p
       return Error(RuntimeError{"unix socket path too long: " + rest});
     }
     std::memcpy(addr.sun_path, rest.c_str(), rest.size() + 1);
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-      return Error(RuntimeError{errnoText("socket")});
-    }
-    Fd guard(fd);
-    auto ok = connectWithin(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr, deadline);
-    if (!ok) {
-      return Error(RuntimeError{address + ": " + ok.error().message});
-    }
-    return guard.release();
+    return openAndConnect(AF_UNIX, reinterpret_cast<const sockaddr*>(&addr), sizeof addr, address,
+                          deadline);
   }
   const auto colon = rest.rfind(':');
   if (colon == std::string::npos) {
@@ -113,16 +121,8 @@ Expected<int, RuntimeError> openSocket(const std::string& address, Clock::time_p
     return Error(RuntimeError{"runtime address \"" + address + "\" is not ipv4@a.b.c.d:port"});
   }
   addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    return Error(RuntimeError{errnoText("socket")});
-  }
-  Fd guard(fd);
-  auto ok = connectWithin(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr, deadline);
-  if (!ok) {
-    return Error(RuntimeError{address + ": " + ok.error().message});
-  }
-  return guard.release();
+  return openAndConnect(AF_INET, reinterpret_cast<const sockaddr*>(&addr), sizeof addr, address,
+                        deadline);
 }
 
 bool isBlank(const std::string& s) {
