@@ -1,7 +1,6 @@
 // sluice-operator: wiring only. Options → Kubernetes client → manager with informers and the
 // CanaryRollout controller → run until SIGTERM/SIGINT.
 
-#include <cpprest/http_listener.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -98,6 +97,7 @@ int main(int argc, char** argv) {
   kube::ManagerOptions managerOptions;
   managerOptions.watchNamespace = o.watchNamespace;
   managerOptions.probeAddress = httpUri("health-probe-bind-address", o.healthProbeBindAddress);
+  managerOptions.metricsAddress = httpUri("metrics-bind-address", o.metricsBindAddress);
   managerOptions.leaderElection = o.leaderElect;
   managerOptions.leaderElectionConfig.leaseNamespace = leaseNamespace(o);
   managerOptions.leaderElectionConfig.leaseName = o.leaderElectionId;
@@ -147,28 +147,6 @@ int main(int argc, char** argv) {
        o.workers},
       canary);
 
-  // /metrics on its own address when it differs from the probe address (the chart scrapes
-  // :8080 and probes :8081).
-  std::unique_ptr<web::http::experimental::listener::http_listener> metricsListener;
-  if (o.metricsBindAddress != o.healthProbeBindAddress) {
-    metricsListener = std::make_unique<web::http::experimental::listener::http_listener>(
-        web::uri(httpUri("metrics-bind-address", o.metricsBindAddress)));
-    metricsListener->support(web::http::methods::GET, [&metrics](web::http::http_request req) {
-      if (req.relative_uri().path() == "/metrics") {
-        req.reply(web::http::status_codes::OK, metrics.render(),
-                  "text/plain; version=0.0.4; charset=utf-8");
-      } else {
-        req.reply(web::http::status_codes::NotFound);
-      }
-    });
-    try {
-      metricsListener->open().wait();
-    } catch (const std::exception& e) {
-      log->critical("--metrics-bind-address {}: {}", o.metricsBindAddress, e.what());
-      return 1;
-    }
-  }
-
   // The local HAProxy needs its config before it can start, even with no rollouts yet: write
   // it as soon as the caches it is rendered from have synced.
   std::thread haproxyBootstrap;
@@ -191,9 +169,6 @@ int main(int argc, char** argv) {
   const int rc = manager.run();
   if (haproxyBootstrap.joinable()) {
     haproxyBootstrap.join();
-  }
-  if (metricsListener) {
-    metricsListener->close().wait();
   }
   log->info("sluice-operator stopped");
   return rc;

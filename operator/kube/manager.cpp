@@ -31,7 +31,7 @@ struct Manager::Controller {
 };
 
 struct Manager::ProbeServer {
-  std::unique_ptr<web::http::experimental::listener::http_listener> listener;
+  std::vector<std::unique_ptr<web::http::experimental::listener::http_listener>> listeners;
 };
 
 Manager::Manager(Client& client, const Clock& clock, ManagerOptions options)
@@ -115,36 +115,71 @@ bool Manager::ready() const {
   return started_.load();
 }
 
-Expected<void, std::string> Manager::start() {
-  if (started_.exchange(true))
-    return Unexpected(std::string("manager already started"));
-  if (!options_.probeAddress.empty()) {
+Expected<void, std::string> Manager::openEndpoints() {
+  probes_ = std::make_unique<ProbeServer>();
+  // withProbes: /healthz and /readyz as well as /metrics.
+  auto open = [this](const std::string& address, bool withProbes) -> Expected<void, std::string> {
     try {
-      probes_ = std::make_unique<ProbeServer>();
-      probes_->listener = std::make_unique<web::http::experimental::listener::http_listener>(
-          web::uri(options_.probeAddress));
-      probes_->listener->support(web::http::methods::GET, [this](web::http::http_request req) {
+      auto listener =
+          std::make_unique<web::http::experimental::listener::http_listener>(web::uri(address));
+      listener->support(web::http::methods::GET, [this, withProbes](web::http::http_request req) {
         const auto path = req.relative_uri().path();
-        if (path == "/healthz") {
+        if (path == "/metrics") {
+          refreshQueueGauges();
+          req.reply(web::http::status_codes::OK, metrics_->render(),
+                    "text/plain; version=0.0.4; charset=utf-8");
+        } else if (withProbes && path == "/healthz") {
           req.reply(web::http::status_codes::OK, "ok", "text/plain");
-        } else if (path == "/readyz") {
+        } else if (withProbes && path == "/readyz") {
           bool isReady = ready();
           req.reply(
               isReady ? web::http::status_codes::OK : web::http::status_codes::ServiceUnavailable,
               isReady ? "ok" : "informer caches not synced", "text/plain");
-        } else if (path == "/metrics") {
-          refreshQueueGauges();
-          req.reply(web::http::status_codes::OK, metrics_->render(),
-                    "text/plain; version=0.0.4; charset=utf-8");
         } else {
           req.reply(web::http::status_codes::NotFound, "not found", "text/plain");
         }
       });
-      probes_->listener->open().wait();
+      listener->open().wait();
+      probes_->listeners.push_back(std::move(listener));
+      return {};
     } catch (const std::exception& e) {
-      probes_.reset();
-      return Unexpected("probe address " + options_.probeAddress + ": " + e.what());
+      return Unexpected(std::string(withProbes ? "probe address " : "metrics address ") + address +
+                        ": " + e.what());
     }
+  };
+  Expected<void, std::string> opened;
+  if (!options_.probeAddress.empty()) {
+    opened = open(options_.probeAddress, true);
+  }
+  if (opened && !options_.metricsAddress.empty() &&
+      options_.metricsAddress != options_.probeAddress) {
+    opened = open(options_.metricsAddress, false);
+  }
+  if (!opened) {
+    closeEndpoints();
+  }
+  return opened;
+}
+
+void Manager::closeEndpoints() {
+  if (!probes_) {
+    return;
+  }
+  for (auto& listener : probes_->listeners) {
+    try {
+      listener->close().wait();
+    } catch (const std::exception& e) {
+      logger()->warn("closing probe listener: {}", e.what());
+    }
+  }
+  probes_.reset();
+}
+
+Expected<void, std::string> Manager::start() {
+  if (started_.exchange(true))
+    return Unexpected(std::string("manager already started"));
+  if (auto opened = openEndpoints(); !opened) {
+    return opened;
   }
 
   if (options_.leaderElection) {
@@ -318,14 +353,7 @@ int Manager::waitAndShutdown() {
     if (electorThread_.joinable())
       electorThread_.join();
   }
-  if (probes_) {
-    try {
-      probes_->listener->close().wait();
-    } catch (const std::exception& e) {
-      logger()->warn("closing probe listener: {}", e.what());
-    }
-    probes_.reset();
-  }
+  closeEndpoints();
   started_ = false;
   return abandoned;
 }

@@ -42,6 +42,9 @@ struct ManagerOptions {
   std::string watchNamespace;  // empty = all namespaces
   // http://host:port for /healthz, /readyz, /metrics; empty disables the endpoint.
   std::string probeAddress = "http://0.0.0.0:8080";
+  // http://host:port serving /metrics only, for deployments that scrape a separate port
+  // (the chart: metrics :8080, probes :8081); empty or equal to probeAddress: none.
+  std::string metricsAddress;
   bool leaderElection = false;
   LeaderElectionConfig leaderElectionConfig;  // callbacks are set by the manager
   std::chrono::milliseconds gracefulShutdown{10'000};
@@ -87,7 +90,8 @@ class Manager {
   void startWorkers();
   void workerLoop(Controller& controller);
   void processOne(Controller& controller, const std::string& key);
-  void serveProbes();
+  Expected<void, std::string> openEndpoints();
+  void closeEndpoints();
   void refreshQueueGauges();
 
   Client& client_;

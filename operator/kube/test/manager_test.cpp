@@ -180,6 +180,28 @@ TEST(Manager, ShutdownFinishesInFlightReconcileWithinBound) {
   EXPECT_TRUE(reconciler.finished.load());
 }
 
+// The chart scrapes metrics on one port and probes another: the metrics address serves only
+// /metrics, with the work-queue gauges refreshed at scrape time like the probe address.
+TEST(Manager, SeparateMetricsAddressServesOnlyMetrics) {
+  FakeClient fake;
+  SystemClock clock;
+  fake.seed(resources::trafficPolicies(), policy("a"));
+  ManagerOptions options;
+  options.probeAddress = "http://127.0.0.1:" + std::to_string(testing::unusedPort());
+  options.metricsAddress = "http://127.0.0.1:" + std::to_string(testing::unusedPort());
+  Manager manager(fake, clock, options);
+  RecordingReconciler reconciler;
+  manager.addController({"tp", resources::trafficPolicies(), {}, 1, 1ms, 1s}, reconciler);
+  ASSERT_TRUE(manager.start().hasValue());
+  auto metrics = httpGet(options.metricsAddress, "/metrics");
+  EXPECT_EQ(metrics.first, 200);
+  EXPECT_THAT(metrics.second, ::testing::HasSubstr("workqueue_depth{name=\"tp\"}"));
+  EXPECT_EQ(httpGet(options.metricsAddress, "/healthz").first, 404);
+  EXPECT_EQ(httpGet(options.probeAddress, "/healthz").first, 200);
+  manager.requestStop();
+  manager.waitAndShutdown();
+}
+
 TEST(Manager, BadProbeAddressFailsStart) {
   FakeClient fake;
   SystemClock clock;
