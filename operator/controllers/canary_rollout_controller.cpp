@@ -180,6 +180,31 @@ std::string CanaryRolloutReconciler::defaultRequestCountQuery(
          haproxyRouteName(rollout.metadata) + "-canary\"}[{{interval}}]))";
 }
 
+std::optional<render::haproxy::CanaryRoute> CanaryRolloutReconciler::haproxyRouteFor(
+    const api::CanaryRollout& rollout) {
+  if (!rollout.spec.route || rollout.spec.route->provider != "haproxy" ||
+      rollout.metadata.deletionTimestamp) {
+    return std::nullopt;
+  }
+  const auto& ns = rollout.metadata.namespace_;
+  auto stable = deps_.cache->get(kube::resources::services(), {ns, rollout.spec.stable.name});
+  auto canary = deps_.cache->get(kube::resources::services(), {ns, rollout.spec.canary.name});
+  if (!stable || !canary) {
+    return std::nullopt;  // reported in the rollout's own status
+  }
+  render::haproxy::CanaryRoute route;
+  route.name = haproxyRouteName(rollout.metadata);
+  route.hostnames = rollout.spec.route->hostnames;
+  route.stable.push_back(serverFor(*stable, rollout.spec.stable, ns));
+  route.canary.push_back(serverFor(*canary, rollout.spec.canary, ns));
+  if (rollout.spec.stickiness) {
+    route.stickinessHeader = rollout.spec.stickiness->header;
+  }
+  route.match = rollout.spec.match;
+  route.weight = rollout.status.canaryWeight;
+  return route;
+}
+
 Expected<void, std::string> CanaryRolloutReconciler::syncHaproxyRoutes() {
   if (deps_.haproxy == nullptr) {
     return {};
@@ -190,28 +215,11 @@ Expected<void, std::string> CanaryRolloutReconciler::syncHaproxyRoutes() {
   }
   std::vector<render::haproxy::CanaryRoute> routes;
   for (const auto& object : list->items) {
-    auto rollout = api::parseCanaryRollout(object);
-    if (!rollout || !rollout->spec.route || rollout->spec.route->provider != "haproxy" ||
-        rollout->metadata.deletionTimestamp) {
-      continue;
+    if (auto rollout = api::parseCanaryRollout(object)) {
+      if (auto route = haproxyRouteFor(*rollout)) {
+        routes.push_back(std::move(*route));
+      }
     }
-    const auto& ns = rollout->metadata.namespace_;
-    auto stable = deps_.cache->get(kube::resources::services(), {ns, rollout->spec.stable.name});
-    auto canary = deps_.cache->get(kube::resources::services(), {ns, rollout->spec.canary.name});
-    if (!stable || !canary) {
-      continue;  // reported in the rollout's own status
-    }
-    render::haproxy::CanaryRoute route;
-    route.name = haproxyRouteName(rollout->metadata);
-    route.hostnames = rollout->spec.route->hostnames;
-    route.stable.push_back(serverFor(*stable, rollout->spec.stable, ns));
-    route.canary.push_back(serverFor(*canary, rollout->spec.canary, ns));
-    if (rollout->spec.stickiness) {
-      route.stickinessHeader = rollout->spec.stickiness->header;
-    }
-    route.match = rollout->spec.match;
-    route.weight = rollout->status.canaryWeight;
-    routes.push_back(std::move(route));
   }
   return deps_.haproxy->syncRoutes(std::move(routes));
 }
@@ -230,8 +238,12 @@ CanaryRolloutReconciler::Applied CanaryRolloutReconciler::applyWeight(
               "spec.route.provider: haproxy is not configured in this operator "
               "(--haproxy-config)"};
     }
-    if (auto s = syncHaproxyRoutes(); !s) {
-      return {false, s.error()};
+    // The full route set is rebuilt (every rollout decoded) only when this rollout's route is
+    // new or changed, or a reload is still pending; otherwise only the weight moves.
+    if (auto own = haproxyRouteFor(rollout); !own || !deps_.haproxy->hasRoute(*own)) {
+      if (auto s = syncHaproxyRoutes(); !s) {
+        return {false, s.error()};
+      }
     }
     const auto name = haproxyRouteName(rollout.metadata);
     auto current = deps_.haproxy->appliedWeight(name);

@@ -67,6 +67,9 @@ class CanaryRolloutReconciler final : public kube::Reconciler {
                                        std::int64_t generation, const std::string& reason,
                                        const std::string& message,
                                        std::optional<std::chrono::seconds> retryAfter);
+  // This rollout's HAProxy route, or nullopt when it has none (another provider, being
+  // deleted, or a Service missing from the cache).
+  std::optional<render::haproxy::CanaryRoute> haproxyRouteFor(const api::CanaryRollout& rollout);
   void recordEvent(const kube::Object& regarding, engine::EventType type, const std::string& reason,
                    const std::string& note);
   std::string canaryPodsIdentity(const std::string& ns, const kube::Object& canaryService);

@@ -95,6 +95,42 @@ Expected<void, std::string> HaproxyGateway::syncRoutes(
   return reloaded;
 }
 
+namespace {
+
+bool sameServers(const std::vector<render::haproxy::Server>& a,
+                 const std::vector<render::haproxy::Server>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
+    return x.host == y.host && x.port == y.port;
+  });
+}
+
+bool sameMatches(const std::vector<api::RequestMatch>& a, const std::vector<api::RequestMatch>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
+    return std::equal(x.headers.begin(), x.headers.end(), y.headers.begin(), y.headers.end(),
+                      [](const auto& h, const auto& k) {
+                        return h.name == k.name && h.value == k.value && h.type == k.type;
+                      });
+  });
+}
+
+}  // namespace
+
+bool HaproxyGateway::hasRoute(const render::haproxy::CanaryRoute& route) {
+  std::lock_guard lock(mu_);
+  if (reloadPending_) {
+    return false;
+  }
+  for (const auto& known : routes_) {
+    if (known.name == route.name) {
+      return known.hostnames == route.hostnames && sameServers(known.stable, route.stable) &&
+             sameServers(known.canary, route.canary) &&
+             known.stickinessHeader == route.stickinessHeader &&
+             sameMatches(known.match, route.match);
+    }
+  }
+  return false;
+}
+
 Expected<void, std::string> HaproxyGateway::setWeight(const std::string& route,
                                                       std::int32_t weight) {
   if (!provider_) {

@@ -35,6 +35,10 @@ class HaproxyGateway {
   // earlier reload failed. Errors name the route, the file or the socket.
   Expected<void, std::string> syncRoutes(std::vector<render::haproxy::CanaryRoute> routes);
 
+  // True when HAProxy runs a config with exactly this route (weights aside) and no reload is
+  // pending: nothing to re-render for it.
+  bool hasRoute(const render::haproxy::CanaryRoute& route);
+
   // Moves one route's weight live and records it in the map file.
   Expected<void, std::string> setWeight(const std::string& route, std::int32_t weight);
   // The weight HAProxy applies now, read back through the runtime API.

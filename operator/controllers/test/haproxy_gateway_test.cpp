@@ -110,6 +110,24 @@ TEST_F(HaproxyGatewayTest, FailedReloadStaysPendingUntilItSucceeds) {
   EXPECT_NE(text.find("pay.local"), std::string::npos);
 }
 
+TEST_F(HaproxyGatewayTest, HasRouteOnlyForTheLoadedDefinition) {
+  HaproxyGateway gateway(options_);
+  EXPECT_FALSE(gateway.hasRoute(route("shop.pay", "pay.local")));
+  ASSERT_FALSE(gateway.syncRoutes({route("shop.pay", "pay.local")}));  // no master yet
+  EXPECT_FALSE(gateway.hasRoute(route("shop.pay", "pay.local"))) << "reload still pending";
+  FakeMasterSocket master(options_.masterSocket);
+  ASSERT_TRUE(gateway.syncRoutes({route("shop.pay", "pay.local")}));
+  EXPECT_TRUE(gateway.hasRoute(route("shop.pay", "pay.local")));
+  auto moved = route("shop.pay", "pay.local");
+  moved.weight = 50;  // weights move through the runtime API, not the config
+  EXPECT_TRUE(gateway.hasRoute(moved));
+  EXPECT_FALSE(gateway.hasRoute(route("shop.pay", "pay.example.com")));
+  auto otherPort = route("shop.pay", "pay.local");
+  otherPort.canary[0].port = 9003;
+  EXPECT_FALSE(gateway.hasRoute(otherPort));
+  EXPECT_FALSE(gateway.hasRoute(route("shop.cart", "cart.local")));
+}
+
 TEST_F(HaproxyGatewayTest, RestartedOperatorDoesNotReloadAnUnchangedConfig) {
   FakeMasterSocket master(options_.masterSocket);
   {
