@@ -15,25 +15,14 @@ def scenario(build_dir):
         s.apply_template("rollout.yaml.tmpl", ROLLOUT_NAME="happy", HOSTNAME=HOST,
                          STEP_INTERVAL="3s", MIN_REQUESTS="5")
         for index, weight in enumerate(STEPS[:-1]):
-            st = s.wait_status("happy", lambda st, i=index: st.get("currentStep", -1) >= i and
-                               st.get("phase") in ("Progressing", "Paused", "Succeeded"),
-                               60, f"step {index} ({weight}%)")
-            check(st.get("currentStep") == index,
-                  f"rollout skipped past step {index}: status {st}")
-            # Hold the step while we measure: pausing is part of the user contract.
-            s.kubectl("patch", "canaryrollout", "happy", "--type=merge",
-                      "-p", '{"spec":{"paused":true}}')
-            st = s.wait_status("happy", lambda st: st.get("phase") == "Paused", 20, "Paused")
-            check(st.get("canaryWeight") == weight,
-                  f"paused at step {index} with weight {st.get('canaryWeight')} != {weight}")
+            s.pause_at_step("happy", index, weight)
             result = s.traffic(HOST, tenants=4000, prefix=f"step{index}-")
             share = canary_share(result)
             log(f"step {index}: weight {weight}%, canary share {share:.2f}% "
                 f"of {result['requests']} requests")
             check(abs(share - weight) <= 2.0,
                   f"step {index}: canary share {share:.2f}% is not within 2 points of {weight}%")
-            s.kubectl("patch", "canaryrollout", "happy", "--type=merge",
-                      "-p", '{"spec":{"paused":false}}')
+            s.set_paused("happy", False)
         st = s.wait_status("happy", lambda st: st.get("phase") == "Succeeded", 60, "Succeeded")
         check(st.get("canaryWeight") == 100, f"Succeeded with weight {st.get('canaryWeight')}")
         share = canary_share(s.traffic(HOST, tenants=500, prefix="done-"))

@@ -106,6 +106,23 @@ class Stack:
         raise Failure(f"timed out after {timeout}s waiting for {what}; last status: "
                       f"{json.dumps(last)}")
 
+    def set_paused(self, name, paused):
+        self.kubectl("patch", "canaryrollout", name, "--type=merge",
+                     "-p", '{"spec":{"paused":%s}}' % ("true" if paused else "false"))
+
+    def pause_at_step(self, name, index, weight, timeout=60):
+        """Waits for step `index`, pauses the rollout there (spec.paused, part of the user
+        contract) and checks it holds the step's weight; returns the status."""
+        st = self.wait_status(name, lambda st: st.get("currentStep", -1) >= index and
+                              st.get("phase") in ("Progressing", "Paused", "Succeeded"),
+                              timeout, f"step {index} ({weight}%)")
+        check(st.get("currentStep") == index, f"rollout skipped past step {index}: status {st}")
+        self.set_paused(name, True)
+        st = self.wait_status(name, lambda st: st.get("phase") == "Paused", 20, "Paused")
+        check(st.get("canaryWeight") == weight,
+              f"paused at step {index} with weight {st.get('canaryWeight')} != {weight}")
+        return st
+
     # --- data plane ----------------------------------------------------------------------
     def backend_admin(self, which, path, method="POST"):
         base = self.env["CANARY_ADMIN" if which == "canary" else "STABLE_ADMIN"]

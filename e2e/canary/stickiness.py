@@ -26,13 +26,7 @@ def scenario(build_dir):
         previous = set()
         for index, weight in enumerate(STEPS):
             if weight < 100:
-                s.wait_status("sticky", lambda st, i=index: st.get("currentStep", -1) >= i, 60,
-                              f"step {index}")
-                s.kubectl("patch", "canaryrollout", "sticky", "--type=merge",
-                          "-p", '{"spec":{"paused":true}}')
-                st = s.wait_status("sticky", lambda st: st.get("phase") == "Paused", 20, "Paused")
-                check(st.get("canaryWeight") == weight,
-                      f"paused with weight {st.get('canaryWeight')}, expected {weight}")
+                s.pause_at_step("sticky", index, weight)
             else:
                 s.wait_status("sticky", lambda st: st.get("phase") == "Succeeded", 60,
                               "Succeeded")
@@ -49,8 +43,7 @@ def scenario(build_dir):
                   f"canary share of tenants {share:.1f}% not within 3 points of {weight}%")
             previous = on_canary
             if weight < 100:
-                s.kubectl("patch", "canaryrollout", "sticky", "--type=merge",
-                          "-p", '{"spec":{"paused":false}}')
+                s.set_paused("sticky", False)
 
 
 if __name__ == "__main__":
