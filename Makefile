@@ -8,7 +8,7 @@ CMAKE_FLAGS ?=
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all deps node-deps configure build test unit e2e asan format check-format bench demo clean
+.PHONY: all deps node-deps k8s configure build test unit e2e asan format check-format bench demo clean
 
 all: build
 
@@ -18,6 +18,13 @@ deps:
 node-deps: deps
 	@scripts/install-node-deps.sh
 
+# The local Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager), kubectl,
+# helm and the API fault proxy, built from Go modules and cached by version outside the clone;
+# $(BUILD_DIR)/k8s-bin links to them. K8S_VERSION=v1.3x.y picks another release.
+k8s:
+	@mkdir -p $(BUILD_DIR)
+	@e2e/k8s/build.sh --link $(BUILD_DIR)/k8s-bin >/dev/null
+
 configure: deps
 	@cmake -S . -B $(BUILD_DIR) -G Ninja $(CMAKE_FLAGS) >/dev/null
 
@@ -26,7 +33,7 @@ build: configure
 
 # Every test: formatting, the unit and end-to-end suites, the benchmarks in smoke mode, and
 # the unit suite again under ASan+UBSan.
-test: check-format build node-deps
+test: check-format build node-deps k8s
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L unit
 	@cd $(BUILD_DIR) && ctest --output-on-failure -LE unit
 	@SLUICE_BENCH_SMOKE=1 bench/run.sh $(BUILD_DIR) >$(BUILD_DIR)/bench-smoke.log 2>&1 || \
@@ -37,7 +44,7 @@ test: check-format build node-deps
 unit: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L unit
 
-e2e: build node-deps
+e2e: build node-deps k8s
 	@cd $(BUILD_DIR) && ctest --output-on-failure -L e2e
 
 asan: deps
@@ -57,7 +64,7 @@ check-format: deps
 bench: build
 	@bench/run.sh $(BUILD_DIR)
 
-demo: build node-deps
+demo: build node-deps k8s
 	@e2e/demo.sh $(BUILD_DIR)
 
 clean:

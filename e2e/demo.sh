@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make demo`: the local stack (operator + test API server + Prometheus + HAProxy + sample
-# backends), a canary that walks 5→10→25→50→75→100 under live traffic, then a second canary
+# `make demo`: the local stack (a real control plane: etcd, kube-apiserver,
+# kube-controller-manager; the operator installed with helm and running as the chart's
+# ServiceAccount; Prometheus, HAProxy and sample backends), a canary that walks 5→10→25→50→75→100 under live traffic, then a second canary
 # whose backend starts failing at 25 % and is rolled back. Ends by itself and cleans up.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -72,7 +73,10 @@ bold "Starting the local stack in $dir"
 # shellcheck disable=SC1091
 . "$dir/env"
 export KUBECONFIG
-echo "API server: $(kubectl config view -o jsonpath='{.clusters[0].cluster.server}')"
+echo "API server: $(kubectl config view -o jsonpath='{.clusters[0].cluster.server}')" \
+  "($(kubectl version -o json | python3 -c 'import json,sys; print("kube-apiserver", json.load(sys.stdin)["serverVersion"]["gitVersion"])'))"
+echo "Namespace: $NAMESPACE (helm release: $(helm list -q))   control plane start:" \
+  "$(awk '/^total/ {print $2/1000 " s"}' "$dir/cluster/start-ms" 2>/dev/null)"
 echo "Prometheus: $PROM_URL   HAProxy: http://127.0.0.1:$GATEWAY_PORT   operator metrics: $OPERATOR_METRICS"
 kubectl get crd | grep sluice.dev
 
@@ -121,8 +125,8 @@ watch_pid=
 echo
 python3 -c "print(f\"Rolled back {$end - $start:.1f} s after the errors started.\")"
 kubectl get canaryrollout payment-api-v3 -o jsonpath='  reason: {.status.message}{"\n"}'
-echo "Events:"
-kubectl get events.events.k8s.io -o custom-columns=TYPE:.type,REASON:.reason,OBJECT:.regarding.name,NOTE:.note 2>/dev/null | tail -n 12
+echo "Events (kubectl events):"
+kubectl events --for canaryrollout/payment-api-v3 2>/dev/null | tail -n 12
 echo
 echo "Traffic split after the rollback (measured):"
 python3 "$root/e2e/stack/loadgen.py" --port "$GATEWAY_PORT" --host payment-v3.demo.local \

@@ -60,7 +60,7 @@ def scenario(build_dir):
 
 def apply(s, name, spec):
     obj = {"apiVersion": "sluice.dev/v1alpha1", "kind": "CanaryRollout",
-           "metadata": {"name": name, "namespace": "default"}, "spec": spec}
+           "metadata": {"name": name, "namespace": s.env["NAMESPACE"]}, "spec": spec}
     s.kubectl("apply", "-f", "-", stdin=json.dumps(obj))
 
 

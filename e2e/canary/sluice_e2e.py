@@ -78,7 +78,8 @@ class Stack:
     # --- kubectl -------------------------------------------------------------------------
     def kubectl(self, *args, check_rc=True, stdin=None):
         env = dict(os.environ, KUBECONFIG=self.env["KUBECONFIG"])
-        p = subprocess.run(["kubectl", *args], env=env, input=stdin, text=True,
+        kubectl = os.path.join(self.env["K8S_BIN"], "kubectl")
+        p = subprocess.run([kubectl, *args], env=env, input=stdin, text=True,
                            capture_output=True)
         if check_rc and p.returncode != 0:
             raise Failure(f"kubectl {' '.join(args)} failed: {p.stderr.strip()}")

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# The local stack: test API server (or the cluster in KUBECONFIG), sample backends, real
-# Prometheus scraping every second, the operator, and real HAProxy configured by it.
+# The local stack: a real Kubernetes control plane (e2e/k8s/cluster.sh: etcd, kube-apiserver,
+# kube-controller-manager; shared through SLUICE_CLUSTER_DIR, or the cluster in
+# SLUICE_E2E_KUBECONFIG), sample backends, real Prometheus scraping every second, the operator
+# (installed with helm into the stack's own namespace and run with the chart's ServiceAccount
+# token), and real HAProxy configured by it.
 #
 #   e2e/stack/stack.sh up DIR [BUILD_DIR]   start everything; writes DIR/env (source it)
 #   e2e/stack/stack.sh down DIR             stop everything started under DIR, by PID
 #   e2e/stack/stack.sh operator-restart DIR restart only the operator (state kept in status)
 #
 # Every process listens on 127.0.0.1 on a free port. DIR/env exports the addresses:
-# KUBECONFIG, PROM_URL, GATEWAY_PORT, HAPROXY_STATS_URL, HAPROXY_RUNTIME, STABLE_ADMIN,
+# KUBECONFIG (admin, the stack's namespace by default), NAMESPACE, K8S_BIN, PROM_URL, GATEWAY_PORT, HAPROXY_STATS_URL, HAPROXY_RUNTIME, STABLE_ADMIN,
 # CANARY_ADMIN, OPERATOR_METRICS, ...
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -48,14 +51,33 @@ stop_pid_file() {
   rm -f "$f"
 }
 
+# The operator's kubeconfig: the chart ServiceAccount's token (TokenRequest API), so every
+# request it makes is judged by the chart's RBAC rules.
+write_operator_kubeconfig() {  # SERVER CA-DATA TOKEN NAMESPACE
+  cat >"$dir/operator.kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: sluice
+  cluster: {server: "$1", certificate-authority-data: "$2"}
+users:
+- name: sluice-operator
+  user: {token: "$3"}
+contexts:
+- name: sluice
+  context: {cluster: sluice, user: sluice-operator, namespace: "$4"}
+current-context: sluice
+KC
+}
+
 start_operator() {
   # shellcheck disable=SC1091
   . "$dir/env"
   start_bg operator "$dir/logs/operator.log" "$OPERATOR_BIN" \
-    --kubeconfig "$KUBECONFIG" \
+    --kubeconfig "$OPERATOR_KUBECONFIG" --namespace "$NAMESPACE" \
     --metrics-bind-address "127.0.0.1:$OPERATOR_METRICS_PORT" \
     --health-probe-bind-address "127.0.0.1:$OPERATOR_PROBE_PORT" \
-    --leader-elect --leader-election-namespace default \
+    --leader-elect --leader-election-namespace "$NAMESPACE" --leader-election-id sluice-operator \
     --haproxy-config "$dir/haproxy/haproxy.cfg" \
     --haproxy-map-dir "$dir/haproxy" \
     --haproxy-frontend-bind "127.0.0.1:$GATEWAY_PORT" \
@@ -73,24 +95,57 @@ up() {
   local op_bin="$build/operator/cmd/sluice-operator"
   [ -x "$op_bin" ] || { echo "stack: $op_bin not built (run make build)" >&2; exit 1; }
 
-  # Kubernetes API: a real cluster when KUBECONFIG is given, else the test API server.
+  # Kubernetes: the cluster in SLUICE_E2E_KUBECONFIG when given, else the shared local control
+  # plane in SLUICE_CLUSTER_DIR (one per test run), else a control plane of this stack's own.
+  local admin_kubeconfig k8s_bin
   if [ -n "${SLUICE_E2E_KUBECONFIG:-}" ]; then
-    kubeconfig=$SLUICE_E2E_KUBECONFIG
+    admin_kubeconfig=$SLUICE_E2E_KUBECONFIG
+    k8s_bin=$("$root/e2e/k8s/build.sh")
   else
-    "$root/e2e/apiserver/run.sh" "$dir/apiserver" >"$dir/logs/apiserver-run.log" 2>&1 || {
-      cat "$dir/logs/apiserver-run.log" >&2; exit 1; }
-    cp "$dir/apiserver/pid" "$dir/pids/apiserver.pid"
-    kubeconfig=$dir/apiserver/kubeconfig
+    local cluster=${SLUICE_CLUSTER_DIR:-}
+    if [ -z "$cluster" ]; then
+      cluster=$dir/cluster
+      echo "$cluster" >"$dir/own-cluster"
+      "$root/e2e/k8s/cluster.sh" up "$cluster" >"$dir/logs/cluster-up.log" 2>&1 || {
+        cat "$dir/logs/cluster-up.log" >&2; exit 1; }
+    fi
+    admin_kubeconfig=$cluster/kubeconfig
+    k8s_bin=$(. "$cluster/env" && echo "$K8S_BIN")
   fi
-  export KUBECONFIG=$kubeconfig
-  kubectl apply -f "$shared/crds/gateway-api-v1.2.1" -f "$shared/crds/envoy-gateway-v1.2.8" \
+  export PATH=$k8s_bin:$PATH
+  # Each stack has a namespace of its own; its operator watches only that namespace and runs
+  # as the chart's ServiceAccount under the chart's Role (installed with helm for real).
+  local ns=${SLUICE_STACK_NAMESPACE:-sluice-$(basename "$dir" | tr 'A-Z_.' 'a-z--' | tail -c 40 | sed 's/^-*//')}
+  KUBECONFIG=$admin_kubeconfig kubectl apply --server-side --force-conflicts \
+    -f "$shared/crds/gateway-api-v1.2.1" -f "$shared/crds/envoy-gateway-v1.2.8" \
     -f "$root/crds" >"$dir/logs/crds.log"
+  KUBECONFIG=$admin_kubeconfig kubectl wait --for condition=Established --timeout 60s \
+    crd/canaryrollouts.sluice.dev crd/trafficpolicies.sluice.dev crd/tierlimits.sluice.dev \
+    >>"$dir/logs/crds.log"
+  KUBECONFIG=$admin_kubeconfig kubectl create namespace "$ns" >>"$dir/logs/crds.log" 2>&1 || true
+  # The tests' kubeconfig: the admin identity, this stack's namespace by default.
+  KUBECONFIG=$admin_kubeconfig kubectl config view --raw --minify >"$dir/kubeconfig"
+  KUBECONFIG=$dir/kubeconfig kubectl config set-context --current --namespace "$ns" >/dev/null
+  KUBECONFIG=$dir/kubeconfig helm install sluice "$root/charts/sluice" --namespace "$ns" \
+    --set watchNamespace="$ns" --set leaderElection.id=sluice-operator --wait=false \
+    >"$dir/logs/helm-install.log" 2>&1 || { cat "$dir/logs/helm-install.log" >&2; exit 1; }
+  local token
+  token=$(KUBECONFIG=$dir/kubeconfig kubectl create token sluice --duration 24h)
+  local server ca
+  server=$(KUBECONFIG=$dir/kubeconfig kubectl config view --raw --minify -o jsonpath='{.clusters[0].cluster.server}')
+  ca=$(KUBECONFIG=$dir/kubeconfig kubectl config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}')
+  write_operator_kubeconfig "$server" "$ca" "$token" "$ns"
+  kubeconfig=$dir/kubeconfig
 
   local stable_port canary_port prom_port gw stats runtime om op
   stable_port=$(free_port); canary_port=$(free_port); prom_port=$(free_port)
   gw=$(free_port); stats=$(free_port); runtime=$(free_port); om=$(free_port); op=$(free_port)
   cat >>"$dir/env" <<ENV
 export KUBECONFIG=$kubeconfig
+export PATH=$k8s_bin:\$PATH
+export K8S_BIN=$k8s_bin
+export NAMESPACE=$ns
+export OPERATOR_KUBECONFIG=$dir/operator.kubeconfig
 export OPERATOR_BIN=$op_bin
 export STABLE_PORT=$stable_port
 export CANARY_PORT=$canary_port
@@ -165,6 +220,13 @@ down() {
   for f in "$dir"/pids/*.pid; do
     [ -e "$f" ] && stop_pid_file "$f"
   done
+  if [ -f "$dir/own-cluster" ]; then
+    "$root/e2e/k8s/cluster.sh" down "$(cat "$dir/own-cluster")"
+  elif [ -f "$dir/env" ] && [ -z "${SLUICE_KEEP_NAMESPACE:-}" ]; then
+    # A shared control plane: the stack's namespace goes, with everything in it.
+    # shellcheck disable=SC1091
+    (. "$dir/env" && kubectl delete namespace "$NAMESPACE" --wait=false >/dev/null 2>&1) || true
+  fi
   return 0
 }
 

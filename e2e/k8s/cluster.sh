@@ -1,0 +1,278 @@
+#!/usr/bin/env bash
+# A real Kubernetes control plane on 127.0.0.1: etcd, kube-apiserver and
+# kube-controller-manager built by e2e/k8s/build.sh. No kubelet: Pods a test needs are objects.
+#
+#   e2e/k8s/cluster.sh up DIR         start; writes DIR/kubeconfig (admin) and DIR/env
+#   e2e/k8s/cluster.sh down DIR       stop every process started under DIR, by PID
+#   e2e/k8s/cluster.sh restart-apiserver DIR | restart-etcd DIR
+#   e2e/k8s/cluster.sh compact DIR    compact etcd at its current revision (old watches get 410)
+#   e2e/k8s/cluster.sh faults-up DIR  start the API fault proxy (kube-faults) in front of it
+#   e2e/k8s/cluster.sh stats DIR      start time and RSS of each part
+#
+# TLS from a CA made for this cluster, RBAC authorization, service-account issuer and keys
+# (TokenRequest works), PodSecurity admission, an audit log of service-account requests
+# (DIR/logs/audit.log) so tests can check RBAC rules against what the operator really asks.
+# Extra kube-apiserver flags: SLUICE_APISERVER_FLAGS.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+now_ms() { date +%s%3N; }
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+stop_pid_file() {
+  local f=$1 pid
+  [ -f "$f" ] || return 0
+  pid=$(cat "$f")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$f"
+}
+
+# curl as the cluster admin (client certificate).
+admin_curl() {
+  curl -sS --cacert "$dir/pki/ca.crt" --cert "$dir/pki/admin.crt" --key "$dir/pki/admin.key" "$@"
+}
+
+wait_until() {  # wait_until SECONDS WHAT CMD...
+  local secs=$1 what=$2 deadline
+  shift 2
+  deadline=$(($(now_ms) + secs * 1000))
+  until "$@" >/dev/null 2>&1; do
+    if (($(now_ms) >= deadline)); then
+      echo "cluster: $what not ready within $secs s" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+}
+
+make_pki() {
+  local pki=$dir/pki
+  mkdir -p "$pki"
+  cd "$pki"
+  openssl ecparam -name prime256v1 -genkey -noout -out ca.key 2>/dev/null
+  openssl req -x509 -new -key ca.key -subj "/CN=sluice-e2e-ca" -days 30 -out ca.crt 2>/dev/null
+  sign() {  # sign NAME SUBJECT [SAN]
+    local ext
+    openssl ecparam -name prime256v1 -genkey -noout -out "$1.key" 2>/dev/null
+    openssl req -new -key "$1.key" -subj "$2" -out "$1.csr" 2>/dev/null
+    ext=$(mktemp)
+    if [ -n "${3:-}" ]; then
+      printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "$3" >"$ext"
+    else
+      printf 'extendedKeyUsage=clientAuth\n' >"$ext"
+    fi
+    openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 \
+      -extfile "$ext" -out "$1.crt" 2>/dev/null
+    rm -f "$ext" "$1.csr"
+  }
+  sign apiserver "/CN=kube-apiserver" \
+    "IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+  sign admin "/O=system:masters/CN=sluice-e2e-admin"
+  sign controller-manager "/CN=system:kube-controller-manager"
+  # Service-account token signing keys (kube-apiserver signs, kube-apiserver and KCM verify).
+  openssl genrsa -out sa.key 2048 2>/dev/null
+  openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+  cd - >/dev/null
+}
+
+write_kubeconfig() {  # write_kubeconfig FILE USER-CERT-NAME SERVER
+  local pki=$dir/pki
+  cat >"$1" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: sluice-e2e
+  cluster:
+    server: $3
+    certificate-authority-data: $(base64 -w0 <"$pki/ca.crt")
+users:
+- name: $2
+  user:
+    client-certificate-data: $(base64 -w0 <"$pki/$2.crt")
+    client-key-data: $(base64 -w0 <"$pki/$2.key")
+contexts:
+- name: sluice-e2e
+  context: {cluster: sluice-e2e, user: $2}
+current-context: sluice-e2e
+KC
+}
+
+start_etcd() {
+  # shellcheck disable=SC1091
+  . "$dir/env"
+  local t0
+  t0=$(now_ms)
+  "$K8S_BIN/etcd" --name default --data-dir "$dir/etcd" \
+    --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+    --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-cluster "default=http://127.0.0.1:$ETCD_PEER_PORT" \
+    --unsafe-no-fsync --quota-backend-bytes 2147483648 --log-level warn \
+    >>"$dir/logs/etcd.log" 2>&1 &
+  echo $! >"$dir/pids/etcd.pid"
+  wait_until 30 etcd curl -fsS "http://127.0.0.1:$ETCD_PORT/health"
+  echo "etcd $(($(now_ms) - t0))" >>"$dir/start-ms"
+}
+
+start_apiserver() {
+  # shellcheck disable=SC1091
+  . "$dir/env"
+  local pki=$dir/pki t0
+  t0=$(now_ms)
+  # shellcheck disable=SC2086
+  "$K8S_BIN/kube-apiserver" \
+    --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
+    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
+    --cert-dir "$dir/apiserver" \
+    --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
+    --client-ca-file "$pki/ca.crt" \
+    --authorization-mode RBAC \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
+    --api-audiences https://kubernetes.default.svc.cluster.local \
+    --service-cluster-ip-range 10.96.0.0/16 \
+    --allow-privileged=false \
+    --audit-policy-file "$here/audit-policy.yaml" --audit-log-path "$dir/logs/audit.log" \
+    --audit-log-maxsize 200 --audit-log-maxbackup 1 \
+    --profiling=false \
+    ${SLUICE_APISERVER_FLAGS:-} \
+    >>"$dir/logs/kube-apiserver.log" 2>&1 &
+  echo $! >"$dir/pids/kube-apiserver.pid"
+  wait_until 90 "kube-apiserver /readyz" admin_curl -f "$APISERVER_URL/readyz"
+  echo "kube-apiserver $(($(now_ms) - t0))" >>"$dir/start-ms"
+}
+
+start_controller_manager() {
+  # shellcheck disable=SC1091
+  . "$dir/env"
+  local pki=$dir/pki t0
+  t0=$(now_ms)
+  # namespace: deletes a namespace's contents; garbage-collector: ownerReferences;
+  # serviceaccount(-token): the default ServiceAccount and legacy tokens; HPA; deployment and
+  # replicaset: a chart's Deployment gets Pods (objects only, no kubelet), so PodSecurity
+  # admission judges the pod template for real.
+  "$K8S_BIN/kube-controller-manager" \
+    --kubeconfig "$dir/controller-manager.kubeconfig" \
+    --authentication-kubeconfig "$dir/controller-manager.kubeconfig" \
+    --authorization-kubeconfig "$dir/controller-manager.kubeconfig" \
+    --bind-address 127.0.0.1 --secure-port "$KCM_PORT" --cert-dir "$dir/controller-manager" \
+    --controllers namespace-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller,horizontal-pod-autoscaler-controller,deployment-controller,replicaset-controller \
+    --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
+    --use-service-account-credentials=false --leader-elect=false \
+    --concurrent-gc-syncs 5 --profiling=false \
+    >>"$dir/logs/kube-controller-manager.log" 2>&1 &
+  echo $! >"$dir/pids/kube-controller-manager.pid"
+  wait_until 60 "kube-controller-manager /healthz" curl -fsSk "https://127.0.0.1:$KCM_PORT/healthz"
+  echo "kube-controller-manager $(($(now_ms) - t0))" >>"$dir/start-ms"
+}
+
+up() {
+  local t0 bin
+  t0=$(now_ms)
+  bin=$("$here/build.sh")
+  mkdir -p "$dir"/{pids,logs,etcd,apiserver,controller-manager}
+  : >"$dir/start-ms"
+  make_pki
+  local etcd_port etcd_peer apiserver_port kcm_port
+  etcd_port=$(free_port); etcd_peer=$(free_port); apiserver_port=$(free_port); kcm_port=$(free_port)
+  cat >"$dir/env" <<ENV
+export K8S_BIN=$bin
+export PATH=$bin:\$PATH
+export KUBECONFIG=$dir/kubeconfig
+export CLUSTER_DIR=$dir
+export ETCD_PORT=$etcd_port
+export ETCD_PEER_PORT=$etcd_peer
+export ETCD_URL=http://127.0.0.1:$etcd_port
+export APISERVER_PORT=$apiserver_port
+export APISERVER_URL=https://127.0.0.1:$apiserver_port
+export KCM_PORT=$kcm_port
+ENV
+  write_kubeconfig "$dir/kubeconfig" admin "https://127.0.0.1:$apiserver_port"
+  write_kubeconfig "$dir/controller-manager.kubeconfig" controller-manager "https://127.0.0.1:$apiserver_port"
+  start_etcd
+  start_apiserver
+  start_controller_manager
+  # Ready for tests: the default namespace's ServiceAccount exists (Pods and tokens need it).
+  wait_until 60 "the default ServiceAccount" "$bin/kubectl" --kubeconfig "$dir/kubeconfig" \
+    get serviceaccount default -n default
+  echo "total $(($(now_ms) - t0))" >>"$dir/start-ms"
+  echo "cluster: up in $dir ($(version)); source $dir/env"
+}
+
+version() {
+  admin_curl "$APISERVER_URL/version" | python3 -c 'import json,sys; print("kube-apiserver " + json.load(sys.stdin)["gitVersion"])'
+}
+
+faults_up() {
+  # shellcheck disable=SC1091
+  . "$dir/env"
+  stop_pid_file "$dir/pids/kube-faults.pid"
+  rm -f "$dir/faults.ports"
+  "$K8S_BIN/kube-faults" --upstream "$APISERVER_URL" --ca "$dir/pki/ca.crt" \
+    --cert "$dir/pki/apiserver.crt" --key "$dir/pki/apiserver.key" \
+    --ports-file "$dir/faults.ports" >>"$dir/logs/kube-faults.log" 2>&1 &
+  echo $! >"$dir/pids/kube-faults.pid"
+  wait_until 10 "kube-faults" test -s "$dir/faults.ports"
+  read -r proxy admin <"$dir/faults.ports"
+  sed -i '/^export FAULTS_/d' "$dir/env"
+  cat >>"$dir/env" <<ENV
+export FAULTS_URL=https://127.0.0.1:$proxy
+export FAULTS_ADMIN=http://127.0.0.1:$admin
+ENV
+  echo "cluster: kube-faults on https://127.0.0.1:$proxy (admin http://127.0.0.1:$admin)"
+}
+
+compact() {
+  # shellcheck disable=SC1091
+  . "$dir/env"
+  local rev
+  rev=$(curl -fsS -X POST "$ETCD_URL/v3/kv/range" -d '{"key":"AA=="}' |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["header"]["revision"])')
+  curl -fsS -X POST "$ETCD_URL/v3/kv/compaction" -d "{\"revision\":\"$rev\",\"physical\":true}" >/dev/null
+  echo "$rev"
+}
+
+stats() {
+  local name pid rss
+  cat "$dir/start-ms" | sed 's/$/ ms to ready/'
+  for f in "$dir"/pids/*.pid; do
+    name=$(basename "$f" .pid)
+    pid=$(cat "$f")
+    rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+    echo "$name rss $((rss / 1024)) MiB"
+  done
+}
+
+down() {
+  [ -d "$dir/pids" ] || return 0
+  for name in kube-faults kube-controller-manager kube-apiserver etcd; do
+    stop_pid_file "$dir/pids/$name.pid"
+  done
+}
+
+cmd=${1:?usage: cluster.sh up|down|restart-apiserver|restart-etcd|compact|faults-up|stats DIR}
+dir=${2:?usage: cluster.sh $cmd DIR}
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+case $cmd in
+  up) up ;;
+  down) down ;;
+  restart-apiserver) stop_pid_file "$dir/pids/kube-apiserver.pid"; start_apiserver ;;
+  kill-apiserver) kill -9 "$(cat "$dir/pids/kube-apiserver.pid")"; rm -f "$dir/pids/kube-apiserver.pid" ;;
+  start-apiserver) start_apiserver ;;
+  restart-etcd) stop_pid_file "$dir/pids/etcd.pid"; start_etcd ;;
+  compact) compact ;;
+  faults-up) faults_up ;;
+  stats) stats ;;
+  version) . "$dir/env"; version ;;
+  *) echo "cluster: unknown command $cmd" >&2; exit 2 ;;
+esac
