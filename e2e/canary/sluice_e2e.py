@@ -15,6 +15,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 STACK = os.path.join(ROOT, "e2e", "stack", "stack.sh")
+CLUSTER = os.path.join(ROOT, "e2e", "k8s", "cluster.sh")
 LOADGEN = os.path.join(ROOT, "e2e", "stack", "loadgen.py")
 
 
@@ -32,15 +33,28 @@ def check(cond, msg):
 
 
 class Stack:
-    def __init__(self, build_dir, name):
+    """The local stack in a fresh directory. By default it uses the run's shared control plane
+    (SLUICE_CLUSTER_DIR, a namespace of its own); own_cluster=True starts a control plane for
+    this stack alone (for scenarios that restart or compact it), with extra kube-apiserver
+    flags; faults=True puts the fault proxy (e2e/k8s/faults) between operator and API server."""
+
+    def __init__(self, build_dir, name, own_cluster=False, faults=False, apiserver_flags=""):
         self.build_dir = os.path.abspath(build_dir)
         self.dir = tempfile.mkdtemp(prefix=f"sluice-e2e-{name}-")
         self.env = {}
         self.background = []
+        self.proc_env = dict(os.environ)
+        if own_cluster:
+            self.proc_env.pop("SLUICE_CLUSTER_DIR", None)
+            self.proc_env.pop("SLUICE_E2E_KUBECONFIG", None)
+            self.proc_env["SLUICE_APISERVER_FLAGS"] = apiserver_flags
+        if faults:
+            self.proc_env["SLUICE_STACK_FAULTS"] = "1"
 
     def __enter__(self):
         try:
-            subprocess.run([STACK, "up", self.dir, self.build_dir], check=True)
+            subprocess.run([STACK, "up", self.dir, self.build_dir], check=True,
+                           env=self.proc_env)
         except subprocess.CalledProcessError:
             self.dump_logs()
             self.down()
@@ -59,10 +73,34 @@ class Stack:
         return False
 
     def down(self):
-        subprocess.run([STACK, "down", self.dir], check=False)
+        subprocess.run([STACK, "down", self.dir], check=False, env=self.proc_env)
 
-    def stack(self, command):
-        subprocess.run([STACK, command, self.dir, self.build_dir], check=True)
+    def stack(self, command, *args):
+        subprocess.run([STACK, command, self.dir, *args], check=True, env=self.proc_env)
+
+    def cluster(self, command):
+        """cluster.sh COMMAND on this stack's control plane (restart-apiserver, compact...)."""
+        check(self.env.get("CLUSTER_DIR"), "this scenario needs the local control plane")
+        p = subprocess.run([CLUSTER, command, self.env["CLUSTER_DIR"]], check=True,
+                           capture_output=True, text=True, env=self.proc_env)
+        return p.stdout.strip()
+
+    def faults(self, **params):
+        """Sets faults on the proxy: faults(status=429, count=5), faults(dropWatches="now")."""
+        query = "&".join(f"{k}={v}" for k, v in params.items())
+        req = urllib.request.Request(f"{self.env['FAULTS_ADMIN']}/faults?{query}", method="POST",
+                                     data=b"")
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.read().decode()
+
+    def faults_clear(self):
+        req = urllib.request.Request(f"{self.env['FAULTS_ADMIN']}/faults", method="DELETE")
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.read().decode()
+
+    def faults_stats(self):
+        with urllib.request.urlopen(f"{self.env['FAULTS_ADMIN']}/stats", timeout=5) as r:
+            return json.loads(r.read())
 
     def dump_logs(self):
         logs = os.path.join(self.dir, "logs")
@@ -88,6 +126,18 @@ class Stack:
     def apply_template(self, template, **values):
         text = render(os.path.join(HERE, "manifests", template), {**self.env, **values})
         return self.kubectl("apply", "-f", "-", stdin=text)
+
+    def metric(self, url, name):
+        """The value of an unlabelled metric at a /metrics URL, or None."""
+        try:
+            with urllib.request.urlopen(url + "/metrics", timeout=5) as r:
+                text = r.read().decode()
+        except OSError:
+            return None
+        for line in text.splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{}"):
+                return float(line.rsplit(" ", 1)[1])
+        return None
 
     def rollout(self, name):
         p = self.kubectl("get", "canaryrollout", name, "-o", "json")

@@ -4,7 +4,9 @@
 #
 #   e2e/k8s/cluster.sh up DIR         start; writes DIR/kubeconfig (admin) and DIR/env
 #   e2e/k8s/cluster.sh down DIR       stop every process started under DIR, by PID
-#   e2e/k8s/cluster.sh restart-apiserver DIR | restart-etcd DIR
+#   e2e/k8s/cluster.sh restart-apiserver DIR   SIGKILL kube-apiserver and start it again (a crash:
+#                                             its graceful shutdown drains for about a minute)
+#   e2e/k8s/cluster.sh restart-etcd DIR        stop etcd (SIGTERM) and start it again
 #   e2e/k8s/cluster.sh compact DIR    compact etcd at its current revision (old watches get 410)
 #   e2e/k8s/cluster.sh faults-up DIR  start the API fault proxy (kube-faults) in front of it
 #   e2e/k8s/cluster.sh stats DIR      start time and RSS of each part
@@ -24,13 +26,13 @@ now_ms() { date +%s%3N; }
 
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
-stop_pid_file() {
-  local f=$1 pid
+stop_pid_file() {  # stop_pid_file FILE [GRACE-SECONDS]: SIGTERM, then SIGKILL after the grace
+  local f=$1 grace=${2:-10} pid
   [ -f "$f" ] || return 0
   pid=$(cat "$f")
   if kill -0 "$pid" 2>/dev/null; then
     kill "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq $((grace * 10))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
   fi
   rm -f "$f"
@@ -159,7 +161,8 @@ start_controller_manager() {
   # namespace: deletes a namespace's contents; garbage-collector: ownerReferences;
   # serviceaccount(-token): the default ServiceAccount and legacy tokens; HPA; deployment and
   # replicaset: a chart's Deployment gets Pods (objects only, no kubelet), so PodSecurity
-  # admission judges the pod template for real.
+  # admission judges the pod template for real. Each controller runs as its own ServiceAccount
+  # (as kubeadm sets it up), so the garbage collector may delete any kind.
   "$K8S_BIN/kube-controller-manager" \
     --kubeconfig "$dir/controller-manager.kubeconfig" \
     --authentication-kubeconfig "$dir/controller-manager.kubeconfig" \
@@ -167,7 +170,7 @@ start_controller_manager() {
     --bind-address 127.0.0.1 --secure-port "$KCM_PORT" --cert-dir "$dir/controller-manager" \
     --controllers namespace-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller,horizontal-pod-autoscaler-controller,deployment-controller,replicaset-controller \
     --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
-    --use-service-account-credentials=false --leader-elect=false \
+    --use-service-account-credentials=true --leader-elect=false \
     --concurrent-gc-syncs 5 --profiling=false \
     >>"$dir/logs/kube-controller-manager.log" 2>&1 &
   echo $! >"$dir/pids/kube-controller-manager.pid"
@@ -254,8 +257,9 @@ stats() {
 
 down() {
   [ -d "$dir/pids" ] || return 0
+  # kube-apiserver drains for about a minute on SIGTERM; a test cluster need not wait.
   for name in kube-faults kube-controller-manager kube-apiserver etcd; do
-    stop_pid_file "$dir/pids/$name.pid"
+    stop_pid_file "$dir/pids/$name.pid" 2
   done
 }
 
@@ -266,9 +270,7 @@ dir=$(cd "$dir" && pwd)
 case $cmd in
   up) up ;;
   down) down ;;
-  restart-apiserver) stop_pid_file "$dir/pids/kube-apiserver.pid"; start_apiserver ;;
-  kill-apiserver) kill -9 "$(cat "$dir/pids/kube-apiserver.pid")"; rm -f "$dir/pids/kube-apiserver.pid" ;;
-  start-apiserver) start_apiserver ;;
+  restart-apiserver) stop_pid_file "$dir/pids/kube-apiserver.pid" 0; start_apiserver ;;
   restart-etcd) stop_pid_file "$dir/pids/etcd.pid"; start_etcd ;;
   compact) compact ;;
   faults-up) faults_up ;;

@@ -70,14 +70,21 @@ current-context: sluice
 KC
 }
 
-start_operator() {
+start_operator() {  # start_operator [REPLICA]: REPLICA names a second (third...) replica
   # shellcheck disable=SC1091
   . "$dir/env"
-  start_bg operator "$dir/logs/operator.log" "$OPERATOR_BIN" \
+  local name=operator metrics_port=$OPERATOR_METRICS_PORT probe_port=$OPERATOR_PROBE_PORT
+  if [ -n "${1:-}" ]; then
+    name=operator-$1
+    metrics_port=$(free_port); probe_port=$(free_port)
+    echo "$metrics_port $probe_port" >"$dir/pids/$name.ports"
+  fi
+  start_bg "$name" "$dir/logs/$name.log" "$OPERATOR_BIN" \
     --kubeconfig "$OPERATOR_KUBECONFIG" --namespace "$NAMESPACE" \
-    --metrics-bind-address "127.0.0.1:$OPERATOR_METRICS_PORT" \
-    --health-probe-bind-address "127.0.0.1:$OPERATOR_PROBE_PORT" \
+    --metrics-bind-address "127.0.0.1:$metrics_port" \
+    --health-probe-bind-address "127.0.0.1:$probe_port" \
     --leader-elect --leader-election-namespace "$NAMESPACE" --leader-election-id sluice-operator \
+    --lease-duration-seconds "${SLUICE_LEASE_SECONDS:-15}" \
     --haproxy-config "$dir/haproxy/haproxy.cfg" \
     --haproxy-map-dir "$dir/haproxy" \
     --haproxy-frontend-bind "127.0.0.1:$GATEWAY_PORT" \
@@ -85,7 +92,8 @@ start_operator() {
     --haproxy-runtime-address "127.0.0.1:$HAPROXY_RUNTIME_PORT" \
     --haproxy-master-socket "$dir/haproxy/master.sock" \
     --log-level "${SLUICE_LOG_LEVEL:-info}"
-  wait_http "http://127.0.0.1:$OPERATOR_PROBE_PORT/readyz" 20 "sluice-operator"
+  # A standby replica is live (healthz) but not ready until it leads.
+  wait_http "http://127.0.0.1:$probe_port/healthz" 20 "sluice-operator ($name)"
 }
 
 up() {
@@ -115,7 +123,7 @@ up() {
   export PATH=$k8s_bin:$PATH
   # Each stack has a namespace of its own; its operator watches only that namespace and runs
   # as the chart's ServiceAccount under the chart's Role (installed with helm for real).
-  local ns=${SLUICE_STACK_NAMESPACE:-sluice-$(basename "$dir" | tr 'A-Z_.' 'a-z--' | tail -c 40 | sed 's/^-*//')}
+  local ns=${SLUICE_STACK_NAMESPACE:-$(basename "$dir" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9' '-' | tail -c 60 | sed 's/^-*//; s/-*$//')}
   KUBECONFIG=$admin_kubeconfig kubectl apply --server-side --force-conflicts \
     -f "$shared/crds/gateway-api-v1.2.1" -f "$shared/crds/envoy-gateway-v1.2.8" \
     -f "$root/crds" >"$dir/logs/crds.log"
@@ -134,7 +142,24 @@ up() {
   local server ca
   server=$(KUBECONFIG=$dir/kubeconfig kubectl config view --raw --minify -o jsonpath='{.clusters[0].cluster.server}')
   ca=$(KUBECONFIG=$dir/kubeconfig kubectl config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}')
+  if [ -n "${SLUICE_STACK_FAULTS:-}" ]; then
+    # The operator talks to kube-apiserver through the fault proxy (e2e/k8s/faults).
+    [ -n "${cluster:-}" ] || { echo "stack: SLUICE_STACK_FAULTS needs the local control plane" >&2; exit 1; }
+    start_bg kube-faults "$dir/logs/kube-faults.log" "$k8s_bin/kube-faults" \
+      --upstream "$server" --ca "$cluster/pki/ca.crt" --cert "$cluster/pki/apiserver.crt" \
+      --key "$cluster/pki/apiserver.key" --ports-file "$dir/faults.ports"
+    local deadline=$((SECONDS + 10))
+    until [ -s "$dir/faults.ports" ]; do
+      ((SECONDS < deadline)) || { echo "stack: kube-faults did not start" >&2; exit 1; }
+      sleep 0.1
+    done
+    local proxy_port admin_port
+    read -r proxy_port admin_port <"$dir/faults.ports"
+    server=https://127.0.0.1:$proxy_port
+    echo "export FAULTS_ADMIN=http://127.0.0.1:$admin_port" >>"$dir/env"
+  fi
   write_operator_kubeconfig "$server" "$ca" "$token" "$ns"
+  echo "export CLUSTER_DIR=${cluster:-}" >>"$dir/env"
   kubeconfig=$dir/kubeconfig
 
   local stable_port canary_port prom_port gw stats runtime om op
@@ -189,6 +214,7 @@ PROM
   start_prometheus
 
   start_operator
+  wait_http "http://127.0.0.1:$OPERATOR_PROBE_PORT/readyz" 30 "sluice-operator (leader)"
   # The operator writes haproxy.cfg at start; HAProxy runs in master-worker mode so the
   # operator can reload it through the master socket when routes change.
   local deadline=$((SECONDS + 10))
@@ -196,9 +222,7 @@ PROM
     ((SECONDS < deadline)) || { echo "stack: operator wrote no haproxy.cfg" >&2; exit 1; }
     sleep 0.1
   done
-  start_bg haproxy "$dir/logs/haproxy.log" haproxy -W -db -S "$dir/haproxy/master.sock" \
-    -f "$dir/haproxy/haproxy.cfg"
-  wait_http "$HAPROXY_STATS_URL/metrics" 10 "haproxy exporter"
+  start_haproxy
   wait_http "$STABLE_ADMIN/healthz" 10 "stable backend"
   wait_http "$CANARY_ADMIN/healthz" 10 "canary backend"
   echo "stack: up in $dir (source $dir/env)"
@@ -215,6 +239,14 @@ start_prometheus() {
   wait_http "$PROM_URL/-/ready" 30 "prometheus"
 }
 
+start_haproxy() {
+  # shellcheck disable=SC1091
+  . "$dir/env"
+  start_bg haproxy "$dir/logs/haproxy.log" haproxy -W -db -S "$dir/haproxy/master.sock" \
+    -f "$dir/haproxy/haproxy.cfg"
+  wait_http "$HAPROXY_STATS_URL/metrics" 10 "haproxy exporter"
+}
+
 down() {
   [ -d "$dir/pids" ] || return 0
   for f in "$dir"/pids/*.pid; do
@@ -225,7 +257,7 @@ down() {
   elif [ -f "$dir/env" ] && [ -z "${SLUICE_KEEP_NAMESPACE:-}" ]; then
     # A shared control plane: the stack's namespace goes, with everything in it.
     # shellcheck disable=SC1091
-    (. "$dir/env" && kubectl delete namespace "$NAMESPACE" --wait=false >/dev/null 2>&1) || true
+    (. "$dir/env" && [ -n "${NAMESPACE:-}" ] && kubectl delete namespace "$NAMESPACE" --wait=false >/dev/null 2>&1) || true
   fi
   return 0
 }
@@ -240,10 +272,14 @@ case $cmd in
   operator-stop) stop_pid_file "$dir/pids/operator.pid" ;;
   operator-start) start_operator ;;
   operator-restart) stop_pid_file "$dir/pids/operator.pid"; start_operator ;;
-  operator-kill)  # SIGKILL: no graceful shutdown, no lease release
-    kill -9 "$(cat "$dir/pids/operator.pid")" 2>/dev/null || true
-    rm -f "$dir/pids/operator.pid" ;;
+  operator-add) start_operator "${3:?usage: stack.sh operator-add DIR NAME}" ;;
+  operator-kill)  # SIGKILL: no graceful shutdown, no lease release. [NAME] for a replica.
+    f="$dir/pids/operator${3:+-$3}.pid"
+    kill -9 "$(cat "$f")" 2>/dev/null || true
+    rm -f "$f" ;;
   prometheus-stop) stop_pid_file "$dir/pids/prometheus.pid" ;;
+  haproxy-stop) stop_pid_file "$dir/pids/haproxy.pid" ;;
+  haproxy-start) start_haproxy ;;
   prometheus-start) start_prometheus ;;
   *) echo "stack: unknown command $cmd" >&2; exit 2 ;;
 esac
