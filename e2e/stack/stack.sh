@@ -249,9 +249,21 @@ start_haproxy() {
 
 down() {
   [ -d "$dir/pids" ] || return 0
+  # SIGTERM to everything at once, then SIGKILL whatever is left after 10 s.
+  local pids=() f pid
   for f in "$dir"/pids/*.pid; do
-    [ -e "$f" ] && stop_pid_file "$f"
+    [ -e "$f" ] || continue
+    pid=$(cat "$f")
+    kill "$pid" 2>/dev/null && pids+=("$pid")
+    rm -f "$f"
   done
+  for _ in $(seq 100); do
+    local alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
   if [ -f "$dir/own-cluster" ]; then
     "$root/e2e/k8s/cluster.sh" down "$(cat "$dir/own-cluster")"
   elif [ -f "$dir/env" ] && [ -z "${SLUICE_KEEP_NAMESPACE:-}" ]; then
