@@ -1,69 +1,79 @@
 'use strict';
-// e2e.chart.samples-kubectl: the real kubectl against the project's test API server
-// (e2e/apiserver, or the cluster in $SLUICE_E2E_KUBECONFIG). Our CRDs and the upstream Gateway
-// API / Envoy Gateway CRDs apply; every samples/*.yaml applies and gets the schema defaults;
-// every samples/invalid/*.yaml is rejected with a message naming its `# reject-field`, and
-// together they exercise every CEL rule; the status subresource feeds the printer columns;
-// `kubectl get sluice`, the short names and `kubectl explain` work.
+// e2e.chart.samples-kubectl: kubectl against a real kube-apiserver (the shared control plane of
+// the CTest fixture `k8s`, the cluster in $SLUICE_E2E_KUBECONFIG, or, run directly, one of its
+// own). Our CRDs apply with the upstream Gateway API / Envoy Gateway CRDs the shared cluster
+// uses (v1.2.1 / v1.2.8); every samples/*.yaml applies and gets the schema defaults; every
+// samples/invalid/*.yaml is refused by admission with a message naming its `# reject-field`,
+// stores nothing, and together they exercise every CEL rule; the status subresource feeds the
+// printer columns; `kubectl get sluice`, the short names and `kubectl explain` of the three
+// kinds work. In a control plane of its own, the oldest and newest upstream CRD releases apply
+// next to ours, the newest over the oldest (an upgrade), so the shared cluster keeps v1.2.1.
 
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
-const { repoRoot, crdDir, samplesDir, listYaml, readYamlDocs, run, Checker } = require('./lib');
+const { repoRoot, crdDir, samplesDir, listYaml, readYamlDocs, Checker, cluster, startCluster } = require('./lib');
 const { walk } = require('./schema');
 
 const c = new Checker('samples-kubectl');
 const sharedCrds = path.resolve(repoRoot, '..', 'shared', 'crds');
-
-let dir = null;
-let pid = null;
-let kubeconfig = process.env.SLUICE_E2E_KUBECONFIG;
+// What the shared cluster holds (e2e/stack applies the same): leave it so for the tests after us.
+const sharedUpstream = ['gateway-api-v1.2.1', 'envoy-gateway-v1.2.8'];
 const namespace = `sluice-samples-${process.pid}`;
-
-function cleanup() {
-  if (pid) {
-    try { process.kill(pid, 'SIGTERM'); } catch (e) { /* already gone */ }
-    pid = null;
-  }
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  dir = null;
-}
-process.on('exit', cleanup);
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { cleanup(); process.exit(1); });
+let k;
 
 function kubectl(args, input) {
-  return run('kubectl', args, { env: { ...process.env, KUBECONFIG: kubeconfig }, input, timeout: 60000 });
+  return k.kubectl(args, input);
 }
 
-// kube-apiserver names the field first: "spec.steps: Invalid value", "spec.tiers[1]: Duplicate".
+// kube-apiserver's field errors (apimachinery field.ErrorList): `The CanaryRollout "x" is
+// invalid: spec.steps: Invalid value: ...`, or one error per line after `is invalid: `, each
+// `* spec.tiers[1]: Duplicate value: ...`. The field (or an item of it) opens an error.
 function namesField(message, field) {
   const esc = field.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`(^|[\\s"'])${esc}(:|\\[)`, 'm').test(message);
+  const type = '(Invalid value|Unsupported value|Duplicate value|Required value|Forbidden|Too long|Too many|Not found)';
+  return new RegExp(`(is invalid: |^\\* )${esc}(\\[\\d+\\])?: ${type}`, 'm').test(message);
+}
+
+// Server-side, forcing conflicts, as e2e/stack applies them: concurrent tests apply the same.
+function applyCrds(client, dirs, what) {
+  const args = ['apply', '--server-side', '--force-conflicts'];
+  for (const d of dirs) args.push('-f', d);
+  const r = client.kubectl(args);
+  c.equal(r.status, 0, `${what}: kubectl apply --server-side (stderr: ${r.stderr.trim()})`);
+  const names = [];
+  for (const d of dirs) for (const f of listYaml(d)) names.push(`crd/${readYamlDocs(f)[0].metadata.name}`);
+  const w = client.kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...names]);
+  return c.equal(w.status, 0, `${what}: ${names.length} CRDs established (stderr: ${w.stderr.trim()})`);
+}
+
+// Every upstream release in shared/crds next to ours, oldest first, each over the last,
+// in a control plane of our own: the shared one must keep the versions the stack uses.
+function upstreamReleases() {
+  const releases = fs.readdirSync(sharedCrds).filter((d) => fs.statSync(path.join(sharedCrds, d)).isDirectory());
+  const version = (d) => d.replace(/^.*-v/, '').split('.').map(Number);
+  const older = (a, b) => { const x = version(a); const y = version(b); for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i] - y[i]; return 0; };
+  const byProject = {};
+  for (const d of releases) (byProject[d.replace(/-v[0-9.]+$/, '')] ||= []).push(d);
+  for (const list of Object.values(byProject)) list.sort(older);
+  c.ok(Object.keys(byProject).length === 2 && Object.values(byProject).every((l) => l.length >= 2),
+    `two releases each of gateway-api and envoy-gateway in shared/crds (got ${releases.join(', ')})`);
+  const own = k.own ? k : startCluster('samples-upstream');
+  if (!applyCrds(own, [crdDir], 'own cluster: crds/')) return;
+  for (let i = 0; i < Math.max(...Object.values(byProject).map((l) => l.length)); i++) {
+    const step = Object.values(byProject).map((l) => l[Math.min(i, l.length - 1)]);
+    applyCrds(own, step.map((d) => path.join(sharedCrds, d)), `own cluster: ${step.join(' + ')}`);
+  }
+  if (own === k) applyCrds(k, sharedUpstream.map((d) => path.join(sharedCrds, d)), `back to ${sharedUpstream.join(' + ')}`);
 }
 
 function main() {
-  if (!kubeconfig) {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-chart-apiserver-'));
-    const start = run(path.join(repoRoot, 'e2e', 'apiserver', 'run.sh'), [dir], { timeout: 60000 });
-    if (fs.existsSync(path.join(dir, 'pid'))) pid = Number(fs.readFileSync(path.join(dir, 'pid'), 'utf8').trim());
-    if (!c.equal(start.status, 0, `e2e/apiserver/run.sh starts (stderr: ${start.stderr.trim()})`)) return;
-    kubeconfig = path.join(dir, 'kubeconfig');
-  }
-
-  // CRDs: ours and the upstream kinds the operator writes.
-  let r = kubectl(['apply', '-f', crdDir]);
-  c.equal(r.status, 0, `kubectl apply -f crds/ (stderr: ${r.stderr.trim()})`);
+  k = cluster('samples');
   if (!c.ok(fs.existsSync(sharedCrds), `upstream CRDs at ${sharedCrds}`)) return;
-  for (const sub of fs.readdirSync(sharedCrds).sort()) {
-    const p = path.join(sharedCrds, sub);
-    if (!fs.statSync(p).isDirectory()) continue;
-    r = kubectl(['apply', '--server-side', '-f', p]);
-    c.equal(r.status, 0, `kubectl apply -f shared/crds/${sub} (stderr: ${r.stderr.trim()})`);
-  }
-  const crdNames = listYaml(crdDir).map((f) => `crd/${readYamlDocs(f)[0].metadata.name}`);
-  r = kubectl(['wait', '--for=condition=Established', '--timeout=30s', ...crdNames]);
-  if (!c.equal(r.status, 0, `CRDs established (stderr: ${r.stderr.trim()})`)) return;
-  r = kubectl(['create', 'namespace', namespace]);
+  for (const d of sharedUpstream) c.ok(fs.existsSync(path.join(sharedCrds, d)), `shared/crds/${d} exists`);
+
+  // CRDs: ours and the upstream kinds the operator writes, at the shared cluster's versions.
+  if (!applyCrds(k, [crdDir, ...sharedUpstream.map((d) => path.join(sharedCrds, d))], 'crds/ + ' + sharedUpstream.join(' + '))) return;
+  let r = kubectl(['create', 'namespace', namespace]);
   c.equal(r.status, 0, `create namespace (stderr: ${r.stderr.trim()})`);
 
   // Valid samples apply.
@@ -145,16 +155,27 @@ function main() {
   const want = applied.map((d) => `${d.kind.toLowerCase()}.sluice.dev/${d.metadata.name}`).sort();
   c.equal(listed, want, 'kubectl get sluice lists every sample');
 
-  // kubectl explain reads the descriptions.
+  // kubectl explain reads the descriptions (the published OpenAPI of each kind).
+  for (const f of listYaml(crdDir)) {
+    const crd = readYamlDocs(f)[0];
+    const kind = crd.spec.names.kind;
+    const top = crd.spec.versions[0].schema.openAPIV3Schema;
+    r = kubectl(['explain', crd.spec.names.singular]);
+    c.ok(r.status === 0 && new RegExp(`KIND:\\s+${kind}`).test(r.stdout) && /GROUP:\s+sluice\.dev\n/.test(r.stdout) && /VERSION:\s+v1alpha1\n/.test(r.stdout) &&
+      r.stdout.includes(top.description.trim().split(/\s+/).slice(0, 4).join(' ')),
+      `kubectl explain ${crd.spec.names.singular} shows the kind and its description (stdout: ${r.stdout.slice(0, 300)} stderr: ${r.stderr.trim()})`);
+    r = kubectl(['explain', `${crd.spec.names.singular}.spec`]);
+    const fields = Object.keys(top.properties.spec.properties);
+    c.ok(r.status === 0 && fields.every((p) => new RegExp(`^\\s+${p}\\s+<`, 'm').test(r.stdout)),
+      `kubectl explain ${crd.spec.names.singular}.spec lists ${fields.join(', ')} (stderr: ${r.stderr.trim()})`);
+  }
   r = kubectl(['explain', 'tierlimit.spec.autoscaling.schedules.cron']);
-  c.ok(r.status === 0 && /five-field cron expression/.test(r.stdout), `kubectl explain shows field descriptions (stderr: ${r.stderr.trim()})`);
+  c.ok(r.status === 0 && /five-field cron expression/.test(r.stdout), `kubectl explain shows nested field descriptions (stderr: ${r.stderr.trim()})`);
 
   kubectl(['delete', 'namespace', namespace, '--wait=false']);
+
+  upstreamReleases();
 }
 
-try {
-  main();
-} finally {
-  cleanup();
-}
+main();
 c.done();

@@ -1,6 +1,6 @@
 'use strict';
 // Walks and applies the structural OpenAPI v3 schemas of our CRDs. This is not the admission
-// path (the test API server and kube-apiserver are); it lets the tests check the schemas'
+// path (kube-apiserver is, in e2e.chart.samples-kubectl); it lets the tests check the schemas'
 // shape and that samples break no schema rule other than the one they are meant to break.
 
 // Calls visit(node, path, ctx) for every schema node; ctx.propertyName is set for properties.
