@@ -43,7 +43,7 @@ for svc in prometheus haproxy prometheus-node-exporter; do
   fi
 done
 
-# Node.js 20 with npm runs the test API server and helm/CEL tooling. The CI machine ships
+# Node.js 20 with npm runs the chart and conformance tests. The CI machine ships
 # nodesource's nodejs (npm bundled); Debian's own npm package conflicts with it, so only
 # install Debian's nodejs+npm when no node is present at all.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

@@ -1,6 +1,6 @@
-// Exercises the client and an informer against a live API server (the e2e test API server or a
-// real cluster): kube_apiserver_smoke --kubeconfig FILE [--namespace NS]. Prints one line per
-// check and the timings; exits non-zero on the first failure.
+// Exercises the client and an informer against a live API server (the local control plane of
+// e2e/k8s, or any cluster): kube_apiserver_smoke --kubeconfig FILE [--namespace NS]. Prints one
+// line per check and the timings; exits non-zero on the first failure.
 
 #include <atomic>
 #include <chrono>
