@@ -5,14 +5,13 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { repoRoot } = require('./lib');
 
+// Exactly what the operator uses (e2e.control-plane.rbac proves each one against the audit log).
 const EXPECTED_RULES = [
-  { apiGroups: ['sluice.dev'], resources: ['canaryrollouts', 'trafficpolicies', 'tierlimits'], verbs: ['get', 'list', 'watch'] },
-  { apiGroups: ['sluice.dev'], resources: ['canaryrollouts/status', 'trafficpolicies/status', 'tierlimits/status'], verbs: ['get', 'update', 'patch'] },
-  { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
-  { apiGroups: ['gateway.envoyproxy.io'], resources: ['backendtrafficpolicies'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
-  { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
-  { apiGroups: [''], resources: ['services', 'endpoints', 'pods'], verbs: ['get', 'list', 'watch'] },
-  { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'] },
+  { apiGroups: ['sluice.dev'], resources: ['canaryrollouts'], verbs: ['list', 'watch', 'patch'] },
+  { apiGroups: ['sluice.dev'], resources: ['canaryrollouts/status'], verbs: ['get', 'update'] },
+  { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: ['list', 'watch', 'create', 'patch'] },
+  { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['list', 'watch', 'create', 'patch'] },
+  { apiGroups: [''], resources: ['services', 'pods'], verbs: ['list', 'watch'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
 ];
 const LEASE_RULES = [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] }];
