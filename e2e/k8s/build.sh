@@ -106,8 +106,15 @@ build kube-apiserver "$k8s_stamp" "$src" k8s.io/kubernetes/cmd/kube-apiserver "$
 build kube-controller-manager "$k8s_stamp" "$src" k8s.io/kubernetes/cmd/kube-controller-manager "$ldflags"
 build kubectl "$k8s_stamp" "$src" k8s.io/kubernetes/cmd/kubectl "$ldflags"
 build kube-faults "$faults_stamp" "$src" ./faults
-build helm "$helm_stamp" "$here/helm" helm.sh/helm/v3/cmd/helm \
-  "-s -w -X helm.sh/helm/v3/internal/version.version=$(sed -nE 's/^\s*helm\.sh\/helm\/v3 (v[0-9.]+)( .*)?$/\1/p' "$here/helm/go.mod")"
+# As helm's own Makefile does: its default Kubernetes version (for templates and lint) follows
+# the client-go it is built with, instead of v1.20.
+helm_version=$(sed -nE 's/^\s*helm\.sh\/helm\/v3 (v[0-9.]+)( .*)?$/\1/p' "$here/helm/go.mod")
+helm_k8s_minor=$(sed -nE 's/^\s*k8s\.io\/client-go v0\.([0-9]+)\..*/\1/p' "$here/helm/go.mod")
+helm_ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version"
+for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+  helm_ldflags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$helm_k8s_minor"
+done
+build helm "$helm_stamp" "$here/helm" helm.sh/helm/v3/cmd/helm "$helm_ldflags"
 
 if [ -n "$link" ]; then
   ln -sfn "$bin" "$link"
