@@ -38,7 +38,8 @@ PY
 watch_rollouts() {
   (
     declare -A last
-    kubectl get canaryrollouts | head -1
+    # (Not `kubectl get | head -1`: with pipefail, kubectl's SIGPIPE would end this subshell.)
+    printf '%-16s %-12s %-5s %-7s %s\n' NAME PHASE STEP WEIGHT AGE
     while true; do
       while read -r name phase step weight age; do
         key="$phase $step $weight"
