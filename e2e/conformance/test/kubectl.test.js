@@ -9,6 +9,8 @@ const yaml = require('js-yaml');
 const { Cluster, installWidgetCrd, sleep } = require('./helpers');
 
 const GROUP = 'kubectl.sluice.dev';
+// Qualified: other test files have widgets of their own groups in the same cluster.
+const W = `widgets.${GROUP}`;
 let c; let ns; let tmp;
 test.before(async () => {
   c = await Cluster.start();
@@ -54,26 +56,29 @@ test('kubectl apply --server-side and a conflict reported to the user', () => {
   const a = k('apply', '--server-side', '-f', f);
   assert.equal(a.code, 0, a.stderr);
   assert.match(a.stdout, /widget\.kubectl\.sluice\.dev\/ssa serverside-applied/);
-  const p = k('patch', 'widget', 'ssa', '--type', 'merge', '-p', '{"spec":{"size":5}}');
+  const p = k('patch', W, 'ssa', '--type', 'merge', '-p', '{"spec":{"size":5}}');
   assert.equal(p.code, 0, p.stderr);
   const conflict = k('apply', '--server-side', '-f', f);
   assert.notEqual(conflict.code, 0);
   assert.match(conflict.stderr, /conflict with "kubectl-patch"/);
   const forced = k('apply', '--server-side', '--force-conflicts', '-f', f);
   assert.equal(forced.code, 0, forced.stderr);
-  assert.equal(k('get', 'widget', 'ssa', '-o', 'jsonpath={.spec.size}').stdout, '2');
+  assert.equal(k('get', W, 'ssa', '-o', 'jsonpath={.spec.size}').stdout, '2');
 });
 
-// server-side-apply.md#upgrading-from-client-side-apply-to-server-side-apply: after one forced
-// server-side apply kubectl migrates the client-side ownership, so later server-side applies of
-// changed values do not conflict.
-test('kubectl apply: client-side to server-side migration', () => {
+// server-side-apply.md#upgrading-from-client-side-apply-to-server-side-apply: kubectl migrates
+// the client-side apply ownership (manager kubectl-client-side-apply) to its server-side manager
+// on the first `apply --server-side`, so even a changed value does not conflict and needs no
+// --force-conflicts.
+test('kubectl apply: client-side to server-side migration', async () => {
   const cfg = (v) => file('mig.yaml', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mig' }, data: { k: v } });
   assert.equal(k('apply', '-f', cfg('1')).code, 0);
-  const conflict = k('apply', '--server-side', '-f', cfg('2'));
-  assert.notEqual(conflict.code, 0);
-  assert.match(conflict.stderr, /conflict with "kubectl-client-side-apply"/);
-  assert.equal(k('apply', '--server-side', '--force-conflicts', '-f', cfg('2')).code, 0);
+  const migrated = k('apply', '--server-side', '-f', cfg('2'));
+  assert.equal(migrated.code, 0, migrated.stderr);
+  assert.match(migrated.stdout, /configmap\/mig serverside-applied/);
+  const live = (await c.get(`/api/v1/namespaces/${ns}/configmaps/mig`)).body;
+  const owners = live.metadata.managedFields.filter((m) => m.fieldsV1['f:data'] && m.fieldsV1['f:data']['f:k']).map((m) => `${m.manager}/${m.operation}`);
+  assert.deepEqual(owners, ['kubectl/Apply']);
   const later = k('apply', '--server-side', '-f', cfg('3'));
   assert.equal(later.code, 0, later.stderr);
   assert.equal(k('get', 'cm', 'mig', '-o', 'jsonpath={.data.k}').stdout, '3');
@@ -100,7 +105,8 @@ test('kubectl get -o yaml, patch (strategic, merge, json), label and describe', 
   assert.equal(obj.metadata.namespace, ns);
   const smp = k('patch', 'deploy', 'web', '-p', '{"spec":{"template":{"spec":{"containers":[{"name":"sidecar","image":"busybox"}]}}}}');
   assert.equal(smp.code, 0, smp.stderr);
-  assert.equal(k('get', 'deploy', 'web', '-o', 'jsonpath={.spec.template.spec.containers[*].name}').stdout, 'nginx sidecar');
+  // Merged by name (patchMergeKey); the new container is put ahead of the existing one.
+  assert.equal(k('get', 'deploy', 'web', '-o', 'jsonpath={.spec.template.spec.containers[*].name}').stdout, 'sidecar nginx');
   const jp = k('patch', 'deploy', 'web', '--type', 'json', '-p', '[{"op":"replace","path":"/spec/replicas","value":4}]');
   assert.equal(jp.code, 0, jp.stderr);
   const lb = k('label', 'deploy', 'web', 'tier=front');
@@ -110,7 +116,7 @@ test('kubectl get -o yaml, patch (strategic, merge, json), label and describe', 
   assert.equal(d.code, 0, d.stderr);
   assert.match(d.stdout, /Name:\s+web/);
   assert.match(d.stdout, /Replicas:\s+4 desired/);
-  const dw = k('describe', 'widget', 'ssa');
+  const dw = k('describe', W, 'ssa');
   assert.equal(dw.code, 0, dw.stderr);
   assert.match(dw.stdout, /Kind:\s+Widget/);
 });
@@ -129,12 +135,12 @@ test('kubectl scale changes spec.replicas through the scale subresource', async 
 });
 
 test('kubectl get -w streams changes', async () => {
-  const proc = c.kubectlAsync(['-n', ns, 'get', 'widgets', '-w', '--request-timeout=10s']);
+  const proc = c.kubectlAsync(['-n', ns, 'get', W, '-w', '--request-timeout=10s']);
   let out = '';
   proc.stdout.on('data', (d) => { out += d; });
   const deadline = Date.now() + 8000;
   while (!/ssa/.test(out) && Date.now() < deadline) await sleep(50);
-  const p = k('patch', 'widget', 'ssa', '--type', 'merge', '-p', '{"spec":{"size":7}}');
+  const p = k('patch', W, 'ssa', '--type', 'merge', '-p', '{"spec":{"size":7}}');
   assert.equal(p.code, 0, p.stderr);
   while (!/ssa\s+7/.test(out) && Date.now() < deadline) await sleep(50);
   proc.kill('SIGTERM');
@@ -143,7 +149,7 @@ test('kubectl get -w streams changes', async () => {
 });
 
 test('kubectl explain shows a custom resource field', () => {
-  const r = c.kubectl(['explain', `widgets.spec.color`]);
+  const r = c.kubectl(['explain', `${W}.spec.color`]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /KIND:\s+Widget/);
   assert.match(r.stdout, /color\s+<string>/);

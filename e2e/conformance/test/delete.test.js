@@ -14,11 +14,18 @@ const ownerRef = (o, extra = {}) => ({ apiVersion: 'v1', kind: 'ConfigMap', name
 const gone = async (url) => (await c.get(url)).status === 404;
 
 // finalizers.md: an object with finalizers gets deletionTimestamp and stays until every
-// finalizer is removed; then it disappears.
+// finalizer is removed; then it disappears. The DELETE answers 200 (not 202 Accepted: that is
+// only for the deprecated orphanDependents=false) with the object as it now is; deleting it
+// again changes nothing and is 200 again.
 test('finalizers keep a deleted object until they are removed', async () => {
   await c.post(`/api/v1/namespaces/${ns}/configmaps`, cm('fin', { finalizers: ['example.com/hold'] }));
   const d = await c.del(cmUrl('fin'));
-  assert.ok([200, 202].includes(d.status));
+  assert.equal(d.status, 200);
+  assert.equal(d.body.kind, 'ConfigMap');
+  assert.ok(d.body.metadata.deletionTimestamp);
+  const again = await c.del(cmUrl('fin'));
+  assert.equal(again.status, 200);
+  assert.equal(again.body.metadata.deletionTimestamp, d.body.metadata.deletionTimestamp);
   const g = await c.get(cmUrl('fin'));
   assert.equal(g.status, 200);
   assert.ok(g.body.metadata.deletionTimestamp, 'deletionTimestamp set');
@@ -77,7 +84,7 @@ test('foreground deletion removes dependents first', async () => {
   const owner = (await c.post(`/api/v1/namespaces/${ns}/configmaps`, cm('fg-owner'))).body;
   await c.post(`/api/v1/namespaces/${ns}/configmaps`, cm('fg-child', { ownerReferences: [ownerRef(owner, { blockOwnerDeletion: true })] }));
   const d = await c.del(cmUrl('fg-owner'), { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Foreground' });
-  assert.ok([200, 202].includes(d.status));
+  assert.equal(d.status, 200);
   assert.ok(d.body.metadata.deletionTimestamp);
   assert.ok(d.body.metadata.finalizers.includes('foregroundDeletion'));
   await c.eventually(() => gone(cmUrl('fg-child')), 15000, 'dependent deleted');
@@ -109,6 +116,26 @@ test('immediate delete answers 200 with a Success Status for configmaps', async 
   assert.equal(d.body.details.uid, a.metadata.uid);
 });
 
+// api-concepts.md#dry-run: DELETE ?dryRun=All runs admission and answers as a delete would, but
+// removes nothing and sets no deletionTimestamp.
+test('DELETE with dryRun=All answers like a delete and changes nothing', async () => {
+  const a = (await c.post(`/api/v1/namespaces/${ns}/configmaps`, cm('dry'))).body;
+  const d = await c.del(`${cmUrl('dry')}?dryRun=All`);
+  assert.equal(d.status, 200);
+  assert.equal(d.body.kind, 'Status');
+  assert.equal(d.body.status, 'Success');
+  const g = await c.get(cmUrl('dry'));
+  assert.equal(g.status, 200, 'still there');
+  assert.equal(g.body.metadata.resourceVersion, a.metadata.resourceVersion);
+  await c.post(`/api/v1/namespaces/${ns}/configmaps`, cm('dry-fin', { finalizers: ['example.com/hold'] }));
+  const f = await c.del(`${cmUrl('dry-fin')}?dryRun=All`);
+  assert.equal(f.status, 200);
+  assert.ok(f.body.metadata.deletionTimestamp, 'the answer shows what a delete would do');
+  assert.equal((await c.get(cmUrl('dry-fin'))).body.metadata.deletionTimestamp, undefined, 'but nothing was written');
+  await c.patch(cmUrl('dry-fin'), { metadata: { finalizers: null } }, 'application/merge-patch+json');
+  assert.equal((await c.del(`${cmUrl('nothing-here')}?dryRun=All`)).status, 404);
+});
+
 // api-conventions.md#concurrency-control-and-consistency: delete preconditions.
 test('delete with a stale resourceVersion precondition is 409', async () => {
   const a = (await c.post(`/api/v1/namespaces/${ns}/configmaps`, cm('precond'))).body;
@@ -126,7 +153,9 @@ test('namespace deletion removes its contents and the namespace', async () => {
   const tmp = await c.createNamespace('doomed');
   await c.post(`/api/v1/namespaces/${tmp}/configmaps`, cm('inside', { finalizers: ['example.com/hold'] }));
   const d = await c.del(`/api/v1/namespaces/${tmp}`);
-  assert.ok([200, 202].includes(d.status));
+  assert.equal(d.status, 200);
+  assert.equal(d.body.kind, 'Namespace');
+  assert.equal(d.body.status.phase, 'Terminating');
   const g = await c.get(`/api/v1/namespaces/${tmp}`);
   assert.equal(g.body.status.phase, 'Terminating');
   const create = await c.post(`/api/v1/namespaces/${tmp}/configmaps`, cm('late'));

@@ -208,13 +208,58 @@ test('events: events.k8s.io/v1 and v1 share objects with converted fields', asyn
   const back = await c.get(`/apis/events.k8s.io/v1/namespaces/${ns}/events?fieldSelector=regarding.name%3Devented`);
   assert.equal(back.body.items.length, 1);
   assert.equal(back.body.items[0].regarding.name, 'evented');
-  const invalid = await c.post(`/apis/events.k8s.io/v1/namespaces/${ns}/events`, { apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata: { name: 'bad' }, type: 'Odd' });
+  // The dedupe path of the operator's EventRecorder (operator/kube/events.cpp): a merge patch of
+  // series.count and series.lastObservedTime on events.k8s.io/v1.
+  const series = await c.patch(`/apis/events.k8s.io/v1/namespaces/${ns}/events/evented.1`, { series: { count: 2, lastObservedTime: '2024-01-01T00:00:05.000000Z' } }, 'application/merge-patch+json');
+  assert.equal(series.status, 200, series.text);
+  assert.equal(series.body.series.count, 2);
+  assert.deepEqual((await c.get(`/api/v1/namespaces/${ns}/events/evented.1`)).body.series, { count: 2, lastObservedTime: '2024-01-01T00:00:05.000000Z' });
+  // Validation runs in two stages, in the core (v1) field names even for events.k8s.io/v1: the
+  // namespace of the regarding object (core involvedObject), eventTime and type first; only an
+  // event that passes those is checked for reportingController/reportingInstance/action/reason.
+  const evUrl = `/apis/events.k8s.io/v1/namespaces/${ns}/events`;
+  const invalid = await c.post(evUrl, { apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata: { name: 'bad' }, type: 'Odd' });
   assert.equal(invalid.status, 422);
-  const fields = invalid.body.details.causes.map((x) => x.field);
-  for (const f of ['eventTime', 'type', 'reportingController', 'action', 'reason']) assert.ok(fields.includes(f), `${f} in ${fields}`);
+  assert.deepEqual(invalid.body.details.causes.map((x) => `${x.field}:${x.reason}`).sort(),
+    ['eventTime:FieldValueRequired', 'involvedObject.namespace:FieldValueInvalid', 'type:FieldValueInvalid']);
+  const incomplete = await c.post(evUrl, { apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata: { name: 'bad' }, type: 'Normal',
+    eventTime: '2024-01-01T00:00:00.000000Z', regarding: { kind: 'ConfigMap', name: 'evented', namespace: ns } });
+  assert.equal(incomplete.status, 422);
+  const fields = incomplete.body.details.causes.map((x) => x.field);
+  for (const f of ['reportingController', 'reportingInstance', 'action', 'reason']) assert.ok(fields.includes(f), `${f} in ${fields}`);
+  // A cluster-scoped object's events go to namespace "default" with no regarding.namespace
+  // (what operator/kube/events.cpp does for them).
+  const nsObj = (await c.get(`/api/v1/namespaces/${ns}`)).body;
+  const clusterScoped = await c.post('/apis/events.k8s.io/v1/namespaces/default/events', { ...ev, metadata: { name: `${ns}.1` },
+    regarding: { apiVersion: 'v1', kind: 'Namespace', name: ns, uid: nsObj.metadata.uid } });
+  assert.equal(clusterScoped.status, 201, clusterScoped.text);
+  await c.del(`/apis/events.k8s.io/v1/namespaces/default/events/${clusterScoped.body.metadata.name}`);
   const d = c.kubectl(['-n', ns, 'describe', 'configmap', 'evented']);
   assert.equal(d.code, 0, d.stderr);
   assert.match(d.stdout, /Normal\s+Shifted\s+.*weights moved/);
+});
+
+// PUT of an object that does not exist: 404 NotFound for most kinds (ConfigMaps, Deployments,
+// custom resources), but kinds whose registry strategy allows create-on-update (Leases,
+// Endpoints, Events) create it (201), whatever resourceVersion the body carries.
+test('PUT of a missing object: 404 for a ConfigMap, creates a Lease', async () => {
+  const missing = await c.put(`/api/v1/namespaces/${ns}/configmaps/nope`, cm('nope'));
+  assert.equal(missing.status, 404);
+  assert.equal(missing.body.reason, 'NotFound');
+  const leaseUrl = `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/lock`;
+  const lease = (meta = {}) => ({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'lock', ...meta }, spec: { holderIdentity: 'a', leaseDurationSeconds: 10 } });
+  const created = await c.put(leaseUrl, lease());
+  assert.equal(created.status, 201, created.text);
+  assert.equal(created.body.spec.holderIdentity, 'a');
+  // Deleted between a GET and a PUT (what a leader elector does): the PUT with the old
+  // resourceVersion recreates it instead of failing.
+  assert.equal((await c.del(leaseUrl)).status, 200);
+  const again = await c.put(leaseUrl, lease({ resourceVersion: created.body.metadata.resourceVersion }));
+  assert.equal(again.status, 201, again.text);
+  assert.notEqual(again.body.metadata.uid, created.body.metadata.uid);
+  // Existing: a stale resourceVersion is still a 409.
+  const stale = await c.put(leaseUrl, lease({ resourceVersion: created.body.metadata.resourceVersion }));
+  assert.equal(stale.status, 409);
 });
 
 // A built-in object with a field of the wrong JSON type cannot be decoded: 400 BadRequest

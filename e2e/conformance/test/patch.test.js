@@ -68,11 +68,14 @@ test('strategic merge patch on a custom resource is 415', async () => {
 });
 
 // server-side-apply.md: apply creates the object, records managedFields for the manager with
-// operation Apply, and requires fieldManager.
+// operation Apply, and requires fieldManager (without it: 422 Invalid on PatchOptions).
 test('server-side apply creates the object and records managedFields', async () => {
   const body = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'ssa', labels: { owner: 'one' } }, data: { a: '1' } };
   const noMgr = await c.patch(cmUrl('ssa'), body, 'application/apply-patch+yaml');
-  assert.equal(noMgr.status, 400);
+  assert.equal(noMgr.status, 422);
+  assert.equal(noMgr.body.reason, 'Invalid');
+  assert.equal(noMgr.body.details.kind, 'PatchOptions');
+  assert.deepEqual(noMgr.body.details.causes.map((x) => `${x.field}:${x.reason}`), ['fieldManager:FieldValueRequired']);
   const r = await c.patch(`${cmUrl('ssa')}?fieldManager=one`, body, 'application/apply-patch+yaml');
   assert.equal(r.status, 201, r.text);
   const mf = r.body.metadata.managedFields.find((m) => m.manager === 'one');
@@ -165,14 +168,19 @@ test('server-side apply merges built-in map-lists by key across managers', async
 
 // server-side-apply.md#clearing-managedfields: writing managedFields: [] clears them; a
 // non-empty list sent by the client replaces the live ones (what kubectl's client-side → server-
-// side apply migration does).
+// side apply migration does). An object without managedFields is not free for all: the first
+// apply to it treats every existing field as owned by the manager "before-first-apply", so a
+// changed value conflicts with that manager.
 test('managedFields can be reset or replaced by the client', async () => {
   await c.patch(`${cmUrl('mf')}?fieldManager=one`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mf' }, data: { a: '1' } }, 'application/apply-patch+yaml');
   const reset = await c.patch(cmUrl('mf'), { metadata: { managedFields: [] } }, 'application/merge-patch+json');
   assert.equal(reset.status, 200);
   assert.equal(reset.body.metadata.managedFields, undefined);
-  // With no owner left, another applier can change the field without a conflict.
-  const other = await c.patch(`${cmUrl('mf')}?fieldManager=two`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mf' }, data: { a: '2' } }, 'application/apply-patch+yaml');
+  const cm2 = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mf' }, data: { a: '2' } };
+  const blocked = await c.patch(`${cmUrl('mf')}?fieldManager=two`, cm2, 'application/apply-patch+yaml');
+  assert.equal(blocked.status, 409, blocked.text);
+  assert.match(blocked.body.message, /conflict with "before-first-apply"/);
+  const other = await c.patch(`${cmUrl('mf')}?fieldManager=two&force=true`, cm2, 'application/apply-patch+yaml');
   assert.equal(other.status, 200, other.text);
   const mine = [{ manager: 'three', operation: 'Apply', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:data': { 'f:a': {} } } }];
   const replaced = await c.patch(cmUrl('mf'), [{ op: 'replace', path: '/metadata/managedFields', value: mine }], 'application/json-patch+json');

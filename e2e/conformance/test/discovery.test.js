@@ -4,22 +4,54 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { Cluster } = require('./helpers');
 
-let c;
-test.before(async () => { c = await Cluster.start(); });
-test.after(async () => { await c.stop(); });
+let c; let ns;
+test.before(async () => { c = await Cluster.start(); ns = await c.createNamespace('discovery'); });
+test.after(async () => { await c.deleteNamespace(ns); await c.stop(); });
 
 // https://kubernetes.io/docs/reference/access-authn-authz/authentication/ : a request with an
-// invalid bearer token is rejected with 401 Unauthorized and a Status body.
-test('authentication: wrong or missing bearer token gets 401 with a Status', async () => {
-  for (const token of ['not-the-token', null]) {
-    const r = await c.get('/api/v1/namespaces', { token });
-    assert.equal(r.status, 401);
-    assert.equal(r.body.kind, 'Status');
-    assert.equal(r.body.apiVersion, 'v1');
-    assert.equal(r.body.status, 'Failure');
-    assert.equal(r.body.reason, 'Unauthorized');
-    assert.equal(r.body.code, 401);
+// invalid bearer token is rejected with 401 Unauthorized and a Status body. A request with no
+// credentials at all is not: anonymous requests are enabled by default, so it is authenticated
+// as system:anonymous and RBAC answers 403 Forbidden. A valid token without permissions is 403
+// naming the ServiceAccount.
+test('authentication: a wrong bearer token is 401; no credentials or no permissions is 403', async () => {
+  const wrong = await c.get('/api/v1/namespaces', { token: 'not-the-token' });
+  assert.equal(wrong.status, 401);
+  assert.equal(wrong.body.kind, 'Status');
+  assert.equal(wrong.body.apiVersion, 'v1');
+  assert.equal(wrong.body.status, 'Failure');
+  assert.equal(wrong.body.reason, 'Unauthorized');
+  assert.equal(wrong.body.code, 401);
+  const none = await c.get('/api/v1/namespaces', { token: null });
+  assert.equal(none.status, 403);
+  assert.equal(none.body.reason, 'Forbidden');
+  assert.match(none.body.message, /User "system:anonymous" cannot list resource "namespaces"/);
+  const token = await c.serviceAccountToken(ns, 'nobody');
+  const valid = await c.get('/api/v1/namespaces', { token });
+  assert.equal(valid.status, 403);
+  assert.match(valid.body.message, new RegExp(`User "system:serviceaccount:${ns}:nobody" cannot list resource "namespaces"`));
+  // /version is readable by anyone (system:public-info-viewer).
+  assert.equal((await c.get('/version', { token: null })).status, 200);
+});
+
+// Content negotiation (api-concepts.md#alternate-representations-of-resources): JSON, YAML and
+// protobuf are served; any other Accept is 406 NotAcceptable with a JSON Status.
+test('content negotiation: YAML and protobuf served, text/html is 406', async () => {
+  const cms = `/api/v1/namespaces/${ns}/configmaps`;
+  const y = await c.get(cms, { accept: 'application/yaml' });
+  assert.equal(y.status, 200);
+  assert.match(y.headers['content-type'], /^application\/yaml/);
+  assert.match(y.text, /^apiVersion: v1\nitems:/m);
+  const pb = await c.get(cms, { accept: 'application/vnd.kubernetes.protobuf' });
+  assert.equal(pb.status, 200);
+  assert.equal(pb.headers['content-type'], 'application/vnd.kubernetes.protobuf');
+  for (const accept of ['text/html', 'text/plain']) {
+    const r = await c.get(cms, { accept });
+    assert.equal(r.status, 406, accept);
+    assert.match(r.headers['content-type'], /^application\/json/);
+    assert.equal(r.body.reason, 'NotAcceptable');
+    assert.match(r.body.message, /^406: Not Acceptable/);
   }
+  assert.equal((await c.get(cms, { accept: '*/*' })).headers['content-type'], 'application/json');
 });
 
 // https://kubernetes.io/docs/reference/using-api/#api-versioning : /version reports the server version.
@@ -59,7 +91,8 @@ test('discovery: aggregated APIGroupDiscoveryList when requested', async () => {
   assert.equal(r.body.apiVersion, 'apidiscovery.k8s.io/v2');
   const apps = r.body.items.find((g) => g.metadata.name === 'apps');
   const dep = apps.versions.find((v) => v.version === 'v1').resources.find((x) => x.resource === 'deployments');
-  assert.deepEqual(dep.responseKind, { group: 'apps', version: 'v1', kind: 'Deployment' });
+  // group and version are left empty: the resource's own group version.
+  assert.deepEqual(dep.responseKind, { group: '', version: '', kind: 'Deployment' });
   assert.equal(dep.scope, 'Namespaced');
   assert.ok(dep.subresources.some((x) => x.subresource === 'status'));
   const core = await c.get('/api', { accept });
