@@ -34,6 +34,8 @@ stop_pid_file() {  # stop_pid_file FILE [GRACE-SECONDS]: SIGTERM, then SIGKILL a
     kill "$pid" 2>/dev/null || true
     for _ in $(seq $((grace * 10))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
+    # Gone for real before anyone binds its ports again.
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   fi
   rm -f "$f"
 }
@@ -149,7 +151,17 @@ start_apiserver() {
     ${SLUICE_APISERVER_FLAGS:-} \
     >>"$dir/logs/kube-apiserver.log" 2>&1 &
   echo $! >"$dir/pids/kube-apiserver.pid"
-  wait_until 90 "kube-apiserver /readyz" admin_curl -f "$APISERVER_URL/readyz"
+  # Ready within 90 s, or fail at once when the process has died.
+  local deadline=$(($(now_ms) + 90000))
+  until admin_curl -f -o /dev/null "$APISERVER_URL/readyz" 2>/dev/null; do
+    if ! pid_alive "$dir/pids/kube-apiserver.pid"; then
+      echo "cluster: kube-apiserver exited; the end of its log:" >&2
+      tail -n 5 "$dir/logs/kube-apiserver.log" >&2
+      return 1
+    fi
+    (($(now_ms) < deadline)) || { echo "cluster: kube-apiserver /readyz not ready within 90 s" >&2; return 1; }
+    sleep 0.1
+  done
   echo "kube-apiserver $(($(now_ms) - t0))" >>"$dir/start-ms"
 }
 

@@ -61,6 +61,9 @@ func verbOf(r *http.Request) string {
 		if q.Get("watch") == "true" || q.Get("watch") == "1" {
 			return "watch"
 		}
+		if isCollection(r.URL.Path) {
+			return "list"
+		}
 		return "get"
 	case http.MethodPost:
 		return "create"
@@ -72,6 +75,23 @@ func verbOf(r *http.Request) string {
 		return "delete"
 	}
 	return strings.ToLower(r.Method)
+}
+
+// isCollection: /api/v1/[namespaces/NS/]RES or /apis/GROUP/VERSION/[namespaces/NS/]RES.
+func isCollection(path string) bool {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	if len(parts) >= 2 && parts[len(parts)-2] == "namespaces" && len(parts) > 3 {
+		// .../namespaces/NS is a namespace object, not a collection
+		return false
+	}
+	base := 3
+	if len(parts) > 0 && parts[0] == "apis" {
+		base = 4
+	}
+	if len(parts) >= base+2 && parts[base-1] == "namespaces" {
+		return len(parts) == base+2
+	}
+	return len(parts) == base
 }
 
 // resourceOf is the path's resource segment (with /status or another subresource), or the path.
