@@ -1,10 +1,9 @@
 #!/usr/bin/env python3
 """e2e.canary.operator-restart: the operator is killed (SIGKILL) mid-step and restarted; the
 rollout resumes at the same step, with no extra rollback and no skipped step."""
-import threading
 import time
 
-from sluice_e2e import Stack, check, log, main
+from sluice_e2e import StatusHistory, Stack, check, log, main
 
 HOST = "payment.restart.local"
 
@@ -15,21 +14,7 @@ def scenario(build_dir):
         s.background_traffic(HOST, rate=80)
         s.apply_template("rollout.yaml.tmpl", ROLLOUT_NAME="restart", HOSTNAME=HOST,
                          STEP_INTERVAL="3s", MIN_REQUESTS="5")
-        seen = []
-        stop = threading.Event()
-
-        def watch():
-            while not stop.is_set():
-                try:
-                    st = s.status("restart")
-                    seen.append((st.get("currentStep"), st.get("phase")))
-                except Exception:  # noqa: BLE001 - transient kubectl failures are fine here
-                    pass
-                time.sleep(0.15)
-
-        watcher = threading.Thread(target=watch)
-        watcher.start()
-        try:
+        with StatusHistory(s, "restart") as history:
             s.wait_status("restart", lambda st: st.get("currentStep", -1) >= 2, 60, "step 2")
             s.stack("operator-kill")
             step = s.status("restart").get("currentStep")
@@ -40,14 +25,7 @@ def scenario(build_dir):
             check(st.get("currentStep") == step,
                   f"after restart the rollout is at step {st.get('currentStep')}, not {step}")
             s.wait_status("restart", lambda st: st.get("phase") == "Succeeded", 90, "Succeeded")
-        finally:
-            stop.set()
-            watcher.join()
-        steps = [st for st, _ in seen if st is not None]
-        for a, b in zip(steps, steps[1:]):
-            check(b in (a, a + 1), f"step went from {a} to {b}: sequence {steps}")
-        check(not any(p == "RolledBack" for _, p in seen), "a rollback happened")
-        log(f"observed steps {sorted(set(steps))}")
+        history.check_no_skip_or_rollback()
 
 
 if __name__ == "__main__":

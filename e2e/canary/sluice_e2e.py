@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -204,6 +205,58 @@ class Stack:
                              stderr=subprocess.DEVNULL)
         self.background.append(p)
         return p
+
+
+def wait_for(pred, timeout, what):
+    """Polls pred() until it is true; a Failure naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.2)
+    raise Failure(f"timed out after {timeout}s waiting for {what}")
+
+
+class StatusHistory:
+    """Records a rollout's (currentStep, phase) every 0.15 s in the background while a scenario
+    disturbs it (kills, restarts, faults), then checks the history a user would care about:
+    steps only ever move up one at a time, and nothing rolled back.
+
+        with StatusHistory(s, "name") as history:
+            ...
+        history.check_no_skip_or_rollback()
+    """
+
+    def __init__(self, stack, name):
+        self.stack, self.name = stack, name
+        self.seen = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll)
+
+    def _poll(self):
+        while not self._stop.is_set():
+            try:
+                st = self.stack.status(self.name)
+                self.seen.append((st.get("currentStep"), st.get("phase")))
+            except Exception:  # noqa: BLE001 - the API server may be down on purpose
+                pass
+            time.sleep(0.15)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        return False
+
+    def check_no_skip_or_rollback(self):
+        steps = [st for st, _ in self.seen if st is not None]
+        for a, b in zip(steps, steps[1:]):
+            check(b in (a, a + 1), f"step went from {a} to {b}: sequence {steps}")
+        check(not any(p == "RolledBack" for _, p in self.seen), "a rollback happened")
+        log(f"observed steps {sorted(set(steps))}")
 
 
 def read_env(path):

@@ -6,11 +6,10 @@ skipped, repeated or rolled back; the operator does not hot-loop (requests per s
 time during the faults are reported and bounded)."""
 import os
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "canary"))
-from sluice_e2e import Stack, check, log, main  # noqa: E402
+from sluice_e2e import StatusHistory, Stack, check, log, main  # noqa: E402
 
 HOST = "payment.faults.local"
 
@@ -33,21 +32,7 @@ def scenario(build_dir):
                          STEP_INTERVAL="3s", MIN_REQUESTS="5")
         with open(os.path.join(s.dir, "pids", "operator.pid")) as f:
             pid = int(f.read())
-        seen = []
-        stop = threading.Event()
-
-        def watch():
-            while not stop.is_set():
-                try:
-                    st = s.status("faults")
-                    seen.append((st.get("currentStep"), st.get("phase")))
-                except Exception:  # noqa: BLE001 - a transient kubectl failure is fine here
-                    pass
-                time.sleep(0.15)
-
-        watcher = threading.Thread(target=watch)
-        watcher.start()
-        try:
+        with StatusHistory(s, "faults") as history:
             s.wait_status("faults", lambda st: st.get("currentStep", -1) >= 1, 60, "step 1")
             cpu0, req0, t0 = cpu_seconds(pid), total_requests(s), time.monotonic()
             for name, params, hold in (
@@ -71,14 +56,7 @@ def scenario(build_dir):
             check(cpu / elapsed < 0.5, f"operator used {100 * cpu / elapsed:.0f} % CPU under faults")
             s.wait_status("faults", lambda st: st.get("phase") == "Succeeded", 120,
                           "Succeeded after the faults")
-        finally:
-            stop.set()
-            watcher.join()
-        steps = [st for st, _ in seen if st is not None]
-        for a, b in zip(steps, steps[1:]):
-            check(b in (a, a + 1), f"step went from {a} to {b}: sequence {steps}")
-        check(not any(p == "RolledBack" for _, p in seen), "a rollback happened")
-        log(f"observed steps {sorted(set(steps))}")
+        history.check_no_skip_or_rollback()
 
 
 if __name__ == "__main__":

@@ -5,11 +5,10 @@ made right after the restart (pause) is seen and honoured, the rollout then fini
 step skipped, repeated or rolled back. Then etcd is restarted the same way."""
 import os
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "canary"))
-from sluice_e2e import Stack, check, log, main  # noqa: E402
+from sluice_e2e import StatusHistory, Stack, check, log, main  # noqa: E402
 
 HOST = "payment.apirestart.local"
 
@@ -20,21 +19,7 @@ def scenario(build_dir):
         s.background_traffic(HOST, rate=80)
         s.apply_template("rollout.yaml.tmpl", ROLLOUT_NAME="restart", HOSTNAME=HOST,
                          STEP_INTERVAL="4s", MIN_REQUESTS="5")
-        seen = []
-        stop = threading.Event()
-
-        def watch():
-            while not stop.is_set():
-                try:
-                    st = s.status("restart")
-                    seen.append((st.get("currentStep"), st.get("phase")))
-                except Exception:  # noqa: BLE001 - the API server is down on purpose
-                    pass
-                time.sleep(0.15)
-
-        watcher = threading.Thread(target=watch)
-        watcher.start()
-        try:
+        with StatusHistory(s, "restart") as history:
             s.wait_status("restart", lambda st: st.get("currentStep", -1) >= 1, 60, "step 1")
             t0 = time.monotonic()
             s.cluster("restart-apiserver")
@@ -58,14 +43,7 @@ def scenario(build_dir):
             log(f"etcd restarted in {time.monotonic() - t0:.1f} s")
             s.wait_status("restart", lambda st: st.get("phase") == "Succeeded", 120,
                           "Succeeded after both restarts")
-        finally:
-            stop.set()
-            watcher.join()
-        steps = [st for st, _ in seen if st is not None]
-        for a, b in zip(steps, steps[1:]):
-            check(b in (a, a + 1), f"step went from {a} to {b}: sequence {steps}")
-        check(not any(p == "RolledBack" for _, p in seen), "a rollback happened")
-        log(f"observed steps {sorted(set(steps))}")
+        history.check_no_skip_or_rollback()
 
 
 if __name__ == "__main__":

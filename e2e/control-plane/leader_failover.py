@@ -6,11 +6,10 @@ the rollout goes on from the same step: no step skipped, repeated or rolled back
 import json
 import os
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "canary"))
-from sluice_e2e import Stack, check, log, main  # noqa: E402
+from sluice_e2e import StatusHistory, Stack, check, log, main  # noqa: E402
 
 HOST = "payment.failover.local"
 LEASE_SECONDS = 6
@@ -37,21 +36,7 @@ def scenario(build_dir):
         s.background_traffic(HOST, rate=80)
         s.apply_template("rollout.yaml.tmpl", ROLLOUT_NAME="failover", HOSTNAME=HOST,
                          STEP_INTERVAL="4s", MIN_REQUESTS="5")
-        seen = []
-        stop = threading.Event()
-
-        def watch():
-            while not stop.is_set():
-                try:
-                    st = s.status("failover")
-                    seen.append((st.get("currentStep"), st.get("phase")))
-                except Exception:  # noqa: BLE001 - a transient kubectl failure is fine here
-                    pass
-                time.sleep(0.15)
-
-        watcher = threading.Thread(target=watch)
-        watcher.start()
-        try:
+        with StatusHistory(s, "failover") as history:
             s.wait_status("failover", lambda st: st.get("currentStep", -1) >= 2, 90, "step 2")
             step = s.status("failover").get("currentStep")
             s.stack("operator-kill")
@@ -73,14 +58,7 @@ def scenario(build_dir):
                 f"{lease['spec'].get('leaseTransitions')}")
             s.wait_status("failover", lambda st: st.get("phase") == "Succeeded", 120,
                           "Succeeded under the new leader")
-        finally:
-            stop.set()
-            watcher.join()
-        steps = [st for st, _ in seen if st is not None]
-        for a, b in zip(steps, steps[1:]):
-            check(b in (a, a + 1), f"step went from {a} to {b}: sequence {steps}")
-        check(not any(p == "RolledBack" for _, p in seen), "a rollback happened")
-        log(f"observed steps {sorted(set(steps))}")
+        history.check_no_skip_or_rollback()
 
 
 if __name__ == "__main__":

@@ -13,22 +13,13 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "canary"))
-from sluice_e2e import Stack, check, log, main  # noqa: E402
+from sluice_e2e import Stack, check, log, main, wait_for  # noqa: E402
 
 HOST = "payment.rbac.local"
 
 
 def apply_json(s, obj):
     s.kubectl("apply", "-f", "-", stdin=json.dumps(obj))
-
-
-def wait_for(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.3)
-    check(False, f"timed out after {timeout}s waiting for {what}")
 
 
 def exists(s, kind, name):

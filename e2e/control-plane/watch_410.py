@@ -13,21 +13,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "canary"))
-from sluice_e2e import Failure, Stack, check, log, main  # noqa: E402
+from sluice_e2e import Stack, check, log, main, wait_for  # noqa: E402
 
 
 def haproxy_cfg(s):
     with open(os.path.join(s.dir, "haproxy", "haproxy.cfg")) as f:
         return f.read()
-
-
-def wait(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.2)
-    raise Failure(f"timed out after {timeout}s waiting for {what}")
 
 
 def scenario(build_dir):
@@ -64,7 +55,7 @@ def scenario(build_dir):
                       "the rollout created during the gap to be reconciled")
         s.wait_status("kept", lambda st: st.get("observedGeneration") == 2, 30,
                       "the change made during the gap to be reconciled")
-        wait(lambda: "new.w410.local" in haproxy_cfg(s) and "kept2.w410.local" in haproxy_cfg(s)
+        wait_for(lambda: "new.w410.local" in haproxy_cfg(s) and "kept2.w410.local" in haproxy_cfg(s)
              and "gone.w410.local" not in haproxy_cfg(s), 30,
              "HAProxy config to route new and kept2 and drop gone")
         log(f"all three changes applied {time.monotonic() - resumed:.1f} s after resuming")
