@@ -44,6 +44,7 @@ class Stack:
         self.dir = tempfile.mkdtemp(prefix=f"sluice-e2e-{name}-")
         self.env = {}
         self.background = []
+        self.histories = []
         self.proc_env = dict(os.environ)
         if own_cluster:
             self.proc_env.pop("SLUICE_CLUSTER_DIR", None)
@@ -142,7 +143,10 @@ class Stack:
 
     def rollout(self, name):
         p = self.kubectl("get", "canaryrollout", name, "-o", "json")
-        return json.loads(p.stdout)
+        obj = json.loads(p.stdout)
+        for history in self.histories:
+            history.observe(obj)
+        return obj
 
     def status(self, name):
         return self.rollout(name).get("status", {})
@@ -218,8 +222,9 @@ def wait_for(pred, timeout, what):
 
 
 class StatusHistory:
-    """Records a rollout's (currentStep, phase) every 0.15 s in the background while a scenario
-    disturbs it (kills, restarts, faults), then checks the history a user would care about:
+    """Records a rollout's (currentStep, phase) while a scenario disturbs it (kills, restarts,
+    faults): every status any read of the scenario sees, plus a poll every 0.15 s in the
+    background, ordered by resourceVersion. Then checks the history a user would care about:
     steps only ever move up one at a time, and nothing rolled back.
 
         with StatusHistory(s, "name") as history:
@@ -229,34 +234,46 @@ class StatusHistory:
 
     def __init__(self, stack, name):
         self.stack, self.name = stack, name
-        self.seen = []
+        self.seen = {}  # resourceVersion -> (currentStep, phase)
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll)
+
+    def observe(self, obj):
+        if obj.get("metadata", {}).get("name") != self.name:
+            return
+        st = obj.get("status", {})
+        with self._lock:
+            self.seen[int(obj["metadata"]["resourceVersion"])] = (st.get("currentStep"),
+                                                                  st.get("phase"))
 
     def _poll(self):
         while not self._stop.is_set():
             try:
-                st = self.stack.status(self.name)
-                self.seen.append((st.get("currentStep"), st.get("phase")))
+                self.stack.rollout(self.name)
             except Exception:  # noqa: BLE001 - the API server may be down on purpose
                 pass
             time.sleep(0.15)
 
     def __enter__(self):
+        self.stack.histories.append(self)
         self._thread.start()
         return self
 
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
+        self.stack.histories.remove(self)
         return False
 
     def check_no_skip_or_rollback(self):
-        steps = [st for st, _ in self.seen if st is not None]
+        with self._lock:
+            ordered = [self.seen[rv] for rv in sorted(self.seen)]
+        steps = [st for st, _ in ordered if st is not None]
         for a, b in zip(steps, steps[1:]):
             check(b in (a, a + 1), f"step went from {a} to {b}: sequence {steps}")
-        check(not any(p == "RolledBack" for _, p in self.seen), "a rollback happened")
-        log(f"observed steps {sorted(set(steps))}")
+        check(not any(p == "RolledBack" for _, p in ordered), "a rollback happened")
+        log(f"observed steps {sorted(set(steps))} in {len(ordered)} status versions")
 
 
 def read_env(path):
