@@ -17,10 +17,7 @@ def condition_text(st):
 
 def scenario(build_dir):
     with Stack(build_dir, "badinput") as s:
-        s.apply_template("services.yaml.tmpl")
-        s.background_traffic(GOOD, rate=80)
-        s.apply_template("rollout.yaml.tmpl", ROLLOUT_NAME="good", HOSTNAME=GOOD,
-                         STEP_INTERVAL="2s", MIN_REQUESTS="5")
+        s.start_canary("good", GOOD, "2s")
         text = s.rollout("good")
         # 1. invalid PromQL
         spec = json.loads(json.dumps(text["spec"]))

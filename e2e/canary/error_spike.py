@@ -14,10 +14,7 @@ ANALYSIS = 1.0
 
 def scenario(build_dir):
     with Stack(build_dir, "spike") as s:
-        s.apply_template("services.yaml.tmpl")
-        s.background_traffic(HOST, rate=120)
-        s.apply_template("rollout.yaml.tmpl", ROLLOUT_NAME="spike", HOSTNAME=HOST,
-                         STEP_INTERVAL="3s", MIN_REQUESTS="5")
+        s.start_canary("spike", HOST, "3s", rate=120)
         s.wait_status("spike", lambda st: st.get("canaryWeight") == 25, 60, "weight 25")
         s.set_canary_errors(1.0)
         spike_at = time.monotonic()

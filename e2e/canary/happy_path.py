@@ -10,10 +10,7 @@ STEPS = [5, 10, 25, 50, 75, 100]
 
 def scenario(build_dir):
     with Stack(build_dir, "happy") as s:
-        s.apply_template("services.yaml.tmpl")
-        s.background_traffic(HOST, rate=80)
-        s.apply_template("rollout.yaml.tmpl", ROLLOUT_NAME="happy", HOSTNAME=HOST,
-                         STEP_INTERVAL="3s", MIN_REQUESTS="5")
+        s.start_canary("happy", HOST, "3s")
         for index, weight in enumerate(STEPS[:-1]):
             s.pause_at_step("happy", index, weight)
             result = s.traffic(HOST, tenants=4000, prefix=f"step{index}-")

@@ -10,10 +10,7 @@ HOST = "payment.restart.local"
 
 def scenario(build_dir):
     with Stack(build_dir, "restart") as s:
-        s.apply_template("services.yaml.tmpl")
-        s.background_traffic(HOST, rate=80)
-        s.apply_template("rollout.yaml.tmpl", ROLLOUT_NAME="restart", HOSTNAME=HOST,
-                         STEP_INTERVAL="3s", MIN_REQUESTS="5")
+        s.start_canary("restart", HOST, "3s")
         with StatusHistory(s, "restart") as history:
             s.wait_status("restart", lambda st: st.get("currentStep", -1) >= 2, 60, "step 2")
             s.stack("operator-kill")

@@ -11,10 +11,7 @@ HOST = "payment.promdown.local"
 
 def scenario(build_dir):
     with Stack(build_dir, "promdown") as s:
-        s.apply_template("services.yaml.tmpl")
-        s.background_traffic(HOST, rate=80)
-        s.apply_template("rollout.yaml.tmpl", ROLLOUT_NAME="promdown", HOSTNAME=HOST,
-                         STEP_INTERVAL="2s", MIN_REQUESTS="5")
+        s.start_canary("promdown", HOST, "2s")
         st = s.wait_status("promdown", lambda st: st.get("currentStep", -1) >= 1, 60, "step 1")
         s.stack("prometheus-stop")
         held_step = s.status("promdown").get("currentStep")

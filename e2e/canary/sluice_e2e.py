@@ -141,6 +141,14 @@ class Stack:
                 return float(line.rsplit(" ", 1)[1])
         return None
 
+    def start_canary(self, name, host, step_interval, rate=80):
+        """The common opening: the stable and canary Services, steady load on `host` (so the
+        analysis has requests to judge), and a rollout `name` stepping every `step_interval`."""
+        self.apply_template("services.yaml.tmpl")
+        self.background_traffic(host, rate=rate)
+        self.apply_template("rollout.yaml.tmpl", ROLLOUT_NAME=name, HOSTNAME=host,
+                            STEP_INTERVAL=step_interval, MIN_REQUESTS="5")
+
     def rollout(self, name):
         p = self.kubectl("get", "canaryrollout", name, "-o", "json")
         obj = json.loads(p.stdout)

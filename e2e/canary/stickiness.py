@@ -19,10 +19,7 @@ def canary_tenants(result):
 
 def scenario(build_dir):
     with Stack(build_dir, "sticky") as s:
-        s.apply_template("services.yaml.tmpl")
-        s.background_traffic(HOST, rate=80)
-        s.apply_template("rollout.yaml.tmpl", ROLLOUT_NAME="sticky", HOSTNAME=HOST,
-                         STEP_INTERVAL="3s", MIN_REQUESTS="5")
+        s.start_canary("sticky", HOST, "3s")
         previous = set()
         for index, weight in enumerate(STEPS):
             if weight < 100:

@@ -26,10 +26,7 @@ def total_requests(s):
 
 def scenario(build_dir):
     with Stack(build_dir, "apifaults", faults=True) as s:
-        s.apply_template("services.yaml.tmpl")
-        s.background_traffic(HOST, rate=80)
-        s.apply_template("rollout.yaml.tmpl", ROLLOUT_NAME="faults", HOSTNAME=HOST,
-                         STEP_INTERVAL="3s", MIN_REQUESTS="5")
+        s.start_canary("faults", HOST, "3s")
         with open(os.path.join(s.dir, "pids", "operator.pid")) as f:
             pid = int(f.read())
         with StatusHistory(s, "faults") as history:

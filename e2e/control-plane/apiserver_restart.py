@@ -15,10 +15,7 @@ HOST = "payment.apirestart.local"
 
 def scenario(build_dir):
     with Stack(build_dir, "apirestart", own_cluster=True) as s:
-        s.apply_template("services.yaml.tmpl")
-        s.background_traffic(HOST, rate=80)
-        s.apply_template("rollout.yaml.tmpl", ROLLOUT_NAME="restart", HOSTNAME=HOST,
-                         STEP_INTERVAL="4s", MIN_REQUESTS="5")
+        s.start_canary("restart", HOST, "4s")
         with StatusHistory(s, "restart") as history:
             s.wait_status("restart", lambda st: st.get("currentStep", -1) >= 1, 60, "step 1")
             t0 = time.monotonic()

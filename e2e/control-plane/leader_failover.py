@@ -32,10 +32,7 @@ def scenario(build_dir):
         holder = lease["spec"]["holderIdentity"]
         log(f"lease held by {holder}, duration {lease['spec']['leaseDurationSeconds']} s")
 
-        s.apply_template("services.yaml.tmpl")
-        s.background_traffic(HOST, rate=80)
-        s.apply_template("rollout.yaml.tmpl", ROLLOUT_NAME="failover", HOSTNAME=HOST,
-                         STEP_INTERVAL="4s", MIN_REQUESTS="5")
+        s.start_canary("failover", HOST, "4s")
         with StatusHistory(s, "failover") as history:
             s.wait_status("failover", lambda st: st.get("currentStep", -1) >= 2, 90, "step 2")
             step = s.status("failover").get("currentStep")
