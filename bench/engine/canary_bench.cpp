@@ -9,6 +9,7 @@
 
 #include "operator/engine/bucket.h"
 #include "operator/engine/canary.h"
+#include "operator/engine/canary_route.h"
 #include "operator/render/haproxy/config.h"
 
 namespace {
@@ -90,17 +91,17 @@ void BM_BucketOf(benchmark::State& state) {
 }
 BENCHMARK(BM_BucketOf);
 
-std::vector<render::haproxy::CanaryRoute> routes(int count) {
-  std::vector<render::haproxy::CanaryRoute> out;
+std::vector<engine::RoutePlan> routes(int count) {
+  std::vector<engine::RoutePlan> out;
   for (int i = 0; i < count; ++i) {
-    render::haproxy::CanaryRoute r;
-    r.name = "route-" + std::to_string(i);
-    r.hostnames = {"r" + std::to_string(i) + ".example.com"};
-    r.stable = {{"127.0.0.1", 9000 + i}, {"127.0.0.1", 19000 + i}};
-    r.canary = {{"127.0.0.1", 29000 + i}};
-    r.stickinessHeader = "X-Tenant-ID";
-    r.match = {{{{"X-Canary", "always", "Exact"}}}};
-    out.push_back(std::move(r));
+    api::CanaryRollout r;
+    r.metadata.name = "route-" + std::to_string(i);
+    r.metadata.namespace_ = "bench";
+    r.spec.route = api::RouteSpec{{}, {"r" + std::to_string(i) + ".example.com"}, "haproxy"};
+    r.spec.stickiness = api::Stickiness{"X-Tenant-ID"};
+    r.spec.match = {{{{"X-Canary", "always", "Exact"}}}};
+    out.push_back(engine::canaryRoutePlan(r, 5, {"bench", "stable", 9000 + i, "127.0.0.1"},
+                                          {"bench", "canary", 29000 + i, "127.0.0.1"}));
   }
   return out;
 }

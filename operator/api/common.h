@@ -50,16 +50,19 @@ struct HeaderMatch {
   std::string name;
   std::string value;
   std::string type = "Exact";  // Exact | RegularExpression
+  friend bool operator==(const HeaderMatch&, const HeaderMatch&) = default;
 };
 
 struct RequestMatch {
   std::vector<HeaderMatch> headers;
+  friend bool operator==(const RequestMatch&, const RequestMatch&) = default;
 };
 
 struct ParentRef {
   std::string name;
   std::string namespace_;  // empty: the CR's namespace
   std::string sectionName;
+  friend bool operator==(const ParentRef&, const ParentRef&) = default;
 };
 
 struct PrometheusRef {

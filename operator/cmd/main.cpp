@@ -1,5 +1,6 @@
-// sluice-operator: wiring only. Options → Kubernetes client → manager with informers and the
-// CanaryRollout controller → run until SIGTERM/SIGINT.
+// sluice-operator: wiring only. Options → Kubernetes client → the traffic providers → manager
+// with informers and the CanaryRollout controller → run until SIGTERM/SIGINT. This is the one
+// place that names providers.
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -7,17 +8,18 @@
 #include <cstdio>
 #include <memory>
 #include <random>
-#include <thread>
 
 #include "operator/cmd/options.h"
 #include "operator/controllers/canary_rollout_controller.h"
-#include "operator/controllers/haproxy_gateway.h"
-#include "operator/controllers/informer_reader.h"
+#include "operator/controllers/resources.h"
+#include "operator/kube/cached_reader.h"
 #include "operator/kube/config.h"
 #include "operator/kube/events.h"
 #include "operator/kube/manager.h"
 #include "operator/kube/rest_client.h"
 #include "operator/prometheus/client.h"
+#include "operator/render/gatewayapi/provider.h"
+#include "operator/render/haproxy/provider.h"
 
 namespace {
 
@@ -47,19 +49,19 @@ std::string httpUri(const std::string& flag, const std::string& address) {
   return "http://" + hp->host + ":" + std::to_string(hp->port);
 }
 
-controllers::HaproxyGatewayOptions haproxyOptions(const cmd::HaproxyOptions& o) {
-  controllers::HaproxyGatewayOptions g;
-  g.configPath = o.configPath;
-  g.weightsMapPath = o.mapDir + "/weights.map";
+render::haproxy::HaproxyProviderOptions haproxyOptions(const cmd::HaproxyOptions& o) {
+  render::haproxy::HaproxyProviderOptions h;
+  h.configPath = o.configPath;
+  h.config.weightsMapPath = o.mapDir + "/weights.map";
   auto frontend = cmd::parseHostPort("haproxy-frontend-bind", o.frontendBind);
   auto stats = cmd::parseHostPort("haproxy-stats-bind", o.statsBind);
-  g.config.bindAddress = frontend->host;
-  g.config.frontendPort = frontend->port;
-  g.config.exporterPort = stats->port;
-  g.config.runtimeAddress = "ipv4@" + o.runtimeAddress;
-  g.runtimeAddress = o.runtimeAddress;
-  g.masterSocket = o.masterSocket;
-  return g;
+  h.config.bindAddress = frontend->host;
+  h.config.frontendPort = frontend->port;
+  h.config.exporterPort = stats->port;
+  h.config.runtimeAddress = "ipv4@" + o.runtimeAddress;
+  h.runtimeAddress = o.runtimeAddress;
+  h.masterSocket = o.masterSocket;
+  return h;
 }
 
 }  // namespace
@@ -109,14 +111,27 @@ int main(int argc, char** argv) {
   managerOptions.metrics = &metrics;
   kube::Manager manager(**client, clock, managerOptions);
 
-  controllers::InformerReader cache;
-  auto& rollouts = manager.informer(kube::resources::canaryRollouts());
-  auto& services = manager.informer(kube::resources::services());
-  cache.add(&rollouts);
-  cache.add(&services);
+  kube::CachedReader cache;
+  const auto rolloutsResource = controllers::resources::canaryRollouts();
+  cache.add(&manager.informer(rolloutsResource));
+  cache.add(&manager.informer(kube::resources::services()));
   cache.add(&manager.informer(kube::resources::httpRoutes()));
   cache.add(&manager.informer(kube::resources::horizontalPodAutoscalers()));
-  cache.add(&manager.informer(kube::Resource{"", "v1", "pods", "Pod", true}));
+  cache.add(&manager.informer(kube::resources::pods()));
+
+  // The traffic providers. gatewayAPI is always there; haproxy when configured. Its start()
+  // writes haproxy.cfg at once (from the plans it kept), so HAProxy can start before the
+  // first reconcile.
+  render::Providers providers;
+  providers.add(std::make_unique<render::gatewayapi::GatewayApiProvider>(
+      cache, **client, controllers::kFieldManager));
+  if (o.haproxy.enabled()) {
+    auto haproxy = std::make_unique<render::haproxy::HaproxyProvider>(haproxyOptions(o.haproxy));
+    if (auto started = haproxy->start(); !started) {
+      log->warn("{}", started.error());
+    }
+    providers.add(std::move(haproxy));
+  }
 
   kube::EventRecorderOptions eventOptions;
   eventOptions.reportingController = controllers::kControllerName;
@@ -125,10 +140,6 @@ int main(int argc, char** argv) {
   controllers::PrometheusClients prometheusClients([](const std::string& address) {
     return prometheus::makeHttpQueryClient({address, std::chrono::seconds{2}});
   });
-  std::unique_ptr<controllers::HaproxyGateway> haproxy;
-  if (o.haproxy.enabled()) {
-    haproxy = std::make_unique<controllers::HaproxyGateway>(haproxyOptions(o.haproxy));
-  }
 
   controllers::CanaryRolloutDeps deps;
   deps.cache = &cache;
@@ -136,40 +147,24 @@ int main(int argc, char** argv) {
   deps.statusWriter = client->get();
   deps.events = &events;
   deps.prometheus = &prometheusClients;
-  deps.haproxy = haproxy.get();
+  deps.providers = &providers;
   deps.metrics = &metrics;
   deps.clock = &clock;
   controllers::CanaryRolloutReconciler canary(deps);
-  manager.addController(
-      {"canaryrollout",
-       kube::resources::canaryRollouts(),
-       {kube::resources::httpRoutes(), kube::resources::horizontalPodAutoscalers()},
-       o.workers},
-      canary);
-
-  // The local HAProxy needs its config before it can start, even with no rollouts yet: write
-  // it as soon as the caches it is rendered from have synced.
-  std::thread haproxyBootstrap;
-  if (haproxy) {
-    haproxyBootstrap = std::thread([&] {
-      while (!manager.stopRequested()) {
-        if (rollouts.waitForSync(std::chrono::milliseconds{100}) &&
-            services.waitForSync(std::chrono::milliseconds{100})) {
-          if (auto s = canary.syncHaproxyRoutes(); !s) {
-            log->warn("haproxy: {}", s.error());
-          }
-          return;
-        }
-      }
-    });
-  }
+  kube::ControllerOptions canaryOptions;
+  canaryOptions.name = "canaryrollout";
+  canaryOptions.forResource = rolloutsResource;
+  canaryOptions.owns = {kube::resources::httpRoutes(), kube::resources::horizontalPodAutoscalers()};
+  canaryOptions.workers = o.workers;
+  canaryOptions.watches = {{kube::resources::services(), [&canary](const kube::Object& service) {
+                              return canary.rolloutsUsingService(service);
+                            }}};
+  canaryOptions.startupKeys = [&canary] { return canary.ownersInDataPlanes(); };
+  manager.addController(canaryOptions, canary);
 
   log->info("sluice-operator starting (namespace: {}, leader election: {})",
             o.watchNamespace.empty() ? "all" : o.watchNamespace, o.leaderElect);
   const int rc = manager.run();
-  if (haproxyBootstrap.joinable()) {
-    haproxyBootstrap.join();
-  }
   log->info("sluice-operator stopped");
   return rc;
 }

@@ -47,8 +47,7 @@ engine::AnalysisResult runAnalysis(const api::CanaryRolloutSpec& spec, const std
   values.stable = spec.stable.name;
   values.namespace_ = ns;
   values.interval = prometheus::formatDuration(spec.analysis.interval);
-  auto result =
-      prometheus::runAnalysis(**client, spec.analysis, values, now, fallbackRequestCountQuery);
+  auto result = runAnalysis(**client, spec.analysis, values, now, fallbackRequestCountQuery);
   result.error = naming(address, result.error);
   result.requestCountError = naming(address, result.requestCountError);
   for (auto& metric : result.metrics) {

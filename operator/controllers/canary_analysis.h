@@ -11,8 +11,8 @@
 #include <string>
 
 #include "operator/api/canary_rollout.h"
+#include "operator/controllers/analysis_runner.h"
 #include "operator/engine/canary.h"
-#include "operator/prometheus/analysis.h"
 #include "operator/prometheus/client.h"
 
 namespace sluice::controllers {

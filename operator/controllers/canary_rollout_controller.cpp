@@ -5,8 +5,9 @@
 
 #include "operator/api/conditions.h"
 #include "operator/api/parse.h"
-#include "operator/api/status_json.h"
-#include "operator/render/gateway_api.h"
+#include "operator/controllers/resources.h"
+#include "operator/engine/canary_route.h"
+#include "operator/kube/apply.h"
 #include "operator/render/hpa.h"
 
 namespace sluice::controllers {
@@ -17,7 +18,6 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using namespace std::chrono_literals;
 
-constexpr seconds kBlockedRetry{5};
 constexpr const char* kReasonServiceNotFound = "ServiceNotFound";
 constexpr const char* kReasonTrafficProviderError = "TrafficProviderError";
 constexpr const char* kReasonUnsupported = "Unsupported";
@@ -42,18 +42,14 @@ std::string stringAt(const kube::Object& object, std::initializer_list<const cha
   return v != nullptr && v->is_string() ? v->get<std::string>() : std::string();
 }
 
-// Where the data plane reaches a Service: an ExternalName Service names its host directly;
-// any other Service is reached through cluster DNS.
-render::haproxy::Server serverFor(const kube::Object& service, const api::ServiceRef& ref,
-                                  const std::string& ns) {
-  render::haproxy::Server server;
-  server.port = ref.port;
+// The Service as a route plan destination: an ExternalName Service carries its host.
+engine::ServiceTarget targetOf(const kube::Object& service, const api::ServiceRef& ref,
+                               const std::string& ns) {
+  engine::ServiceTarget target{ns, ref.name, ref.port, ""};
   if (stringAt(service, {"spec", "type"}) == "ExternalName") {
-    server.host = stringAt(service, {"spec", "externalName"});
-  } else {
-    server.host = ref.name + "." + ns + ".svc.cluster.local";
+    target.externalName = stringAt(service, {"spec", "externalName"});
   }
-  return server;
+  return target;
 }
 
 bool selectorMatches(const kube::Object& selector, const kube::Object& labels) {
@@ -80,58 +76,15 @@ api::CanaryRolloutStatus statusOf(const kube::Object& object) {
 
 }  // namespace
 
-std::string haproxyRouteName(const api::ObjectMeta& rollout) {
-  return rollout.namespace_ + "." + rollout.name;
-}
-
-CanaryRolloutReconciler::CanaryRolloutReconciler(CanaryRolloutDeps deps) : deps_(deps) {}
+CanaryRolloutReconciler::CanaryRolloutReconciler(CanaryRolloutDeps deps)
+    : deps_(deps), status_(deps.statusWriter, deps.events, deps.clock) {}
 
 void CanaryRolloutReconciler::recordEvent(const kube::Object& regarding, engine::EventType type,
                                           const std::string& reason, const std::string& note) {
-  if (deps_.events == nullptr) {
-    return;
-  }
-  // An Event that cannot be written is not worth failing the reconcile for; the recorder
-  // logs and counts it.
-  (void)deps_.events->record(
+  status_.event(
       regarding,
       type == engine::EventType::Warning ? kube::EventType::Warning : kube::EventType::Normal,
-      reason, reason, note);
-}
-
-Expected<void, kube::ApiError> CanaryRolloutReconciler::writeStatus(
-    const kube::Object& object, const api::CanaryRolloutStatus& status) {
-  kube::Object updated = object;
-  updated["status"] = api::toJson(status);
-  auto result =
-      deps_.statusWriter->updateStatus(kube::resources::canaryRollouts(), updated, {kFieldManager});
-  if (!result) {
-    return Unexpected(result.error());
-  }
-  return {};
-}
-
-kube::ReconcileOutcome CanaryRolloutReconciler::reportBlocked(
-    const kube::Object& object, api::CanaryRolloutStatus status, std::int64_t generation,
-    const std::string& reason, const std::string& message,
-    std::optional<std::chrono::seconds> retryAfter) {
-  const auto before = status;
-  const auto now = deps_.clock->now();
-  status.observedGeneration = generation;
-  status.message = message;
-  api::setCondition(status.conditions,
-                    {api::kConditionReady, api::kConditionFalse, reason, message, "", generation},
-                    now);
-  if (status != before) {
-    recordEvent(object, engine::EventType::Warning, reason, message);
-    if (auto w = writeStatus(object, status); !w) {
-      return Unexpected(kube::ReconcileError{"writing status: " + w.error().describe()});
-    }
-  }
-  if (!retryAfter) {
-    return Unexpected(kube::ReconcileError{message, true});
-  }
-  return kube::ReconcileResult{false, *retryAfter};
+      reason, note);
 }
 
 std::string CanaryRolloutReconciler::canaryPodsIdentity(const std::string& ns,
@@ -142,7 +95,7 @@ std::string CanaryRolloutReconciler::canaryPodsIdentity(const std::string& ns,
   if (selector == nullptr || !selector->is_object() || selector->empty()) {
     return {};
   }
-  auto pods = deps_.cache->list(kube::Resource{"", "v1", "pods", "Pod", true}, ns, {});
+  auto pods = deps_.cache->list(kube::resources::pods(), ns, {});
   if (!pods) {
     return {};
   }
@@ -169,109 +122,58 @@ std::string CanaryRolloutReconciler::canaryPodsIdentity(const std::string& ns,
   return out;
 }
 
-std::string CanaryRolloutReconciler::defaultRequestCountQuery(
-    const api::CanaryRollout& rollout) const {
-  if (!rollout.spec.route || rollout.spec.route->provider != "haproxy") {
-    return {};
-  }
-  // HAProxy's exporter counts requests per backend; the config names the canary backend
-  // "<route>-canary".
-  return "sum(increase(haproxy_backend_http_requests_total{proxy=\"" +
-         haproxyRouteName(rollout.metadata) + "-canary\"}[{{interval}}]))";
-}
-
-std::optional<render::haproxy::CanaryRoute> CanaryRolloutReconciler::haproxyRouteFor(
-    const api::CanaryRollout& rollout) {
-  if (!rollout.spec.route || rollout.spec.route->provider != "haproxy" ||
-      rollout.metadata.deletionTimestamp) {
-    return std::nullopt;
-  }
-  const auto& ns = rollout.metadata.namespace_;
-  auto stable = deps_.cache->get(kube::resources::services(), {ns, rollout.spec.stable.name});
-  auto canary = deps_.cache->get(kube::resources::services(), {ns, rollout.spec.canary.name});
-  if (!stable || !canary) {
-    return std::nullopt;  // reported in the rollout's own status
-  }
-  render::haproxy::CanaryRoute route;
-  route.name = haproxyRouteName(rollout.metadata);
-  route.hostnames = rollout.spec.route->hostnames;
-  route.stable.push_back(serverFor(*stable, rollout.spec.stable, ns));
-  route.canary.push_back(serverFor(*canary, rollout.spec.canary, ns));
-  if (rollout.spec.stickiness) {
-    route.stickinessHeader = rollout.spec.stickiness->header;
-  }
-  route.match = rollout.spec.match;
-  route.weight = rollout.status.canaryWeight;
-  return route;
-}
-
-Expected<void, std::string> CanaryRolloutReconciler::syncHaproxyRoutes() {
-  if (deps_.haproxy == nullptr) {
-    return {};
-  }
-  auto list = deps_.cache->list(kube::resources::canaryRollouts(), "", {});
+std::vector<kube::ObjectKey> CanaryRolloutReconciler::rolloutsUsingService(
+    const kube::Object& service) {
+  const auto key = kube::ObjectKey::of(service);
+  std::vector<kube::ObjectKey> out;
+  auto list = deps_.cache->list(resources::canaryRollouts(), key.ns, {});
   if (!list) {
-    return Unexpected("listing CanaryRollouts: " + list.error().describe());
+    return out;
   }
-  std::vector<render::haproxy::CanaryRoute> routes;
   for (const auto& object : list->items) {
-    if (auto rollout = api::parseCanaryRollout(object)) {
-      if (auto route = haproxyRouteFor(*rollout)) {
-        routes.push_back(std::move(*route));
+    for (const char* side : {"stable", "canary"}) {
+      if (stringAt(object, {"spec", side, "serviceRef", "name"}) == key.name) {
+        out.push_back(kube::ObjectKey::of(object));
+        break;
       }
     }
   }
-  return deps_.haproxy->syncRoutes(std::move(routes));
+  return out;
 }
 
-CanaryRolloutReconciler::Applied CanaryRolloutReconciler::applyWeight(
-    const api::CanaryRollout& rollout, std::int32_t weight) {
-  const auto& route = rollout.spec.route;
-  if (!route) {
-    return {false,
-            "spec.trafficPolicyRef: splitting inside a TrafficPolicy backend is not "
-            "supported yet; use spec.route"};
-  }
-  if (route->provider == "haproxy") {
-    if (deps_.haproxy == nullptr) {
-      return {false,
-              "spec.route.provider: haproxy is not configured in this operator "
-              "(--haproxy-config)"};
+std::vector<kube::ObjectKey> CanaryRolloutReconciler::ownersInDataPlanes() {
+  std::vector<kube::ObjectKey> out;
+  for (auto* provider : deps_.providers->all()) {
+    for (const auto& owner : provider->owners("CanaryRollout")) {
+      out.push_back({owner.namespace_, owner.name});
     }
-    // The full route set is rebuilt (every rollout decoded) only when this rollout's route is
-    // new or changed, or a reload is still pending; otherwise only the weight moves.
-    if (auto own = haproxyRouteFor(rollout); !own || !deps_.haproxy->hasRoute(*own)) {
-      if (auto s = syncHaproxyRoutes(); !s) {
-        return {false, s.error()};
+  }
+  return out;
+}
+
+CanaryRolloutReconciler::Applied CanaryRolloutReconciler::applyPlan(
+    render::TrafficProvider& provider, const engine::RoutePlan& plan) {
+  // A rollout moved to another provider leaves nothing behind in the one it left.
+  for (auto* other : deps_.providers->all()) {
+    if (other != &provider) {
+      if (auto removed = other->remove(plan.owner); !removed) {
+        return {false, removed.error().message};
       }
     }
-    const auto name = haproxyRouteName(rollout.metadata);
-    auto current = deps_.haproxy->appliedWeight(name);
-    if (current && *current == weight) {
-      return {};
-    }
-    if (auto set = deps_.haproxy->setWeight(name, weight); !set) {
-      return {false, set.error()};
-    }
-    return {};
   }
-  // gatewayAPI: server-side apply the HTTPRoute, skipping the call when the cached route
-  // already carries this weight.
-  auto desired = render::renderCanaryHttpRoute(rollout.metadata, rollout.spec, weight);
-  if (!desired) {
-    return {false, "HTTPRoute: " + desired.error()};
-  }
-  auto existing = deps_.cache->get(kube::resources::httpRoutes(),
-                                   {rollout.metadata.namespace_, (*desired)["metadata"]["name"]});
-  if (existing && existing->contains("spec") && (*existing)["spec"] == (*desired)["spec"]) {
-    return {};
-  }
-  auto applied =
-      deps_.writer->apply(kube::resources::httpRoutes(), *desired, {kFieldManager, true});
-  if (!applied) {
-    return {false, "applying HTTPRoute: " + applied.error().describe()};
+  if (auto applied = provider.apply(plan); !applied) {
+    return {false, applied.error().message};
   }
   return {};
+}
+
+kube::ReconcileOutcome CanaryRolloutReconciler::removeEverywhere(const engine::Owner& owner) {
+  for (auto* provider : deps_.providers->all()) {
+    if (auto removed = provider->remove(owner); !removed) {
+      return Unexpected(kube::ReconcileError{removed.error().message});
+    }
+  }
+  return kube::ReconcileResult{};
 }
 
 void CanaryRolloutReconciler::mirrorStableHpa(const kube::Object& object,
@@ -296,84 +198,86 @@ void CanaryRolloutReconciler::mirrorStableHpa(const kube::Object& object,
                     " scales " + rollout.spec.stable.name);
     return;
   }
-  auto desired = render::renderCanaryHpa(rollout.metadata, *stable,
-                                         {"apps/v1", "Deployment", rollout.spec.canary.name});
+  const std::string name = rollout.metadata.name + "-canary";
+  auto desired = render::renderMirroredHpa(engine::ownerOf(rollout), name, *stable,
+                                           {"apps/v1", "Deployment", rollout.spec.canary.name});
   if (!desired) {
     recordEvent(object, engine::EventType::Warning, "HPAMirrorFailed", desired.error());
     return;
   }
-  auto existing = deps_.cache->get(kube::resources::horizontalPodAutoscalers(),
-                                   {ns, render::canaryHpaName(rollout.metadata)});
-  if (existing && existing->contains("spec") && (*existing)["spec"] == (*desired)["spec"]) {
-    return;
-  }
-  if (auto applied = deps_.writer->apply(kube::resources::horizontalPodAutoscalers(), *desired,
-                                         {kFieldManager, true});
+  if (auto applied = kube::applyIfChanged(*deps_.cache, *deps_.writer,
+                                          kube::resources::horizontalPodAutoscalers(), *desired,
+                                          kFieldManager);
       !applied) {
-    recordEvent(
-        object, engine::EventType::Warning, "HPAMirrorFailed",
-        "applying " + render::canaryHpaName(rollout.metadata) + ": " + applied.error().describe());
+    recordEvent(object, engine::EventType::Warning, "HPAMirrorFailed",
+                "applying " + name + ": " + applied.error().describe());
   }
 }
 
 kube::ReconcileOutcome CanaryRolloutReconciler::reconcile(const kube::ObjectKey& key) {
-  auto object = deps_.cache->get(kube::resources::canaryRollouts(), key);
+  const auto& kind = resources::canaryRollouts();
+  engine::Owner gone{api::kApiVersion, "CanaryRollout", key.ns, key.name, ""};
+  auto object = deps_.cache->get(kind, key);
   if (!object) {
     if (object.error().isNotFound()) {
-      // Deleted: its generated objects go with it through ownerReferences; the haproxy route
-      // goes when the config is re-rendered without it.
-      if (auto s = syncHaproxyRoutes(); !s) {
-        return Unexpected(kube::ReconcileError{s.error()});
-      }
-      return kube::ReconcileResult{};
+      // Deleted: generated Kubernetes objects go with it through ownerReferences; the
+      // providers drop whatever else they carry for it.
+      return removeEverywhere(gone);
     }
     return Unexpected(kube::ReconcileError{"reading from cache: " + object.error().describe()});
+  }
+  if (findPath(*object, {"metadata", "deletionTimestamp"}) != nullptr) {
+    return removeEverywhere(gone);
   }
   const auto now = deps_.clock->now();
   std::int64_t generation = 0;
   if (const auto* g = findPath(*object, {"metadata", "generation"}); g && g->is_number()) {
     generation = g->get<std::int64_t>();
   }
-  if (findPath(*object, {"metadata", "deletionTimestamp"}) != nullptr) {
-    if (auto s = syncHaproxyRoutes(); !s) {
-      return Unexpected(kube::ReconcileError{s.error()});
-    }
-    return kube::ReconcileResult{};
-  }
 
   auto rollout = api::parseCanaryRollout(*object);
   if (!rollout) {
-    return reportBlocked(*object, statusOf(*object), generation, api::kReasonInvalidSpec,
-                         rollout.error().toString(), std::nullopt);
+    return status_.blocked(kind, *object, statusOf(*object), generation, api::kReasonInvalidSpec,
+                           rollout.error().toString(), std::nullopt);
   }
   const auto& spec = rollout->spec;
   const auto& ns = rollout->metadata.namespace_;
   const api::CanaryRolloutStatus& current = rollout->status;
 
-  kube::Object canaryService;
-  for (const auto* ref : {&spec.stable, &spec.canary}) {
-    auto service = deps_.cache->get(kube::resources::services(), {ns, ref->name});
+  // A missing Service is not polled: the manager maps Service events to the rollouts that
+  // name them, so the one that appears triggers this reconcile.
+  std::optional<kube::Object> services[2];
+  for (int i = 0; i < 2; ++i) {
+    const auto& ref = i == 0 ? spec.stable : spec.canary;
+    auto service = deps_.cache->get(kube::resources::services(), {ns, ref.name});
     if (!service) {
-      const std::string which = ref == &spec.stable ? "stable" : "canary";
-      return reportBlocked(
-          *object, current, generation, kReasonServiceNotFound,
-          "spec." + which + ".serviceRef: Service " + ns + "/" + ref->name + " not found",
-          kBlockedRetry);
+      return status_.blocked(kind, *object, current, generation, kReasonServiceNotFound,
+                             std::string("spec.") + (i == 0 ? "stable" : "canary") +
+                                 ".serviceRef: Service " + ns + "/" + ref.name + " not found",
+                             std::nullopt);
     }
-    if (ref == &spec.canary) {
-      canaryService = std::move(*service);
-    }
+    services[i] = std::move(*service);
   }
   if (!spec.route) {
-    return reportBlocked(*object, current, generation, kReasonUnsupported,
-                         "spec.trafficPolicyRef: splitting inside a TrafficPolicy backend is not "
-                         "supported yet; use spec.route",
-                         std::nullopt);
+    return status_.blocked(kind, *object, current, generation, kReasonUnsupported,
+                           "spec.trafficPolicyRef: splitting inside a TrafficPolicy backend is "
+                           "not supported yet; use spec.route",
+                           std::nullopt);
   }
+  render::TrafficProvider* provider = deps_.providers->find(spec.route->provider);
+  if (provider == nullptr) {
+    return status_.blocked(
+        kind, *object, current, generation, kReasonTrafficProviderError,
+        "spec.route.provider: " + spec.route->provider +
+            " is not configured in this operator (configured: " + deps_.providers->names() + ")",
+        std::nullopt);
+  }
+  const auto stableTarget = targetOf(*services[0], spec.stable, ns);
+  const auto canaryTarget = targetOf(*services[1], spec.canary, ns);
 
   engine::CanaryObservation observation;
   observation.generation = generation;
-  observation.canaryRevision = engine::revisionOf(spec, canaryPodsIdentity(ns, canaryService));
+  observation.canaryRevision = engine::revisionOf(spec, canaryPodsIdentity(ns, *services[1]));
   const auto& annotations = rollout->metadata.annotations;
   observation.actions.promote = annotations.contains(engine::kPromoteAnnotation);
   observation.actions.abort = annotations.contains(engine::kAbortAnnotation);
@@ -383,17 +287,19 @@ kube::ReconcileOutcome CanaryRolloutReconciler::reconcile(const kube::ObjectKey&
                        engine::analysisDue(spec, current, now);
   std::optional<std::chrono::steady_clock::time_point> measuredAt;
   if (analyse) {
-    observation.analysis =
-        runAnalysis(spec, ns, defaultRequestCountQuery(*rollout), *deps_.prometheus, now);
+    const auto owner = engine::ownerOf(*rollout);
+    observation.analysis = runAnalysis(
+        spec, ns,
+        provider->requestCountQuery(owner, rollout->metadata.name, engine::kCanaryDestination),
+        *deps_.prometheus, now);
     measuredAt = deps_.clock->steadyNow();
   }
 
   engine::CanaryPlan plan = engine::decide(spec, current, observation, now);
-
-  // A weight going down is applied first (traffic off a failing canary as early as possible).
-  const bool lowering = plan.canaryWeight < current.canaryWeight;
-  auto applyAndReport = [&]() -> Applied {
-    auto applied = applyWeight(*rollout, plan.canaryWeight);
+  const auto routePlan =
+      engine::canaryRoutePlan(*rollout, plan.canaryWeight, stableTarget, canaryTarget);
+  auto apply = [&]() -> Applied {
+    auto applied = applyPlan(*provider, routePlan);
     if (applied.ok && measuredAt && deps_.metrics != nullptr) {
       const std::chrono::duration<double> latency = deps_.clock->steadyNow() - *measuredAt;
       deps_.metrics->histogramObserve(
@@ -403,43 +309,43 @@ kube::ReconcileOutcome CanaryRolloutReconciler::reconcile(const kube::ObjectKey&
     }
     return applied;
   };
-  Applied applied;
-  if (lowering) {
-    applied = applyAndReport();
-  }
-  if (!applied.ok) {
-    api::setCondition(plan.status.conditions,
+  auto withProviderError = [&](api::CanaryRolloutStatus status, const std::string& message) {
+    api::setCondition(status.conditions,
                       {api::kConditionReady, api::kConditionFalse, kReasonTrafficProviderError,
-                       applied.message, "", generation},
+                       message, "", generation},
                       now);
+    return status;
+  };
+
+  // A weight going up is applied after status records the step (a restart never finds the
+  // data plane ahead of status), unless the last apply failed: then the step is taken only
+  // once the data plane takes it. Any other plan is applied first (traffic off a failing
+  // canary as early as possible). Either way status is written at most once.
+  bool lastApplyFailed = false;
+  for (const auto& c : current.conditions) {
+    lastApplyFailed |= c.type == api::kConditionReady && c.reason == kReasonTrafficProviderError;
   }
-  if (plan.status != current) {
-    if (auto w = writeStatus(*object, plan.status); !w) {
-      // A conflict means the object changed since the cache saw it: the watch brings the new
-      // version and the queue retries with backoff.
-      return Unexpected(kube::ReconcileError{"writing status: " + w.error().describe()});
-    }
-  }
-  for (const auto& event : plan.events) {
-    recordEvent(*object, event.type, event.reason, event.message);
-  }
-  if (!lowering) {
-    applied = applyAndReport();
+  const bool raising = plan.canaryWeight > current.canaryWeight;
+  const bool statusFirst = raising && !lastApplyFailed;
+  Applied applied;
+  api::CanaryRolloutStatus next = plan.status;
+  if (!statusFirst) {
+    applied = apply();
     if (!applied.ok) {
-      auto status = plan.status;
-      api::setCondition(status.conditions,
-                        {api::kConditionReady, api::kConditionFalse, kReasonTrafficProviderError,
-                         applied.message, "", generation},
-                        now);
-      if (status != plan.status) {
-        // Best effort: the error is returned (and retried) either way.
-        kube::Object latest = *object;
-        if (auto fresh = deps_.statusWriter->getStatus(kube::resources::canaryRollouts(), key)) {
-          latest = *fresh;
-        }
-        (void)writeStatus(latest, status);
-      }
+      next = withProviderError(raising ? current : plan.status, applied.message);
     }
+  }
+  if (auto w = status_.write(kind, *object, current, next); !w) {
+    return Unexpected(kube::ReconcileError{"writing status: " + w.error().describe()});
+  }
+  if (applied.ok || !raising) {  // the plan's status was written: its Events go with it
+    for (const auto& event : plan.events) {
+      recordEvent(*object, event.type, event.reason, event.message);
+    }
+  }
+  if (statusFirst) {
+    // A failure here is reported in status by the next reconcile (the queue's backoff).
+    applied = apply();
   }
   if (!applied.ok) {
     return Unexpected(kube::ReconcileError{applied.message});
@@ -452,9 +358,7 @@ kube::ReconcileOutcome CanaryRolloutReconciler::reconcile(const kube::ObjectKey&
     for (const auto& annotation : plan.consumedAnnotations) {
       patch["metadata"]["annotations"][annotation] = nullptr;
     }
-    if (auto p =
-            deps_.writer->patch(kube::resources::canaryRollouts(), key, patch, {kFieldManager});
-        !p) {
+    if (auto p = deps_.writer->patch(kind, key, patch, {kFieldManager}); !p) {
       return Unexpected(
           kube::ReconcileError{"removing consumed annotations: " + p.error().describe()});
     }

@@ -2,6 +2,8 @@
 
 #include <bit>
 
+#include "operator/engine/route_plan.h"
+
 namespace sluice::engine {
 namespace {
 
@@ -66,7 +68,11 @@ std::uint32_t xxh32(std::string_view data, std::uint32_t seed) {
 }
 
 std::int32_t bucketOf(std::string_view tenantId) {
-  return static_cast<std::int32_t>(xxh32(tenantId, 0) % 100U);
+  return static_cast<std::int32_t>(xxh32(tenantId, 0) % static_cast<std::uint32_t>(kWeightScale));
+}
+
+bool onCanary(std::string_view tenantId, std::int32_t percent) {
+  return bucketOf(tenantId) < weightFromPercent(percent);
 }
 
 }  // namespace sluice::engine

@@ -32,13 +32,17 @@ struct Resource {
   bool operator==(const Resource&) const = default;
 };
 
-// Well-known resources the operator touches.
+// Well-known Kubernetes resources the operator touches (its own kinds live in
+// operator/controllers/resources.h: kube/ knows no sluice.dev resource).
 namespace resources {
 inline Resource configMaps() {
   return {"", "v1", "configmaps", "ConfigMap", true};
 }
 inline Resource services() {
   return {"", "v1", "services", "Service", true};
+}
+inline Resource pods() {
+  return {"", "v1", "pods", "Pod", true};
 }
 inline Resource leases() {
   return {"coordination.k8s.io", "v1", "leases", "Lease", true};
@@ -58,15 +62,6 @@ inline Resource httpRoutes() {
 inline Resource backendTrafficPolicies() {
   return {"gateway.envoyproxy.io", "v1alpha1", "backendtrafficpolicies", "BackendTrafficPolicy",
           true};
-}
-inline Resource trafficPolicies() {
-  return {"sluice.dev", "v1alpha1", "trafficpolicies", "TrafficPolicy", true};
-}
-inline Resource canaryRollouts() {
-  return {"sluice.dev", "v1alpha1", "canaryrollouts", "CanaryRollout", true};
-}
-inline Resource tierLimits() {
-  return {"sluice.dev", "v1alpha1", "tierlimits", "TierLimit", true};
 }
 }  // namespace resources
 

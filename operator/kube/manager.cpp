@@ -11,6 +11,24 @@
 namespace sluice::kube {
 namespace {
 
+// True when two versions of an object differ only in status and resourceVersion: the write
+// of a status subresource. A resync delivers the same version twice and is not skipped.
+bool statusOnlyUpdate(const Object& oldObject, const Object& newObject) {
+  auto strip = [](Object o) {
+    o.erase("status");
+    if (auto meta = o.find("metadata"); meta != o.end() && meta->is_object()) {
+      meta->erase("resourceVersion");
+      meta->erase("managedFields");
+    }
+    return o;
+  };
+  const auto rv = [](const Object& o) {
+    const auto meta = o.value("metadata", Object::object());
+    return meta.value("resourceVersion", std::string());
+  };
+  return rv(oldObject) != rv(newObject) && strip(oldObject) == strip(newObject);
+}
+
 std::string resourceId(const Resource& r) {
   return r.group + "/" + r.version + "/" + r.plural;
 }
@@ -77,8 +95,28 @@ void Manager::addController(ControllerOptions options, Reconciler& reconciler) {
   // Handlers only enqueue keys: the reconciler reads current state itself (level-triggered).
   auto enqueueSelf = [queue](const Object& o) { queue->add(ObjectKey::of(o).str()); };
   informer(options.forResource)
-      .addHandlers({enqueueSelf, [enqueueSelf](const Object&, const Object& o) { enqueueSelf(o); },
+      .addHandlers({enqueueSelf,
+                    [enqueueSelf](const Object& oldObject, const Object& o) {
+                      if (!statusOnlyUpdate(oldObject, o)) {
+                        enqueueSelf(o);
+                      }
+                    },
                     enqueueSelf});
+  for (const auto& watch : options.watches) {
+    auto map = watch.map;
+    auto enqueueMapped = [queue, map](const Object& o) {
+      for (const auto& key : map(o)) {
+        queue->add(key.str());
+      }
+    };
+    informer(watch.resource)
+        .addHandlers({enqueueMapped,
+                      [enqueueMapped](const Object& oldObject, const Object& o) {
+                        enqueueMapped(oldObject);
+                        enqueueMapped(o);
+                      },
+                      enqueueMapped});
+  }
 
   std::string ownerKind = options.forResource.kind;
   std::string ownerGroup = options.forResource.group;
@@ -229,6 +267,11 @@ void Manager::startWorkers() {
   if (stopRequested_.load() || workersStarted_.exchange(true))
     return;
   for (auto& controller : controllers_) {
+    if (controller->options.startupKeys) {
+      for (const auto& key : controller->options.startupKeys()) {
+        controller->queue->add(key.str());
+      }
+    }
     logger()->info("starting controller {} with {} workers", controller->options.name,
                    controller->options.workers);
     for (int i = 0; i < std::max(1, controller->options.workers); ++i) {

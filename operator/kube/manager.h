@@ -4,14 +4,14 @@
 // together, like controller-runtime's manager. Typical use (see the report/README):
 //
 //   Manager mgr(client, clock, options);
-//   mgr.addController({"canaryrollout", resources::canaryRollouts(), {resources::httpRoutes()}},
-//                     reconciler);
+//   mgr.addController({"widget", widgets, {resources::httpRoutes()}}, reconciler);
 //   Informer& routes = mgr.informer(resources::httpRoutes());  // reconcilers read the cache
 //   return mgr.run();  // until SIGTERM/SIGINT (after Manager::blockTerminationSignals())
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -29,13 +29,28 @@
 
 namespace sluice::kube {
 
+// Events on `resource` enqueue the keys `map` returns (controller-runtime's Watches with
+// EnqueueRequestsFromMapFunc): e.g. a Service maps to the CanaryRollouts that route to it.
+// Updates call `map` for the old and the new object, so a reference removed still counts.
+struct Watch {
+  Resource resource;
+  std::function<std::vector<ObjectKey>(const Object&)> map;
+};
+
 struct ControllerOptions {
   std::string name;
-  Resource forResource;        // events on these objects enqueue their own key
+  // Events on these objects enqueue their own key. Updates that change only status (and
+  // metadata.resourceVersion) are skipped, so a controller's own status write never wakes it
+  // again (controller-runtime users add a predicate for this); a resync still delivers.
+  Resource forResource;
   std::vector<Resource> owns;  // events on these enqueue their controller owner of forResource.kind
   int workers = 2;
   std::chrono::milliseconds baseBackoff{5};
   std::chrono::milliseconds maxBackoff{300'000};
+  std::vector<Watch> watches;
+  // Keys reconciled once when the workers start, besides everything in the cache: e.g. owners
+  // a data plane still carries output for though they were deleted while no operator ran.
+  std::function<std::vector<ObjectKey>()> startupKeys;
 };
 
 struct ManagerOptions {

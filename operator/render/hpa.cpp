@@ -1,17 +1,14 @@
 #include "operator/render/hpa.h"
 
-#include "operator/render/gateway_api.h"
+#include "operator/render/object_meta.h"
 
 namespace sluice::render {
 
 using nlohmann::json;
 
-std::string canaryHpaName(const api::ObjectMeta& rollout) {
-  return rollout.name + "-canary";
-}
-
-Expected<json, std::string> renderCanaryHpa(const api::ObjectMeta& rollout, const json& stableHpa,
-                                            const ScaleTarget& canaryTarget) {
+Expected<json, std::string> renderMirroredHpa(const engine::Owner& owner, const std::string& name,
+                                              const json& stableHpa,
+                                              const ScaleTarget& canaryTarget) {
   if (!stableHpa.is_object() || stableHpa.value("apiVersion", std::string()) != "autoscaling/v2" ||
       stableHpa.value("kind", std::string()) != "HorizontalPodAutoscaler") {
     return Unexpected(std::string("stable HPA is not an autoscaling/v2 HorizontalPodAutoscaler"));
@@ -24,7 +21,7 @@ Expected<json, std::string> renderCanaryHpa(const api::ObjectMeta& rollout, cons
     return Unexpected(std::string("stable HPA has no integer spec.maxReplicas"));
   }
   if (canaryTarget.name.empty()) {
-    return Unexpected(std::string("canary scale target has no name"));
+    return Unexpected(std::string("scale target has no name"));
   }
   json spec{{"scaleTargetRef",
              {{"apiVersion", canaryTarget.apiVersion},
@@ -36,15 +33,9 @@ Expected<json, std::string> renderCanaryHpa(const api::ObjectMeta& rollout, cons
       spec[field] = stable[field];
     }
   }
-  json metadata{{"name", canaryHpaName(rollout)},
-                {"labels", canaryLabels(rollout)},
-                {"ownerReferences", json::array({canaryOwnerReference(rollout)})}};
-  if (!rollout.namespace_.empty()) {
-    metadata["namespace"] = rollout.namespace_;
-  }
   return json{{"apiVersion", "autoscaling/v2"},
               {"kind", "HorizontalPodAutoscaler"},
-              {"metadata", metadata},
+              {"metadata", generatedMetadata(owner, name)},
               {"spec", spec}};
 }
 

@@ -1,13 +1,13 @@
 #pragma once
 
-// Mirrors the stable workload's HorizontalPodAutoscaler for the canary
-// (spec.autoscaling.mirrorStableHPA).
+// HorizontalPodAutoscalers Sluice generates: a copy of another HPA retargeted at a different
+// workload (a CanaryRollout's spec.autoscaling.mirrorStableHPA), owned by whichever owner asks.
 
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "operator/api/canary_rollout.h"
 #include "operator/common/expected.h"
+#include "operator/engine/route_plan.h"
 
 namespace sluice::render {
 
@@ -18,14 +18,13 @@ struct ScaleTarget {
   std::string name;
 };
 
-std::string canaryHpaName(const api::ObjectMeta& rollout);
-
-// autoscaling/v2 HPA named canaryHpaName(), in the rollout's namespace, targeting
-// canaryTarget, with the stable HPA's minReplicas, maxReplicas, metrics and behavior, the
-// rollout's owner reference and labels. Accepts an autoscaling/v2 stable HPA; anything else
-// (wrong apiVersion/kind, no spec.maxReplicas) is an error naming the problem.
-Expected<nlohmann::json, std::string> renderCanaryHpa(const api::ObjectMeta& rollout,
-                                                      const nlohmann::json& stableHpa,
-                                                      const ScaleTarget& canaryTarget);
+// autoscaling/v2 HPA `name` in the owner's namespace, targeting `target`, with the source
+// HPA's minReplicas, maxReplicas, metrics and behavior, the owner's reference and labels.
+// Accepts an autoscaling/v2 source HPA; anything else (wrong apiVersion/kind, no
+// spec.maxReplicas) is an error naming the problem.
+Expected<nlohmann::json, std::string> renderMirroredHpa(const engine::Owner& owner,
+                                                        const std::string& name,
+                                                        const nlohmann::json& sourceHpa,
+                                                        const ScaleTarget& target);
 
 }  // namespace sluice::render

@@ -4,6 +4,8 @@
 
 #include <map>
 
+#include "operator/controllers/resources.h"
+#include "operator/render/gatewayapi/provider.h"
 #include "operator/test/mocks/kube/fake_client.h"
 
 namespace sluice::controllers {
@@ -79,7 +81,7 @@ class CanaryRolloutControllerTest : public ::testing::Test {
   void SetUp() override {
     client_.seed(kube::resources::services(), service("pay-stable"));
     client_.seed(kube::resources::services(), service("pay-canary"));
-    client_.seed(kube::resources::canaryRollouts(), rollout());
+    client_.seed(resources::canaryRollouts(), rollout());
     prom_->answers["COUNT"] = {100.0, {}};
     prom_->answers["ERRORS"] = {0.001, {}};
     deps_.cache = &client_;
@@ -88,12 +90,16 @@ class CanaryRolloutControllerTest : public ::testing::Test {
     deps_.events = &events_;
     deps_.prometheus = &clients_;
     deps_.clock = &clock_;
+    providers_.add(
+        std::make_unique<render::gatewayapi::GatewayApiProvider>(client_, client_, kFieldManager));
+    providers_.add(std::unique_ptr<render::TrafficProvider>(failing_));
+    deps_.providers = &providers_;
     reconciler_ = std::make_unique<CanaryRolloutReconciler>(deps_);
   }
 
   kube::ReconcileOutcome reconcile() { return reconciler_->reconcile({"shop", "pay"}); }
   Object status() {
-    return client_.get(kube::resources::canaryRollouts(), {"shop", "pay"})->at("status");
+    return client_.get(resources::canaryRollouts(), {"shop", "pay"})->at("status");
   }
   bool hasEvent(const std::string& type, const std::string& reason) {
     auto events = client_.list(kube::resources::events(), "shop", {});
@@ -126,7 +132,40 @@ class CanaryRolloutControllerTest : public ::testing::Test {
     return Expected<std::unique_ptr<prometheus::QueryClient>, prometheus::QueryError>(
         std::make_unique<ForwardingQueryClient>(prom_));
   }};
+  // A provider whose data plane is down, or back.
+  struct DeadGateway final : render::TrafficProvider {
+    std::string_view name() const override { return "haproxy"; }
+    Expected<render::ApplyResult, render::ProviderError> apply(
+        const engine::RoutePlan& p) override {
+      ++applies;
+      if (down) {
+        return Unexpected(render::ProviderError{"runtime API 127.0.0.1:9999: connection refused"});
+      }
+      weight = p.routes[0].rules.back().destinations[1].weight;
+      return render::ApplyResult{};
+    }
+    Expected<std::optional<engine::RoutePlan>, render::ProviderError> verify(
+        const engine::Owner&) override {
+      return std::optional<engine::RoutePlan>();
+    }
+    Expected<void, render::ProviderError> remove(const engine::Owner&) override {
+      ++removes;
+      return {};
+    }
+    std::vector<engine::Owner> owners(std::string_view) override { return {}; }
+    std::string requestCountQuery(const engine::Owner&, const std::string&,
+                                  const std::string&) const override {
+      return "DEAD_COUNT";
+    }
+    bool down = true;
+    int applies = 0;
+    int removes = 0;
+    std::int32_t weight = -1;
+  };
+
   CanaryRolloutDeps deps_;
+  DeadGateway* failing_ = new DeadGateway;  // owned by providers_
+  render::Providers providers_;
   std::unique_ptr<CanaryRolloutReconciler> reconciler_;
 };
 
@@ -192,27 +231,101 @@ TEST_F(CanaryRolloutControllerTest, UnreachablePrometheusHoldsAndSaysWhere) {
   }
 }
 
-TEST_F(CanaryRolloutControllerTest, MissingServiceNamesTheFieldAndRetries) {
+TEST_F(CanaryRolloutControllerTest, MissingServiceNamesTheFieldAndWaitsForIt) {
   ASSERT_TRUE(client_.remove(kube::resources::services(), {"shop", "pay-canary"}));
   auto outcome = reconcile();
-  ASSERT_TRUE(outcome);
-  EXPECT_GT(outcome->requeueAfter.count(), 0);
+  // Not polled: the Service's own events bring the rollout back (rolloutsUsingService).
+  ASSERT_FALSE(outcome);
+  EXPECT_TRUE(outcome.error().terminal);
   auto st = status();
   EXPECT_NE(st["message"].get<std::string>().find("spec.canary.serviceRef"), std::string::npos);
   EXPECT_NE(st["message"].get<std::string>().find("shop/pay-canary"), std::string::npos);
   EXPECT_FALSE(routeCanaryWeight().has_value());
   EXPECT_TRUE(hasEvent("Warning", "ServiceNotFound"));
+  EXPECT_EQ(reconciler_->rolloutsUsingService(service("pay-canary")),
+            (std::vector<kube::ObjectKey>{{"shop", "pay"}}));
+  EXPECT_TRUE(reconciler_->rolloutsUsingService(service("unrelated")).empty());
+  client_.seed(kube::resources::services(), service("pay-canary"));
+  ASSERT_TRUE(reconcile());
+  EXPECT_EQ(routeCanaryWeight(), 5);
+}
+
+TEST_F(CanaryRolloutControllerTest, DeadGatewayIsReportedOnceNotPerRetry) {
+  ASSERT_TRUE(client_.patch(resources::canaryRollouts(), {"shop", "pay"},
+                            {{"spec", {{"route", {{"provider", "haproxy"}}}}}}));
+  int statusWrites = 0;
+  for (int i = 0; i < 50; ++i) {  // the queue's retries, each a second apart
+    client_.clearActions();
+    auto outcome = reconcile();
+    ASSERT_FALSE(outcome);
+    EXPECT_FALSE(outcome.error().terminal);  // retried, with the queue's backoff
+    for (const auto& w : client_.writes()) {
+      statusWrites += w.verb == "update_status" ? 1 : 0;
+    }
+    clock_.advance(1s);
+  }
+  EXPECT_EQ(failing_->applies, 50);
+  // The first step, the provider's error, and the analyses every 30 s: a handful of writes for
+  // fifty failed reconciles, and no step taken while the data plane cannot follow.
+  EXPECT_LE(statusWrites, 4);
+  EXPECT_EQ(status()["canaryWeight"], 5);
+  auto st = status();
+  bool reported = false;
+  for (const auto& c : st["conditions"]) {
+    if (c["type"] == "Ready") {
+      EXPECT_EQ(c["status"], "False");
+      EXPECT_EQ(c["reason"], "TrafficProviderError");
+      EXPECT_NE(c["message"].get<std::string>().find("127.0.0.1:9999"), std::string::npos);
+      reported = true;
+    }
+  }
+  EXPECT_TRUE(reported) << st.dump();
+  // Back: the weight in status is applied and Ready recovers.
+  failing_->down = false;
+  ASSERT_TRUE(reconcile());
+  EXPECT_EQ(failing_->weight, engine::weightFromPercent(status()["canaryWeight"].get<int>()));
+  for (const auto& c : status()["conditions"]) {
+    if (c["type"] == "Ready") {
+      EXPECT_NE(c["reason"], "TrafficProviderError");
+    }
+  }
+}
+
+TEST_F(CanaryRolloutControllerTest, UnknownProviderNamesTheFieldAndTheConfiguredOnes) {
+  ASSERT_TRUE(client_.patch(resources::canaryRollouts(), {"shop", "pay"},
+                            {{"spec", {{"route", {{"provider", "haproxy"}}}}}}));
+  render::Providers gatewayOnly;
+  gatewayOnly.add(
+      std::make_unique<render::gatewayapi::GatewayApiProvider>(client_, client_, kFieldManager));
+  auto deps = deps_;
+  deps.providers = &gatewayOnly;
+  reconciler_ = std::make_unique<CanaryRolloutReconciler>(deps);
+  auto outcome = reconcile();
+  ASSERT_FALSE(outcome);
+  EXPECT_TRUE(outcome.error().terminal);
+  const auto message = status()["message"].get<std::string>();
+  EXPECT_NE(message.find("spec.route.provider: haproxy is not configured"), std::string::npos)
+      << message;
+  EXPECT_NE(message.find("(configured: gatewayAPI)"), std::string::npos) << message;
+}
+
+TEST_F(CanaryRolloutControllerTest, DeletedRolloutIsRemovedFromEveryProvider) {
+  ASSERT_TRUE(reconcile());
+  ASSERT_TRUE(client_.remove(resources::canaryRollouts(), {"shop", "pay"}));
+  ASSERT_TRUE(reconcile());
+  EXPECT_GE(failing_->removes, 1);
+  EXPECT_FALSE(routeCanaryWeight().has_value());  // the gatewayAPI provider deleted its route
 }
 
 TEST_F(CanaryRolloutControllerTest, InvalidSpecIsReportedAndNotRetried) {
   auto bad = rollout();
   bad["metadata"]["name"] = "broken";
   bad["spec"]["steps"] = {50, 10, 100};
-  client_.seed(kube::resources::canaryRollouts(), bad);
+  client_.seed(resources::canaryRollouts(), bad);
   auto outcome = reconciler_->reconcile({"shop", "broken"});
   ASSERT_FALSE(outcome);
   EXPECT_TRUE(outcome.error().terminal);
-  auto st = client_.get(kube::resources::canaryRollouts(), {"shop", "broken"})->at("status");
+  auto st = client_.get(resources::canaryRollouts(), {"shop", "broken"})->at("status");
   EXPECT_NE(st["message"].get<std::string>().find("spec.steps"), std::string::npos) << st.dump();
   EXPECT_EQ(st["conditions"][0]["reason"], "InvalidSpec");
 }
@@ -240,10 +353,10 @@ TEST_F(CanaryRolloutControllerTest, StatusConflictIsRetried) {
 
 TEST_F(CanaryRolloutControllerTest, AbortAnnotationRollsBackAndIsConsumed) {
   ASSERT_TRUE(reconcile());
-  ASSERT_TRUE(client_.patch(kube::resources::canaryRollouts(), {"shop", "pay"},
+  ASSERT_TRUE(client_.patch(resources::canaryRollouts(), {"shop", "pay"},
                             {{"metadata", {{"annotations", {{"sluice.dev/abort", "true"}}}}}}));
   ASSERT_TRUE(reconcile());
-  auto object = *client_.get(kube::resources::canaryRollouts(), {"shop", "pay"});
+  auto object = *client_.get(resources::canaryRollouts(), {"shop", "pay"});
   EXPECT_EQ(object["status"]["phase"], "RolledBack");
   EXPECT_EQ(routeCanaryWeight(), 0);
   EXPECT_FALSE(object["metadata"].contains("annotations") &&
@@ -259,7 +372,7 @@ TEST_F(CanaryRolloutControllerTest, MirrorsTheStableHpaForTheCanary) {
              "metrics": [{"type": "Resource", "resource": {"name": "cpu",
                           "target": {"type": "Utilization", "averageUtilization": 70}}}]}
   })"));
-  ASSERT_TRUE(client_.patch(kube::resources::canaryRollouts(), {"shop", "pay"},
+  ASSERT_TRUE(client_.patch(resources::canaryRollouts(), {"shop", "pay"},
                             {{"spec", {{"autoscaling", {{"mirrorStableHPA", true}}}}}}));
   ASSERT_TRUE(reconcile());
   auto hpa = client_.get(kube::resources::horizontalPodAutoscalers(), {"shop", "pay-canary"});
@@ -276,7 +389,7 @@ TEST_F(CanaryRolloutControllerTest, MirrorsTheStableHpaForTheCanary) {
 }
 
 TEST_F(CanaryRolloutControllerTest, MissingStableHpaIsAnEventNotAHold) {
-  ASSERT_TRUE(client_.patch(kube::resources::canaryRollouts(), {"shop", "pay"},
+  ASSERT_TRUE(client_.patch(resources::canaryRollouts(), {"shop", "pay"},
                             {{"spec", {{"autoscaling", {{"mirrorStableHPA", true}}}}}}));
   ASSERT_TRUE(reconcile());
   EXPECT_TRUE(hasEvent("Warning", "StableHPANotFound"));

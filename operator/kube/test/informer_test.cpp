@@ -13,6 +13,11 @@
 namespace sluice::kube {
 namespace {
 
+// A custom resource like the operator's own (kube/ itself names none).
+kube::Resource trafficPolicies() {
+  return {"sluice.dev", "v1alpha1", "trafficpolicies", "TrafficPolicy", true};
+}
+
 using namespace std::chrono_literals;
 
 // Waits for a condition that depends on another thread's I/O, with a bound.
@@ -63,7 +68,7 @@ InformerOptions fastOptions() {
 
 TEST(Informer, ListsThenWatchesAddsUpdatesDeletes) {
   FakeClient fake;
-  Resource tp = resources::trafficPolicies();
+  Resource tp = trafficPolicies();
   fake.seed(tp, policy("a"));
   fake.seed(tp, policy("b"));
   fake.seed(tp, policy("c"));
@@ -91,7 +96,7 @@ TEST(Informer, ListsThenWatchesAddsUpdatesDeletes) {
 
 TEST(Informer, ReconnectResumesFromLastResourceVersionWithoutDuplicates) {
   FakeClient fake;
-  Resource tp = resources::trafficPolicies();
+  Resource tp = trafficPolicies();
   fake.seed(tp, policy("a"));
   Informer informer(fake, tp, fastOptions());
   Recorder rec;
@@ -121,7 +126,7 @@ TEST(Informer, ReconnectResumesFromLastResourceVersionWithoutDuplicates) {
 
 TEST(Informer, GoneRelistsAndDeliversOnlyTheDifference) {
   FakeClient fake;
-  Resource tp = resources::trafficPolicies();
+  Resource tp = trafficPolicies();
   fake.seed(tp, policy("a"));
   fake.seed(tp, policy("b"));
   fake.seed(tp, policy("c"));
@@ -162,7 +167,7 @@ TEST(Informer, GoneRelistsAndDeliversOnlyTheDifference) {
 
 TEST(Informer, StripsManagedFieldsAndLastAppliedAnnotation) {
   FakeClient fake;
-  Resource tp = resources::trafficPolicies();
+  Resource tp = trafficPolicies();
   Object o = policy("a");
   o["metadata"]["managedFields"] = Object::array({{{"manager", "kubectl"}}});
   o["metadata"]["annotations"] = {{"kubectl.kubernetes.io/last-applied-configuration", "{...}"},

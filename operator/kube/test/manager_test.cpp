@@ -18,6 +18,11 @@
 namespace sluice::kube {
 namespace {
 
+// A custom resource like the operator's own (kube/ itself names none).
+kube::Resource trafficPolicies() {
+  return {"sluice.dev", "v1alpha1", "trafficpolicies", "TrafficPolicy", true};
+}
+
 using namespace std::chrono_literals;
 
 template <class Pred>
@@ -73,7 +78,7 @@ std::pair<int, std::string> httpGet(const std::string& base, const std::string& 
 TEST(Manager, ReconcilesWithRetriesOwnedObjectsProbesAndReleasesLease) {
   FakeClient fake;
   SystemClock clock;
-  Resource tp = resources::trafficPolicies();
+  Resource tp = trafficPolicies();
   auto good = fake.seed(tp, policy("good"));
   fake.seed(tp, policy("flaky"));
   fake.seed(tp, policy("broken"));
@@ -166,13 +171,13 @@ class SlowReconciler : public Reconciler {
 TEST(Manager, ShutdownFinishesInFlightReconcileWithinBound) {
   FakeClient fake;
   SystemClock clock;
-  fake.seed(resources::trafficPolicies(), policy("a"));
+  fake.seed(trafficPolicies(), policy("a"));
   ManagerOptions options;
   options.probeAddress = "";
   options.gracefulShutdown = 5s;
   Manager manager(fake, clock, options);
   SlowReconciler reconciler;
-  manager.addController({"tp", resources::trafficPolicies(), {}, 1, 1ms, 1s}, reconciler);
+  manager.addController({"tp", trafficPolicies(), {}, 1, 1ms, 1s, {}, {}}, reconciler);
   ASSERT_TRUE(manager.start().hasValue());
   ASSERT_TRUE(eventually([&] { return reconciler.started.load(); }));
   manager.requestStop();
@@ -185,13 +190,13 @@ TEST(Manager, ShutdownFinishesInFlightReconcileWithinBound) {
 TEST(Manager, SeparateMetricsAddressServesOnlyMetrics) {
   FakeClient fake;
   SystemClock clock;
-  fake.seed(resources::trafficPolicies(), policy("a"));
+  fake.seed(trafficPolicies(), policy("a"));
   ManagerOptions options;
   options.probeAddress = "http://127.0.0.1:" + std::to_string(testing::unusedPort());
   options.metricsAddress = "http://127.0.0.1:" + std::to_string(testing::unusedPort());
   Manager manager(fake, clock, options);
   RecordingReconciler reconciler;
-  manager.addController({"tp", resources::trafficPolicies(), {}, 1, 1ms, 1s}, reconciler);
+  manager.addController({"tp", trafficPolicies(), {}, 1, 1ms, 1s, {}, {}}, reconciler);
   ASSERT_TRUE(manager.start().hasValue());
   auto metrics = httpGet(options.metricsAddress, "/metrics");
   EXPECT_EQ(metrics.first, 200);

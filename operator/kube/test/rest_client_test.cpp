@@ -15,6 +15,11 @@
 namespace sluice::kube {
 namespace {
 
+// A custom resource like the operator's own (kube/ itself names none).
+kube::Resource trafficPolicies() {
+  return {"sluice.dev", "v1alpha1", "trafficpolicies", "TrafficPolicy", true};
+}
+
 using testing::HttpRequest;
 using testing::HttpResponse;
 using testing::statusBody;
@@ -249,7 +254,7 @@ TEST_F(RestClientTest, StatusSubresourceAndMergePatchAndDelete) {
     return testing::reply(200, configMap("a", "9").dump());
   });
   auto client = connect(server.url());
-  Resource tp = resources::trafficPolicies();
+  Resource tp = trafficPolicies();
   ASSERT_TRUE(client->patchStatus(tp, {"ns1", "a"}, {{"status", {{"ready", true}}}}).hasValue());
   DeleteOptions del;
   del.propagationPolicy = PropagationPolicy::Foreground;

@@ -1,44 +1,114 @@
 #include "operator/render/gatewayapi/provider.h"
 
-#include <utility>
+#include <set>
+
+#include "operator/render/gatewayapi/httproute.h"
+#include "operator/render/object_meta.h"
 
 namespace sluice::render::gatewayapi {
 
-GatewayApiTrafficProvider::GatewayApiTrafficProvider(RouteStore& store, Renderer render)
-    : store_(store), render_(std::move(render)) {}
+GatewayApiProvider::GatewayApiProvider(kube::Reader& cache, kube::Writer& writer,
+                                       std::string fieldManager)
+    : cache_(cache), writer_(writer), fieldManager_(std::move(fieldManager)) {}
 
-Expected<void, ProviderError> GatewayApiTrafficProvider::setWeight(const std::string& route,
-                                                                   std::int32_t weight) {
-  if (weight < 0 || weight > 100) {
-    return Unexpected(ProviderError{"weight " + std::to_string(weight) + " is not 0..100"});
+Expected<std::vector<kube::Object>, ProviderError> GatewayApiProvider::ownedRoutes(
+    const engine::Owner& owner) {
+  kube::ListOptions options;
+  options.labelSelector = ownerSelector(owner);
+  auto list = cache_.list(kube::resources::httpRoutes(), owner.namespace_, options);
+  if (!list) {
+    return Unexpected(ProviderError{"listing HTTPRoutes: " + list.error().describe()});
   }
-  return store_.applyRoute(render_(route, weight));
+  return std::move(list->items);
 }
 
-Expected<std::int32_t, ProviderError> GatewayApiTrafficProvider::verifyWeight(
-    const std::string& route) {
-  auto current = store_.getRoute(route);
-  if (!current) {
-    return Unexpected(current.error());
+Expected<ApplyResult, ProviderError> GatewayApiProvider::apply(const engine::RoutePlan& plan) {
+  auto rendered = renderHttpRoutes(plan);
+  if (!rendered) {
+    return Unexpected(ProviderError{"HTTPRoute: " + rendered.error()});
   }
-  // The rendered route for weight 0 names the canary backend; read that backend's weight.
-  const auto reference = render_(route, 0);
-  std::string canaryName;
-  try {
-    canaryName = reference.at("spec").at("rules").back().at("backendRefs").at(1).at("name");
-  } catch (const nlohmann::json::exception&) {
-    return Unexpected(ProviderError{"rendered HTTPRoute has no canary backendRef"});
-  }
-  try {
-    for (const auto& ref : current->at("spec").at("rules").back().at("backendRefs")) {
-      if (ref.value("name", std::string()) == canaryName) {
-        return ref.value("weight", 1);
+  ApplyResult result;
+  std::set<std::string> names;
+  for (const auto& desired : *rendered) {
+    const std::string name = desired["metadata"]["name"];
+    names.insert(name);
+    auto existing = cache_.get(kube::resources::httpRoutes(), {plan.owner.namespace_, name});
+    if (existing) {
+      const auto& labels = (*existing)["metadata"].value("labels", kube::Object::object());
+      const std::string holder = labels.value(kOwnerLabel, "");
+      if (holder != ownerLabelValue(plan.owner)) {
+        return Unexpected(ProviderError{
+            "HTTPRoute " + plan.owner.namespace_ + "/" + name + " already exists and belongs to " +
+            (holder.empty() ? std::string("someone else (no sluice.dev/owner label)") : holder)});
       }
+      if (existing->contains("spec") && (*existing)["spec"] == desired["spec"]) {
+        continue;
+      }
+    } else if (!existing.error().isNotFound()) {
+      return Unexpected(
+          ProviderError{"reading HTTPRoute " + name + ": " + existing.error().describe()});
     }
-  } catch (const nlohmann::json::exception& e) {
-    return Unexpected(ProviderError{"HTTPRoute " + route + ": " + e.what()});
+    auto applied = writer_.apply(kube::resources::httpRoutes(), desired, {fieldManager_, true});
+    if (!applied) {
+      return Unexpected(
+          ProviderError{"applying HTTPRoute " + name + ": " + applied.error().describe()});
+    }
+    result.topologyChanged = true;
   }
-  return Unexpected(ProviderError{"HTTPRoute " + route + " has no backendRef " + canaryName});
+  auto owned = ownedRoutes(plan.owner);
+  if (!owned) {
+    return Unexpected(owned.error());
+  }
+  for (const auto& route : *owned) {
+    const auto key = kube::ObjectKey::of(route);
+    if (names.count(key.name) != 0) {
+      continue;
+    }
+    if (auto gone = writer_.remove(kube::resources::httpRoutes(), key);
+        !gone && !gone.error().isNotFound()) {
+      return Unexpected(ProviderError{"deleting HTTPRoute " + key.str() +
+                                      " (no longer planned): " + gone.error().describe()});
+    }
+    result.topologyChanged = true;
+  }
+  return result;
+}
+
+Expected<std::optional<engine::RoutePlan>, ProviderError> GatewayApiProvider::verify(
+    const engine::Owner& owner) {
+  auto owned = ownedRoutes(owner);
+  if (!owned) {
+    return Unexpected(owned.error());
+  }
+  if (owned->empty()) {
+    return std::optional<engine::RoutePlan>();
+  }
+  engine::RoutePlan plan;
+  plan.owner = owner;
+  for (const auto& object : *owned) {
+    auto route = routeOf(object);
+    if (!route) {
+      return Unexpected(ProviderError{route.error()});
+    }
+    plan.routes.push_back(std::move(*route));
+  }
+  return std::optional<engine::RoutePlan>(std::move(plan));
+}
+
+Expected<void, ProviderError> GatewayApiProvider::remove(const engine::Owner& owner) {
+  auto owned = ownedRoutes(owner);
+  if (!owned) {
+    return Unexpected(owned.error());
+  }
+  for (const auto& route : *owned) {
+    const auto key = kube::ObjectKey::of(route);
+    if (auto gone = writer_.remove(kube::resources::httpRoutes(), key);
+        !gone && !gone.error().isNotFound()) {
+      return Unexpected(
+          ProviderError{"deleting HTTPRoute " + key.str() + ": " + gone.error().describe()});
+    }
+  }
+  return {};
 }
 
 }  // namespace sluice::render::gatewayapi

@@ -1,6 +1,8 @@
 #include "operator/render/haproxy/config.h"
 
 #include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <set>
 #include <sstream>
 
@@ -13,9 +15,6 @@ bool allOf(std::string_view s, bool (*ok)(char)) {
   return !s.empty() && std::all_of(s.begin(), s.end(), ok);
 }
 
-bool isRouteNameChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
-}
 bool isHeaderNameChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '_';
@@ -45,10 +44,133 @@ bool validPort(std::int32_t port) {
   return port > 0 && port < 65536;
 }
 
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::string ruleId(const engine::Owner& owner, const engine::Route& route,
+                   const engine::Rule& rule) {
+  return routeId(owner, route) + ":" + rule.name;
+}
+
+std::string serverAddress(const engine::ServiceTarget& s, const ConfigOptions& options) {
+  const std::string host = !s.externalName.empty()
+                               ? s.externalName
+                               : s.name + "." + s.namespace_ + ".svc." + options.clusterDomain;
+  return host + ":" + std::to_string(s.port);
+}
+
+// The header conditions of one match ("{ req.fhdr(h) -m str -- 'v' } ..."), plus the tier.
+Expected<std::string, std::string> matchCondition(const engine::Route& route,
+                                                  const engine::Rule& rule,
+                                                  const api::RequestMatch* match,
+                                                  const std::string& where) {
+  std::string out;
+  std::vector<api::HeaderMatch> headers;
+  if (!rule.tier.empty()) {
+    headers.push_back({route.tierHeader, rule.tier, "Exact"});
+  }
+  if (match != nullptr) {
+    headers.insert(headers.end(), match->headers.begin(), match->headers.end());
+  }
+  for (const auto& header : headers) {
+    if (!allOf(header.name, isHeaderNameChar)) {
+      return Error(where + ": invalid header name \"" + header.name + "\"");
+    }
+    auto value = quoted(header.value, where + ": match value");
+    if (!value) {
+      return Error(value.error());
+    }
+    const char* how = nullptr;
+    if (header.type == "Exact") {
+      how = "str";
+    } else if (header.type == "RegularExpression") {
+      how = "reg";
+    } else {
+      return Error(where + ": unknown header match type \"" + header.type + "\"");
+    }
+    out += " { req.fhdr(" + header.name + ") -m " + how + " -- " + *value + " }";
+  }
+  return out;
+}
+
 }  // namespace
 
+std::string routeId(const engine::Owner& owner, const engine::Route& route) {
+  return lower(owner.kind) + ":" + owner.namespace_ + ":" + owner.name + ":" + route.name;
+}
+
+std::string backendName(const engine::Owner& owner, const engine::Route& route,
+                        const std::string& destination) {
+  return routeId(owner, route) + ":" + destination;
+}
+
+std::string weightKey(const engine::Owner& owner, const engine::Route& route,
+                      const engine::Rule& rule, const std::string& destination) {
+  return ruleId(owner, route, rule) + ":" + destination;
+}
+
+std::map<std::string, std::int32_t> weightEntries(const engine::RoutePlan& plan) {
+  std::map<std::string, std::int32_t> out;
+  for (const auto& route : plan.routes) {
+    for (const auto& rule : route.rules) {
+      std::int32_t threshold = 0;
+      for (std::size_t i = rule.destinations.size(); i-- > 1;) {
+        threshold += rule.destinations[i].weight;
+        out[weightKey(plan.owner, route, rule, rule.destinations[i].name)] = threshold;
+      }
+    }
+  }
+  return out;
+}
+
+std::string renderWeightsMap(const std::vector<engine::RoutePlan>& plans) {
+  std::map<std::string, std::int32_t> all;
+  for (const auto& plan : plans) {
+    all.merge(weightEntries(plan));
+  }
+  std::string out;
+  for (const auto& [key, threshold] : all) {
+    out += key + " " + std::to_string(threshold) + "\n";
+  }
+  return out;
+}
+
+Expected<void, std::string> weightsFromEntries(engine::RoutePlan& plan,
+                                               const std::map<std::string, std::string>& entries) {
+  for (auto& route : plan.routes) {
+    for (auto& rule : route.rules) {
+      std::int32_t above = 0;  // the threshold of the destination after this one
+      for (std::size_t i = rule.destinations.size(); i-- > 1;) {
+        auto& d = rule.destinations[i];
+        const auto key = weightKey(plan.owner, route, rule, d.name);
+        auto it = entries.find(key);
+        if (it == entries.end()) {
+          return Error("no weight for " + key);
+        }
+        std::int32_t threshold = 0;
+        const auto& text = it->second;
+        auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), threshold);
+        if (ec != std::errc() || ptr != text.data() + text.size() || threshold < above ||
+            threshold > engine::kWeightScale) {
+          return Error("weight entry " + key + " = \"" + text + "\" is not a threshold in " +
+                       std::to_string(above) + ".." + std::to_string(engine::kWeightScale));
+        }
+        d.weight = threshold - above;
+        above = threshold;
+      }
+      if (!rule.destinations.empty()) {
+        rule.destinations.front().weight = engine::kWeightScale - above;
+      }
+    }
+  }
+  return {};
+}
+
 Expected<std::string, std::string> renderConfig(const ConfigOptions& options,
-                                                const std::vector<CanaryRoute>& routes) {
+                                                const std::vector<engine::RoutePlan>& plans) {
   if (!validPort(options.frontendPort) || !validPort(options.exporterPort)) {
     return Error("frontendPort and exporterPort must be 1..65535");
   }
@@ -62,48 +184,62 @@ Expected<std::string, std::string> renderConfig(const ConfigOptions& options,
   if (!allOf(options.runtimeAddress, isPathChar)) {
     return Error("runtimeAddress must be ipv4@host:port or an absolute unix socket path");
   }
-  // No routes is valid: HAProxy starts before the first rollout exists and answers 404.
-  std::set<std::string> names;
-  int defaults = 0;
-  for (const auto& route : routes) {
-    if (!allOf(route.name, isRouteNameChar) || route.name.front() == '-' ||
-        route.name.front() == '.') {
-      return Error("route name \"" + route.name + "\" must match [a-z0-9][a-z0-9.-]*");
+  if (!allOf(options.clusterDomain, isHostChar)) {
+    return Error("invalid clusterDomain \"" + options.clusterDomain + "\"");
+  }
+
+  struct Entry {
+    const engine::RoutePlan* plan;
+    const engine::Route* route;
+    std::string id;
+  };
+  // No routes is valid: HAProxy starts before the first owner exists and answers 404.
+  std::vector<Entry> routes;
+  std::map<std::string, std::string> hostOwner;  // lower-case hostname -> route id
+  const Entry* defaultRoute = nullptr;
+  routes.reserve(plans.size());
+  for (const auto& plan : plans) {
+    if (auto valid = engine::validate(plan); !valid) {
+      return Error(plan.owner.key() + ": " + valid.error());
     }
-    if (!names.insert(route.name).second) {
-      return Error("duplicate route name \"" + route.name + "\"");
+    for (const auto& route : plan.routes) {
+      routes.push_back({&plan, &route, routeId(plan.owner, route)});
     }
-    if (route.hostnames.empty() && ++defaults > 1) {
-      return Error("more than one route without hostnames (only one default route)");
+  }
+  for (const auto& entry : routes) {
+    const auto& route = *entry.route;
+    const std::string where = entry.plan->owner.key() + " route " + route.name;
+    if (route.hostnames.empty()) {
+      if (defaultRoute != nullptr) {
+        return Error(where + ": only one route may have no hostnames, and " +
+                     defaultRoute->plan->owner.key() + " route " + defaultRoute->route->name +
+                     " has none already");
+      }
+      defaultRoute = &entry;
     }
     for (const auto& host : route.hostnames) {
       if (!allOf(host, isHostChar)) {
-        return Error("route " + route.name + ": invalid hostname \"" + host + "\"");
+        return Error(where + ": invalid hostname \"" + host + "\"");
+      }
+      auto [it, inserted] = hostOwner.emplace(lower(host), entry.id);
+      if (!inserted && it->second != entry.id) {
+        return Error(where + ": hostname " + host + " is already routed by " + it->second);
       }
     }
-    if (route.stable.empty() || route.canary.empty()) {
-      return Error("route " + route.name + ": needs at least one stable and one canary server");
+    if (!route.tierHeader.empty() && !allOf(route.tierHeader, isHeaderNameChar)) {
+      return Error(where + ": invalid tier header \"" + route.tierHeader + "\"");
     }
-    for (const auto* servers : {&route.stable, &route.canary}) {
-      for (const auto& s : *servers) {
-        if (!allOf(s.host, isHostChar) || !validPort(s.port)) {
-          return Error("route " + route.name + ": invalid server " + s.host + ":" +
-                       std::to_string(s.port));
-        }
+    for (const auto& rule : route.rules) {
+      if (!rule.stickinessHeader.empty() && !allOf(rule.stickinessHeader, isHeaderNameChar)) {
+        return Error(where + " rule " + rule.name + ": invalid stickiness header \"" +
+                     rule.stickinessHeader + "\"");
       }
-    }
-    if (!route.stickinessHeader.empty() && !allOf(route.stickinessHeader, isHeaderNameChar)) {
-      return Error("route " + route.name + ": invalid stickiness header \"" +
-                   route.stickinessHeader + "\"");
-    }
-    if (route.weight < 0 || route.weight > 100) {
-      return Error("route " + route.name + ": weight must be 0..100");
     }
   }
 
   const std::string& map = options.weightsMapPath;
   std::ostringstream out;
-  out << "# Generated by sluice; do not edit. Canary weights live in " << map << "\n"
+  out << "# Generated by sluice; do not edit. Weights live in " << map << "\n"
       << "# and move at run time through the runtime API (set map), without a reload.\n"
       << "global\n";
   if (options.runtimeAddress.rfind("ipv4@", 0) == 0 ||
@@ -119,6 +255,8 @@ Expected<std::string, std::string> renderConfig(const ConfigOptions& options,
       << "  timeout connect " << options.connectTimeoutMillis << "ms\n"
       << "  timeout client " << options.clientTimeoutMillis << "ms\n"
       << "  timeout server " << options.serverTimeoutMillis << "ms\n"
+      << "  # A Service name that does not resolve yet must not stop every other route.\n"
+      << "  default-server init-addr last,libc,none\n"
       << "\n"
       << "frontend sluice-metrics\n"
       << "  bind " << options.bindAddress << ":" << options.exporterPort << "\n"
@@ -126,106 +264,116 @@ Expected<std::string, std::string> renderConfig(const ConfigOptions& options,
       << "  http-request use-service prometheus-exporter if { path /metrics }\n"
       << "  http-request return status 404\n"
       << "\n"
-      << "frontend sluice-canary\n"
+      << "frontend sluice\n"
       << "  bind " << options.bindAddress << ":" << options.frontendPort << "\n";
 
   // 1. Which route: by Host (port stripped), the default route last.
-  const CanaryRoute* defaultRoute = nullptr;
-  for (const auto& route : routes) {
-    if (route.hostnames.empty()) {
-      defaultRoute = &route;
+  for (const auto& entry : routes) {
+    if (entry.route->hostnames.empty()) {
       continue;
     }
-    out << "  http-request set-var(txn.sluice_route) str(" << route.name
+    out << "  http-request set-var(txn.sluice_route) str(" << entry.id
         << ") if !{ var(txn.sluice_route) -m found } { req.hdr(host),field(1,:) -m str -i";
-    for (const auto& host : route.hostnames) {
+    for (const auto& host : entry.route->hostnames) {
       out << " " << host;
     }
     out << " }\n";
   }
   if (defaultRoute != nullptr) {
-    out << "  http-request set-var(txn.sluice_route) str(" << defaultRoute->name
+    out << "  http-request set-var(txn.sluice_route) str(" << defaultRoute->id
         << ") if !{ var(txn.sluice_route) -m found }\n";
   }
   out << "  http-request return status 404 content-type text/plain string \"no route\\n\" if "
          "!{ var(txn.sluice_route) -m found }\n";
-  // 2. The weight, read per request from the map the runtime API changes.
-  out << "  http-request set-var(txn.sluice_weight) var(txn.sluice_route),map_str_int(" << map
-      << ",0)\n";
 
-  // 3. The bucket: a hash of the stickiness header, or random without it.
-  for (const auto& route : routes) {
-    const std::string is = "{ var(txn.sluice_route) -m str " + route.name + " }";
-    if (route.stickinessHeader.empty()) {
-      out << "  http-request set-var(txn.sluice_bucket) rand(100) if " << is << "\n";
-    } else {
-      const std::string& h = route.stickinessHeader;
-      out << "  http-request set-var(txn.sluice_bucket) req.fhdr(" << h << "),xxh32,mod(100) if "
-          << is << " { req.fhdr(" << h << ") -m found }\n"
-          << "  http-request set-var(txn.sluice_bucket) rand(100) if " << is << " !{ req.fhdr(" << h
+  // 2. Which rule: the first that matches, in evaluation order.
+  for (const auto& entry : routes) {
+    const std::string isRoute = "{ var(txn.sluice_route) -m str " + entry.id + " }";
+    for (const auto* rule : engine::evaluationOrder(*entry.route)) {
+      const std::string where =
+          entry.plan->owner.key() + " route " + entry.route->name + " rule " + rule->name;
+      std::vector<const api::RequestMatch*> matches;
+      for (const auto& m : rule->matches) {
+        matches.push_back(&m);
+      }
+      if (matches.empty()) {
+        matches.push_back(nullptr);
+      }
+      for (const auto* match : matches) {
+        auto condition = matchCondition(*entry.route, *rule, match, where);
+        if (!condition) {
+          return Error(condition.error());
+        }
+        out << "  http-request set-var(txn.sluice_rule) str("
+            << ruleId(entry.plan->owner, *entry.route, *rule) << ") if " << isRoute
+            << " !{ var(txn.sluice_rule) -m found }" << *condition << "\n";
+      }
+    }
+  }
+  out << "  http-request return status 404 content-type text/plain string \"no rule\\n\" if "
+         "!{ var(txn.sluice_rule) -m found }\n";
+
+  // 3. The bucket: a hash of the rule's stickiness header, or random without it.
+  for (const auto& entry : routes) {
+    for (const auto& rule : entry.route->rules) {
+      if (rule.stickinessHeader.empty()) {
+        continue;
+      }
+      const std::string& h = rule.stickinessHeader;
+      out << "  http-request set-var(txn.sluice_bucket) req.fhdr(" << h
+          << "),xxh32,mod(1000000) if { var(txn.sluice_rule) -m str "
+          << ruleId(entry.plan->owner, *entry.route, rule) << " } { req.fhdr(" << h
           << ") -m found }\n";
     }
   }
-  // bucket - weight < 0  <=>  bucket < weight
-  out << "  http-request set-var(txn.sluice_delta) var(txn.sluice_bucket),sub(txn.sluice_weight)\n"
-      << "  acl sluice_weight_set var(txn.sluice_weight) -m int gt 0\n"
-      << "  acl sluice_below_weight var(txn.sluice_delta) -m int lt 0\n";
+  out << "  http-request set-var(txn.sluice_bucket) rand(1000000) if "
+         "!{ var(txn.sluice_bucket) -m found }\n";
 
-  // 4. Backends: spec.match sends to the canary while it has any weight; else by bucket.
-  for (const auto& route : routes) {
-    const std::string is = "{ var(txn.sluice_route) -m str " + route.name + " }";
-    for (std::size_t m = 0; m < route.match.size(); ++m) {
-      const auto& headers = route.match[m].headers;
-      if (headers.empty()) {
-        continue;
+  // 4. The backend: from the last destination down, the first whose threshold is above the
+  //    bucket (bucket - threshold < 0); the first destination otherwise.
+  for (const auto& entry : routes) {
+    for (const auto& rule : entry.route->rules) {
+      const std::string open = "{ var(txn.sluice_rule) -m str " +
+                               ruleId(entry.plan->owner, *entry.route, rule) +
+                               " } !{ var(txn.sluice_backend) -m found }";
+      const auto& ds = rule.destinations;
+      for (std::size_t i = ds.size(); i-- > 1;) {
+        out << "  http-request set-var(txn.sluice_limit) str("
+            << weightKey(entry.plan->owner, *entry.route, rule, ds[i].name) << "),map_str_int("
+            << map << ",0) if " << open << "\n"
+            << "  http-request set-var(txn.sluice_delta) var(txn.sluice_bucket),sub(txn.sluice_"
+               "limit) if "
+            << open << "\n"
+            << "  http-request set-var(txn.sluice_backend) str("
+            << backendName(entry.plan->owner, *entry.route, ds[i].name) << ") if " << open
+            << " { var(txn.sluice_delta) -m int lt 0 }\n";
       }
-      out << "  use_backend " << route.name << "-canary if " << is << " sluice_weight_set";
-      for (const auto& header : headers) {
-        if (!allOf(header.name, isHeaderNameChar)) {
-          return Error("route " + route.name + ": invalid match header name \"" + header.name +
-                       "\"");
-        }
-        auto value = quoted(header.value, "route " + route.name + ": match value");
-        if (!value) {
-          return Error(value.error());
-        }
-        const char* how = nullptr;
-        if (header.type == "Exact") {
-          how = "str";
-        } else if (header.type == "RegularExpression") {
-          how = "reg";
-        } else {
-          return Error("route " + route.name + ": unknown header match type \"" + header.type +
-                       "\"");
-        }
-        out << " { req.fhdr(" << header.name << ") -m " << how << " -- " << *value << " }";
-      }
-      out << "\n";
+      out << "  http-request set-var(txn.sluice_backend) str("
+          << backendName(entry.plan->owner, *entry.route, ds.front().name) << ") if " << open
+          << "\n";
     }
-    out << "  use_backend " << route.name << "-canary if " << is << " sluice_below_weight\n"
-        << "  use_backend " << route.name << "-stable if " << is << "\n";
   }
+  out << "  use_backend %[var(txn.sluice_backend)]\n";
 
-  for (const auto& route : routes) {
-    for (const auto& [suffix, servers] :
-         {std::pair{"-stable", &route.stable}, std::pair{"-canary", &route.canary}}) {
-      out << "\nbackend " << route.name << suffix << "\n"
-          << "  balance roundrobin\n";
-      for (std::size_t i = 0; i < servers->size(); ++i) {
-        const auto& s = (*servers)[i];
-        out << "  server s" << i << " " << s.host << ":" << s.port << "\n";
+  for (const auto& entry : routes) {
+    std::set<std::string> written;
+    for (const auto& rule : entry.route->rules) {
+      for (const auto& d : rule.destinations) {
+        if (!written.insert(d.name).second) {
+          continue;
+        }
+        const std::string address = serverAddress(d.service, options);
+        if (!allOf(address.substr(0, address.rfind(':')), isHostChar)) {
+          return Error(entry.plan->owner.key() + " route " + entry.route->name + " destination " +
+                       d.name + ": invalid server address " + address);
+        }
+        out << "\nbackend " << backendName(entry.plan->owner, *entry.route, d.name) << "\n"
+            << "  balance roundrobin\n"
+            << "  server s0 " << address << "\n";
       }
     }
   }
   return out.str();
-}
-
-std::string renderWeightsMap(const std::vector<CanaryRoute>& routes) {
-  std::string out;
-  for (const auto& route : routes) {
-    out += route.name + " " + std::to_string(std::clamp(route.weight, 0, 100)) + "\n";
-  }
-  return out;
 }
 
 }  // namespace sluice::render::haproxy

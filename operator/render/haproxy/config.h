@@ -1,39 +1,33 @@
 #pragma once
 
-// haproxy.cfg for canary routes (HAProxy 2.6). Per request:
-//   bucket = req.fhdr(<stickiness header>),xxh32,mod(100)   if the header is present
-//            rand(100)                                       otherwise
-//   weight = str(<route>),map_str_int(<weights map>,0)      read per request, so the runtime
-//                                                           API `set map` moves it live
-//   canary if a spec.match entry matches, or bucket < weight (and weight > 0 for matches).
-// engine::bucketOf() computes the same bucket. A second frontend serves the Prometheus
-// exporter on /metrics; the runtime API listens where RuntimeOptions says.
+// haproxy.cfg (HAProxy 2.6) for the route plans of every owner, and the weights map it reads.
+//
+// One frontend, "sluice", evaluates per request:
+//   route   by Host (port stripped), the default route (no hostnames) last; none: 404
+//   rule    the first of the route's rules, in evaluation order, whose matches (and tier)
+//           the request meets; none: 404
+//   bucket  req.fhdr(<stickiness header>),xxh32,mod(1000000) when the rule is sticky and the
+//           header is present, rand(1000000) otherwise (engine::bucketOf() predicts it)
+//   backend from the rule's last destination down, the first whose threshold (read per
+//           request from the weights map, so the runtime API `set map` moves it live) is above
+//           the bucket; the first destination otherwise
+// A destination's threshold is the sum of its own weight and the weights after it (see
+// route_plan.h: the last destination holds the lowest buckets). The first destination needs no
+// entry. A second frontend serves the Prometheus exporter on /metrics.
+//
+// Names: a route is "<kind>:<namespace>:<owner>:<route>" (kind in lower case); its backends
+// add ":<destination>", its map keys ":<rule>:<destination>". ':' cannot occur in Kubernetes
+// names, so names never collide across owners.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
-#include "operator/api/common.h"
 #include "operator/common/expected.h"
+#include "operator/engine/route_plan.h"
 
 namespace sluice::render::haproxy {
-
-struct Server {
-  std::string host;
-  std::int32_t port = 0;
-};
-
-struct CanaryRoute {
-  // [a-z0-9][a-z0-9.-]*: names the backends (<name>-stable, <name>-canary) and the map key.
-  std::string name;
-  // Host header values this route serves; empty: the default route (at most one).
-  std::vector<std::string> hostnames;
-  std::vector<Server> stable;
-  std::vector<Server> canary;
-  std::string stickinessHeader;  // empty: every request gets rand(100)
-  std::vector<api::RequestMatch> match;
-  std::int32_t weight = 0;  // written into the weights map file
-};
 
 struct ConfigOptions {
   std::string bindAddress = "127.0.0.1";
@@ -42,17 +36,34 @@ struct ConfigOptions {
   // "ipv4@127.0.0.1:<port>" or an absolute unix socket path.
   std::string runtimeAddress;
   std::string weightsMapPath;  // absolute; the file renderWeightsMap() content goes to
+  // Services without an externalName are reached as <name>.<namespace>.svc.<clusterDomain>.
+  std::string clusterDomain = "cluster.local";
   std::int32_t connectTimeoutMillis = 2000;
   std::int32_t clientTimeoutMillis = 30000;
   std::int32_t serverTimeoutMillis = 30000;
 };
 
-// Errors: invalid route names, duplicate names, two default routes, a route without servers,
-// a port out of range, header names/values HAProxy cannot carry.
-Expected<std::string, std::string> renderConfig(const ConfigOptions& options,
-                                                const std::vector<CanaryRoute>& routes);
+std::string routeId(const engine::Owner& owner, const engine::Route& route);
+std::string backendName(const engine::Owner& owner, const engine::Route& route,
+                        const std::string& destination);
+std::string weightKey(const engine::Owner& owner, const engine::Route& route,
+                      const engine::Rule& rule, const std::string& destination);
 
-// "<route> <weight>\n" per route: the initial content of options.weightsMapPath.
-std::string renderWeightsMap(const std::vector<CanaryRoute>& routes);
+// Errors: an invalid plan, the same hostname (or a second default route) in two routes (the
+// error names both owners), hostnames, header names or values HAProxy cannot carry, options
+// out of range.
+Expected<std::string, std::string> renderConfig(const ConfigOptions& options,
+                                                const std::vector<engine::RoutePlan>& plans);
+
+// The weights map entries of one plan: key -> threshold (parts of kWeightScale).
+std::map<std::string, std::int32_t> weightEntries(const engine::RoutePlan& plan);
+
+// "<key> <threshold>\n" for every plan, sorted: the content of options.weightsMapPath.
+std::string renderWeightsMap(const std::vector<engine::RoutePlan>& plans);
+
+// Puts the thresholds in `entries` back into the plan's destination weights (for verify).
+// Error when an entry is missing or thresholds are out of order.
+Expected<void, std::string> weightsFromEntries(engine::RoutePlan& plan,
+                                               const std::map<std::string, std::string>& entries);
 
 }  // namespace sluice::render::haproxy

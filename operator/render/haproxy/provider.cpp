@@ -1,44 +1,363 @@
 #include "operator/render/haproxy/provider.h"
 
-#include <charconv>
-#include <utility>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 namespace sluice::render::haproxy {
+namespace {
 
-HaproxyTrafficProvider::HaproxyTrafficProvider(RuntimeClient client, std::string weightsMap)
-    : client_(std::move(client)), weightsMap_(std::move(weightsMap)) {}
+using nlohmann::json;
 
-Expected<void, ProviderError> HaproxyTrafficProvider::setWeight(const std::string& route,
-                                                                std::int32_t weight) {
-  if (weight < 0 || weight > 100) {
-    return Unexpected(ProviderError{"weight " + std::to_string(weight) + " is not 0..100"});
+json toJson(const engine::RoutePlan& plan) {
+  json routes = json::array();
+  for (const auto& route : plan.routes) {
+    json parents = json::array();
+    for (const auto& p : route.parents) {
+      parents.push_back(
+          {{"name", p.name}, {"namespace", p.namespace_}, {"sectionName", p.sectionName}});
+    }
+    json rules = json::array();
+    for (const auto& rule : route.rules) {
+      json matches = json::array();
+      for (const auto& m : rule.matches) {
+        json headers = json::array();
+        for (const auto& h : m.headers) {
+          headers.push_back({{"name", h.name}, {"value", h.value}, {"type", h.type}});
+        }
+        matches.push_back({{"headers", headers}});
+      }
+      json destinations = json::array();
+      for (const auto& d : rule.destinations) {
+        destinations.push_back({{"name", d.name},
+                                {"namespace", d.service.namespace_},
+                                {"service", d.service.name},
+                                {"port", d.service.port},
+                                {"externalName", d.service.externalName},
+                                {"weight", d.weight}});
+      }
+      rules.push_back({{"name", rule.name},
+                       {"matches", matches},
+                       {"tier", rule.tier},
+                       {"priority", rule.priority},
+                       {"stickinessHeader", rule.stickinessHeader},
+                       {"destinations", destinations}});
+    }
+    routes.push_back({{"name", route.name},
+                      {"hostnames", route.hostnames},
+                      {"parents", parents},
+                      {"tierHeader", route.tierHeader},
+                      {"rules", rules}});
   }
-  auto set = client_.setMapValue(weightsMap_, route, std::to_string(weight));
-  if (!set) {
-    return Unexpected(ProviderError{"haproxy: " + set.error().message});
+  const auto& o = plan.owner;
+  return {{"owner",
+           {{"apiVersion", o.apiVersion},
+            {"kind", o.kind},
+            {"namespace", o.namespace_},
+            {"name", o.name},
+            {"uid", o.uid}}},
+          {"routes", routes}};
+}
+
+engine::RoutePlan planFromJson(const json& j) {
+  engine::RoutePlan plan;
+  const auto& o = j.at("owner");
+  plan.owner = {o.at("apiVersion"), o.at("kind"), o.at("namespace"), o.at("name"), o.at("uid")};
+  for (const auto& r : j.at("routes")) {
+    engine::Route route;
+    route.name = r.at("name");
+    route.hostnames = r.at("hostnames").get<std::vector<std::string>>();
+    for (const auto& p : r.at("parents")) {
+      route.parents.push_back({p.at("name"), p.at("namespace"), p.at("sectionName")});
+    }
+    route.tierHeader = r.at("tierHeader");
+    for (const auto& ru : r.at("rules")) {
+      engine::Rule rule;
+      rule.name = ru.at("name");
+      for (const auto& m : ru.at("matches")) {
+        api::RequestMatch match;
+        for (const auto& h : m.at("headers")) {
+          match.headers.push_back({h.at("name"), h.at("value"), h.at("type")});
+        }
+        rule.matches.push_back(std::move(match));
+      }
+      rule.tier = ru.at("tier");
+      rule.priority = ru.at("priority");
+      rule.stickinessHeader = ru.at("stickinessHeader");
+      for (const auto& d : ru.at("destinations")) {
+        rule.destinations.push_back(
+            {d.at("name"),
+             {d.at("namespace"), d.at("service"), d.at("port"), d.at("externalName")},
+             d.at("weight")});
+      }
+      route.rules.push_back(std::move(rule));
+    }
+    plan.routes.push_back(std::move(route));
+  }
+  return plan;
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return {};
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+}  // namespace
+
+HaproxyProvider::HaproxyProvider(HaproxyProviderOptions options)
+    : options_(std::move(options)), runtime_(options_.runtimeAddress, options_.runtimeTimeout) {
+  if (options_.statePath.empty()) {
+    options_.statePath = options_.configPath + ".plans.json";
+  }
+}
+
+Expected<void, std::string> HaproxyProvider::writeFile(const std::string& path,
+                                                       const std::string& content) {
+  // Write to a temporary name and rename, so HAProxy never reads a half-written file.
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << content;
+    out.close();
+    if (!out) {
+      return Unexpected("cannot write " + tmp);
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return Unexpected("cannot rename " + tmp + " to " + path);
   }
   return {};
 }
 
-Expected<std::int32_t, ProviderError> HaproxyTrafficProvider::verifyWeight(
-    const std::string& route) {
-  auto entries = client_.showMap(weightsMap_);
-  if (!entries) {
-    return Unexpected(ProviderError{"haproxy: " + entries.error().message});
+Expected<void, std::string> HaproxyProvider::writeStateLocked() {
+  json all = json::array();
+  for (const auto& [key, plan] : plans_) {
+    all.push_back(toJson(plan));
   }
-  auto it = entries->find(route);
-  if (it == entries->end()) {
-    return Unexpected(
-        ProviderError{"haproxy: route " + route + " has no weight in " + weightsMap_});
+  return writeFile(options_.statePath, all.dump() + "\n");
+}
+
+std::vector<engine::RoutePlan> HaproxyProvider::plansLocked() const {
+  std::vector<engine::RoutePlan> out;
+  out.reserve(plans_.size());
+  for (const auto& [key, plan] : plans_) {
+    out.push_back(plan);
   }
-  std::int32_t weight = 0;
-  const auto& text = it->second;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), weight);
-  if (ec != std::errc() || ptr != text.data() + text.size()) {
-    return Unexpected(
-        ProviderError{"haproxy: weight \"" + text + "\" for " + route + " is not a number"});
+  return out;
+}
+
+Expected<void, std::string> HaproxyProvider::start() {
+  std::lock_guard lock(mu_);
+  renderedConfig_ = readFile(options_.configPath);
+  renderedMap_ = readFile(options_.config.weightsMapPath);
+  std::string warning;
+  const std::string state = readFile(options_.statePath);
+  if (!state.empty()) {
+    try {
+      for (const auto& j : json::parse(state)) {
+        auto plan = planFromJson(j);
+        plans_[plan.owner.key()] = std::move(plan);
+      }
+    } catch (const json::exception& e) {
+      // A state file we cannot read is rebuilt from the owners as they reconcile.
+      plans_.clear();
+      warning = "haproxy: ignoring unreadable " + options_.statePath + ": " + e.what();
+    }
   }
-  return weight;
+  // Files only: HAProxy may not run yet (it starts once the config exists). A config that
+  // changed is reloaded by the next apply.
+  bool renderFailed = false;
+  if (auto synced = syncTopologyLocked(false, renderFailed); !synced) {
+    return Unexpected(synced.error());
+  }
+  if (!warning.empty()) {
+    return Unexpected(warning);
+  }
+  return {};
+}
+
+Expected<void, std::string> HaproxyProvider::syncTopologyLocked(bool reload, bool& renderFailed) {
+  const auto plans = plansLocked();
+  auto config = renderConfig(options_.config, plans);
+  renderFailed = !config;
+  if (!config) {
+    return Unexpected("haproxy config: " + config.error());
+  }
+  const std::string map = renderWeightsMap(plans);
+  if (map != renderedMap_ || *config != renderedConfig_) {
+    // The map first: the new config names its keys.
+    if (auto w = writeFile(options_.config.weightsMapPath, map); !w) {
+      return w;
+    }
+    renderedMap_ = map;
+    ++stats_.mapWrites;
+  }
+  if (*config != renderedConfig_) {
+    if (auto w = writeFile(options_.configPath, *config); !w) {
+      return w;
+    }
+    renderedConfig_ = *config;
+    ++stats_.configWrites;
+    reloadPending_ = true;
+  }
+  if (options_.masterSocket.empty()) {
+    reloadPending_ = false;
+  }
+  if (!reloadPending_ || !reload) {
+    return {};
+  }
+  // A reload can fail while HAProxy's master re-executes after the previous one: it stays
+  // pending, so the next apply reloads again rather than leaving HAProxy on an old config.
+  RuntimeClient master(options_.masterSocket);
+  auto answer = master.command("reload");
+  if (!answer) {
+    return Unexpected("HAProxy reload through " + options_.masterSocket +
+                      " failed: " + answer.error().message);
+  }
+  reloadPending_ = false;
+  ++stats_.reloads;
+  return {};
+}
+
+Expected<ApplyResult, ProviderError> HaproxyProvider::apply(const engine::RoutePlan& plan) {
+  if (auto valid = engine::validate(plan); !valid) {
+    return Unexpected(ProviderError{"haproxy: " + valid.error()});
+  }
+  std::lock_guard lock(mu_);
+  const auto key = plan.owner.key();
+  auto it = plans_.find(key);
+  if (it == plans_.end() || !engine::sameTopology(it->second, plan) || reloadPending_) {
+    std::optional<engine::RoutePlan> previous;
+    if (it != plans_.end()) {
+      previous = it->second;
+    }
+    plans_[key] = plan;
+    bool renderFailed = false;
+    auto synced = syncTopologyLocked(true, renderFailed);
+    if (!synced) {
+      // A plan the config cannot carry (a hostname another owner routes) is not kept; a failed
+      // write or reload is (it is retried by the next apply).
+      if (renderFailed) {
+        if (previous) {
+          plans_[key] = *previous;
+        } else {
+          plans_.erase(key);
+        }
+      }
+      return Unexpected(ProviderError{synced.error()});
+    }
+    if (auto w = writeStateLocked(); !w) {
+      return Unexpected(ProviderError{w.error()});
+    }
+    return ApplyResult{true, 0};
+  }
+
+  // Weights only. The map file mirrors the intent first, so HAProxy restarted meanwhile
+  // starts from it; then the live values that differ move through the runtime API.
+  it->second = plan;
+  const std::string map = renderWeightsMap(plansLocked());
+  if (map != renderedMap_) {
+    if (auto w = writeFile(options_.config.weightsMapPath, map); !w) {
+      return Unexpected(ProviderError{w.error()});
+    }
+    renderedMap_ = map;
+    ++stats_.mapWrites;
+    if (auto w = writeStateLocked(); !w) {
+      return Unexpected(ProviderError{w.error()});
+    }
+  }
+  const auto& mapPath = options_.config.weightsMapPath;
+  auto live = runtime_.showMap(mapPath);
+  if (!live) {
+    return Unexpected(ProviderError{"HAProxy runtime API " + options_.runtimeAddress + ": " +
+                                    live.error().message});
+  }
+  ApplyResult result;
+  for (const auto& [entry, threshold] : weightEntries(plan)) {
+    const std::string value = std::to_string(threshold);
+    auto found = live->find(entry);
+    if (found != live->end() && found->second == value) {
+      continue;
+    }
+    if (auto set = runtime_.setMapValue(mapPath, entry, value); !set) {
+      return Unexpected(ProviderError{"HAProxy runtime API " + options_.runtimeAddress + ": " +
+                                      set.error().message});
+    }
+    ++stats_.mapSets;
+    ++result.weightsChanged;
+  }
+  return result;
+}
+
+Expected<std::optional<engine::RoutePlan>, ProviderError> HaproxyProvider::verify(
+    const engine::Owner& owner) {
+  std::optional<engine::RoutePlan> plan;
+  {
+    std::lock_guard lock(mu_);
+    auto it = plans_.find(owner.key());
+    if (it == plans_.end()) {
+      return plan;
+    }
+    plan = it->second;
+  }
+  auto live = runtime_.showMap(options_.config.weightsMapPath);
+  if (!live) {
+    return Unexpected(ProviderError{"HAProxy runtime API " + options_.runtimeAddress + ": " +
+                                    live.error().message});
+  }
+  if (auto read = weightsFromEntries(*plan, *live); !read) {
+    return Unexpected(ProviderError{"haproxy: " + read.error()});
+  }
+  return plan;
+}
+
+Expected<void, ProviderError> HaproxyProvider::remove(const engine::Owner& owner) {
+  std::lock_guard lock(mu_);
+  auto it = plans_.find(owner.key());
+  if (it == plans_.end() && !reloadPending_) {
+    return {};
+  }
+  if (it != plans_.end()) {
+    plans_.erase(it);
+    if (auto w = writeStateLocked(); !w) {
+      return Unexpected(ProviderError{w.error()});
+    }
+  }
+  bool renderFailed = false;
+  if (auto synced = syncTopologyLocked(true, renderFailed); !synced) {
+    return Unexpected(ProviderError{synced.error()});
+  }
+  return {};
+}
+
+std::vector<engine::Owner> HaproxyProvider::owners(std::string_view kind) {
+  std::lock_guard lock(mu_);
+  std::vector<engine::Owner> out;
+  for (const auto& [key, plan] : plans_) {
+    if (plan.owner.kind == kind) {
+      out.push_back(plan.owner);
+    }
+  }
+  return out;
+}
+
+std::string HaproxyProvider::requestCountQuery(const engine::Owner& owner, const std::string& route,
+                                               const std::string& destination) const {
+  engine::Route r;
+  r.name = route;
+  return "sum(increase(haproxy_backend_http_requests_total{proxy=\"" +
+         backendName(owner, r, destination) + "\"}[{{interval}}]))";
+}
+
+HaproxyStats HaproxyProvider::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
 }
 
 }  // namespace sluice::render::haproxy

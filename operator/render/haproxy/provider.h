@@ -1,25 +1,84 @@
 #pragma once
 
-#include <memory>
+// The haproxy provider: one haproxy.cfg assembled from the route plans of every owner (any
+// kind), keyed by owner, plus the weights map the config reads per request.
+//
+//   topology change (an owner's routes, rules or destinations; an owner added or removed):
+//     render the whole config and map, write both (temporary file + rename), reload HAProxy
+//     through its master socket once. A failed reload stays pending and is retried by the
+//     next apply, so HAProxy never stays on an old config silently.
+//   weight change: `set map` through the runtime API for the entries that differ from what
+//     HAProxy runs (read back with `show map`), and the map file rewritten once, so a later
+//     reload or restart starts from the same weights. No reload, no dropped connection.
+//
+// The plans are also kept in a state file beside the config, so a restarted operator knows
+// every owner's routes before the first reconcile: rendering from a partial set would drop
+// the routes of owners not reconciled yet.
+
+#include <map>
+#include <mutex>
 #include <string>
 
+#include "operator/render/haproxy/config.h"
 #include "operator/render/haproxy/runtime_client.h"
-#include "operator/render/traffic_provider.h"
+#include "operator/render/provider.h"
 
 namespace sluice::render::haproxy {
 
-// Weights live in the map file the generated config reads (one key per route); setWeight
-// changes them through the runtime API, so no reload and no dropped connection.
-class HaproxyTrafficProvider final : public TrafficProvider {
- public:
-  HaproxyTrafficProvider(RuntimeClient client, std::string weightsMap);
+struct HaproxyProviderOptions {
+  std::string configPath;  // haproxy.cfg
+  std::string statePath;   // the plans as JSON; empty: <configPath>.plans.json
+  ConfigOptions config;    // ports, runtime address, weights map path, cluster domain
+  // The runtime API address for set/show map: "127.0.0.1:9999", "ipv4@..." or a socket path.
+  std::string runtimeAddress;
+  std::chrono::milliseconds runtimeTimeout{2000};
+  std::string masterSocket;  // empty: never reload (HAProxy managed by someone else)
+};
 
-  Expected<void, ProviderError> setWeight(const std::string& route, std::int32_t weight) override;
-  Expected<std::int32_t, ProviderError> verifyWeight(const std::string& route) override;
+struct HaproxyStats {
+  int reloads = 0;       // successful reloads through the master socket
+  int configWrites = 0;  // haproxy.cfg written
+  int mapWrites = 0;     // weights map file written
+  int mapSets = 0;       // runtime API set map commands
+};
+
+class HaproxyProvider final : public TrafficProvider {
+ public:
+  explicit HaproxyProvider(HaproxyProviderOptions options);
+
+  // Loads the state file and writes haproxy.cfg and the map when they differ from it (so
+  // HAProxy can start before the first reconcile). Does not reload: a changed config is
+  // reloaded by the next apply. Errors name the file.
+  Expected<void, std::string> start();
+
+  std::string_view name() const override { return "haproxy"; }
+  Expected<ApplyResult, ProviderError> apply(const engine::RoutePlan& plan) override;
+  Expected<std::optional<engine::RoutePlan>, ProviderError> verify(
+      const engine::Owner& owner) override;
+  Expected<void, ProviderError> remove(const engine::Owner& owner) override;
+  std::vector<engine::Owner> owners(std::string_view kind) override;
+  // sum(increase(haproxy_backend_http_requests_total{proxy="<backend>"}[{{interval}}]))
+  std::string requestCountQuery(const engine::Owner& owner, const std::string& route,
+                                const std::string& destination) const override;
+
+  HaproxyStats stats() const;
 
  private:
-  RuntimeClient client_;
-  std::string weightsMap_;
+  std::vector<engine::RoutePlan> plansLocked() const;
+  // Renders everything and writes the files that changed; with `reload`, reloads HAProxy when
+  // the config changed or a reload is pending. renderFailed: the plans cannot be rendered.
+  Expected<void, std::string> syncTopologyLocked(bool reload, bool& renderFailed);
+  Expected<void, std::string> writeFile(const std::string& path, const std::string& content);
+  Expected<void, std::string> writeStateLocked();
+
+  HaproxyProviderOptions options_;
+  RuntimeClient runtime_;
+  mutable std::mutex mu_;
+  std::map<std::string, engine::RoutePlan> plans_;  // by owner key
+  std::string renderedConfig_;                      // what is on disk
+  std::string renderedMap_;
+  bool reloadPending_ = false;  // the config on disk is newer than what HAProxy runs
+  HaproxyStats stats_;
 };
 
 }  // namespace sluice::render::haproxy

@@ -6,8 +6,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <ostream>
 
+#include "operator/engine/canary_route.h"
 #include "operator/render/haproxy/config.h"
 #include "operator/render/test/golden.h"
 
@@ -23,35 +25,76 @@ ConfigOptions options() {
   return o;
 }
 
-std::vector<CanaryRoute> twoRoutes() {
-  CanaryRoute pay;
-  pay.name = "shop.payment-api";
-  pay.hostnames = {"pay.example.com"};
-  pay.stable = {{"127.0.0.1", 9001}, {"127.0.0.1", 9002}};
-  pay.canary = {{"127.0.0.1", 9101}};
-  pay.stickinessHeader = "X-Tenant-ID";
-  pay.match = {
-      {{{"X-Canary", "always", "Exact"}}},
-      {{{"X-Tier", "^(beta|internal)$", "RegularExpression"}, {"X-Env", "qa env", "Exact"}}}};
-  pay.weight = 5;
-  CanaryRoute fallback;
-  fallback.name = "shop.web";
-  fallback.stable = {{"localhost", 9003}};
-  fallback.canary = {{"localhost", 9103}};
-  return {pay, fallback};
+engine::ServiceTarget external(const std::string& host, std::int32_t port) {
+  return {"shop", "svc-" + std::to_string(port), port, host};
 }
 
-TEST(HaproxyConfig, TwoRoutesGolden) {
-  auto cfg = renderConfig(options(), twoRoutes());
+// Two owners of different kinds: a sticky canary with match rules on a hostname, and a
+// three-way split as the default route (Services reached through cluster DNS).
+std::vector<engine::RoutePlan> twoPlans() {
+  api::CanaryRollout pay;
+  pay.metadata.name = "payment-api";
+  pay.metadata.namespace_ = "shop";
+  pay.metadata.uid = "uid-1";
+  pay.spec.route = api::RouteSpec{{}, {"pay.example.com"}, "haproxy"};
+  pay.spec.stickiness = api::Stickiness{"X-Tenant-ID"};
+  pay.spec.match = {
+      {{{"X-Canary", "always", "Exact"}}},
+      {{{"X-Tier", "^(beta|internal)$", "RegularExpression"}, {"X-Env", "qa env", "Exact"}}}};
+  auto canary =
+      engine::canaryRoutePlan(pay, 5, external("127.0.0.1", 9001), external("127.0.0.1", 9101));
+  engine::RoutePlan web;
+  web.owner = {"sluice.dev/v1alpha1", "TrafficPolicy", "shop", "web", "uid-2"};
+  engine::Route route;
+  route.name = "web";
+  route.tierHeader = "X-Tier";
+  engine::Rule premium;
+  premium.name = "premium";
+  premium.tier = "premium";
+  premium.priority = 10;
+  premium.destinations = {{"eu", {"shop", "web-eu", 80, ""}, engine::kWeightScale}};
+  engine::Rule all;
+  all.name = "all";
+  all.destinations = {{"eu", {"shop", "web-eu", 80, ""}, 500000},
+                      {"us", {"shop", "web-us", 80, ""}, 300000},
+                      {"ap", {"shop", "web-ap", 8080, ""}, 200000}};
+  route.rules = {all, premium};
+  web.routes = {route};
+  return {canary, web};
+}
+
+TEST(HaproxyConfig, TwoOwnersGolden) {
+  auto cfg = renderConfig(options(), twoPlans());
   ASSERT_TRUE(cfg.hasValue()) << cfg.error();
   testing::expectGolden("haproxy_two_routes.cfg", *cfg);
-  EXPECT_EQ(renderWeightsMap(twoRoutes()), "shop.payment-api 5\nshop.web 0\n");
+  EXPECT_EQ(renderWeightsMap(twoPlans()),
+            "canaryrollout:shop:payment-api:payment-api:default:canary 50000\n"
+            "canaryrollout:shop:payment-api:payment-api:match-0:canary 1000000\n"
+            "canaryrollout:shop:payment-api:payment-api:match-1:canary 1000000\n"
+            "trafficpolicy:shop:web:web:all:ap 200000\n"
+            "trafficpolicy:shop:web:web:all:us 500000\n");
+}
+
+TEST(HaproxyConfig, WeightsReadBackFromTheMap) {
+  auto plans = twoPlans();
+  std::map<std::string, std::string> live;
+  for (const auto& [key, threshold] : weightEntries(plans[1])) {
+    live[key] = std::to_string(threshold);
+  }
+  auto back = plans[1];
+  for (auto& d : back.routes[0].rules[0].destinations) {
+    d.weight = 0;
+  }
+  ASSERT_TRUE(weightsFromEntries(back, live).hasValue());
+  EXPECT_EQ(back, plans[1]);
+  live.begin()->second = "x";
+  EXPECT_FALSE(weightsFromEntries(back, live).hasValue());
 }
 
 TEST(HaproxyConfig, UnixRuntimeSocket) {
   auto o = options();
   o.runtimeAddress = "/tmp/sluice-test/admin.sock";
-  auto cfg = renderConfig(o, twoRoutes());
+  auto cfg = renderConfig(o, twoPlans());
   ASSERT_TRUE(cfg.hasValue());
   EXPECT_NE(cfg->find("stats socket /tmp/sluice-test/admin.sock mode 600 level admin\n"),
             std::string::npos);
@@ -59,7 +102,7 @@ TEST(HaproxyConfig, UnixRuntimeSocket) {
 
 // The generated file must be accepted by the real haproxy (`haproxy -c`).
 // Runs `haproxy -c` on the rendered config; empty when HAProxy accepts it, else its output.
-std::string haproxyRejects(const std::vector<CanaryRoute>& routes, const std::string& tag) {
+std::string haproxyRejects(const std::vector<engine::RoutePlan>& routes, const std::string& tag) {
   const auto dir = std::filesystem::temp_directory_path() /
                    ("sluice-cfg-check-" + tag + "-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
@@ -83,7 +126,7 @@ std::string haproxyRejects(const std::vector<CanaryRoute>& routes, const std::st
 }
 
 TEST(HaproxyConfig, RealHaproxyAcceptsIt) {
-  EXPECT_EQ(haproxyRejects(twoRoutes(), "two"), "");
+  EXPECT_EQ(haproxyRejects(twoPlans(), "two"), "");
 }
 
 // HAProxy starts before the first rollout exists: no routes is a valid config whose frontend
@@ -97,7 +140,7 @@ TEST(HaproxyConfig, RealHaproxyAcceptsNoRoutes) {
 
 struct BadCase {
   const char* name;
-  void (*mutate)(ConfigOptions&, std::vector<CanaryRoute>&);
+  void (*mutate)(ConfigOptions&, std::vector<engine::RoutePlan>&);
   const char* messagePart;
 };
 
@@ -110,7 +153,7 @@ class HaproxyConfigErrors : public ::testing::TestWithParam<BadCase> {};
 
 TEST_P(HaproxyConfigErrors, AreRejectedWithAReason) {
   auto o = options();
-  auto routes = twoRoutes();
+  auto routes = twoPlans();
   GetParam().mutate(o, routes);
   auto cfg = renderConfig(o, routes);
   ASSERT_FALSE(cfg.hasValue()) << GetParam().name;
@@ -123,25 +166,45 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"bad port", [](auto& o, auto&) { o.frontendPort = 70000; }, "1..65535"},
         BadCase{"relative map", [](auto& o, auto&) { o.weightsMapPath = "w.map"; },
                 "weightsMapPath"},
-        BadCase{"upper-case name", [](auto&, auto& r) { r[0].name = "Pay"; }, "route name"},
-        BadCase{"duplicate name", [](auto&, auto& r) { r[1].name = r[0].name; }, "duplicate"},
-        BadCase{"two defaults", [](auto&, auto& r) { r[0].hostnames.clear(); }, "only one default"},
-        BadCase{"no canary servers", [](auto&, auto& r) { r[0].canary.clear(); },
-                "at least one stable and one canary"},
-        BadCase{"bad server", [](auto&, auto& r) { r[0].stable[0].host = "a b"; },
+        BadCase{"upper-case name", [](auto&, auto& r) { r[0].routes[0].name = "Pay"; },
+                "DNS subdomain"},
+        BadCase{"two defaults", [](auto&, auto& r) { r[0].routes[0].hostnames.clear(); },
+                "only one route may have no hostnames"},
+        BadCase{"hostname of another owner",
+                [](auto&, auto& r) { r[1].routes[0].hostnames = {"PAY.example.com"}; },
+                "already routed by canaryrollout:shop:payment-api"},
+        BadCase{"no destinations",
+                [](auto&, auto& r) { r[0].routes[0].rules[0].destinations.clear(); },
+                "no destinations"},
+        BadCase{"weights off scale",
+                [](auto&, auto& r) { r[1].routes[0].rules[0].destinations[0].weight = 1; },
+                "weights sum to"},
+        BadCase{"bad server",
+                [](auto&, auto& r) {
+                  for (auto& rule : r[0].routes[0].rules) {
+                    rule.destinations[0].service.externalName = "a b";
+                  }
+                },
                 "invalid server"},
-        BadCase{"bad host", [](auto&, auto& r) { r[0].hostnames = {"pay example"}; },
+        BadCase{"bad host", [](auto&, auto& r) { r[0].routes[0].hostnames = {"pay example"}; },
                 "invalid hostname"},
-        BadCase{"bad stickiness", [](auto&, auto& r) { r[0].stickinessHeader = "X Tenant"; },
+        BadCase{"bad stickiness",
+                [](auto&, auto& r) { r[0].routes[0].rules.back().stickinessHeader = "X Tenant"; },
                 "stickiness header"},
-        BadCase{"quote in value", [](auto&, auto& r) { r[0].match[0].headers[0].value = "it's"; },
-                "single quote"},
-        BadCase{"newline in value", [](auto&, auto& r) { r[0].match[0].headers[0].value = "a\nb"; },
-                "control"},
-        BadCase{"unknown match type",
-                [](auto&, auto& r) { r[0].match[0].headers[0].type = "Prefix"; },
-                "unknown header match type"},
-        BadCase{"weight out of range", [](auto&, auto& r) { r[0].weight = 101; }, "0..100"}),
+        BadCase{
+            "quote in value",
+            [](auto&, auto& r) { r[0].routes[0].rules[0].matches[0].headers[0].value = "it's"; },
+            "single quote"},
+        BadCase{
+            "newline in value",
+            [](auto&, auto& r) { r[0].routes[0].rules[0].matches[0].headers[0].value = "a\nb"; },
+            "control"},
+        BadCase{
+            "unknown match type",
+            [](auto&, auto& r) { r[0].routes[0].rules[0].matches[0].headers[0].type = "Prefix"; },
+            "unknown header match type"},
+        BadCase{"tier without header", [](auto&, auto& r) { r[1].routes[0].tierHeader.clear(); },
+                "tierHeader"}),
     [](const auto& testInfo) {
       std::string name = testInfo.param.name;
       for (char& ch : name) {

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -22,10 +23,10 @@
 #include <vector>
 
 #include "operator/engine/bucket.h"
+#include "operator/engine/canary_route.h"
 #include "operator/render/haproxy/config.h"
 #include "operator/render/haproxy/provider.h"
 #include "operator/render/haproxy/runtime_client.h"
-#include "operator/render/traffic_provider.h"
 
 namespace sluice::render::haproxy {
 namespace {
@@ -74,14 +75,15 @@ class Backend {
 // haproxy in the foreground (-db), stopped by PID.
 class HaproxyProcess {
  public:
-  HaproxyProcess(const std::filesystem::path& config, const std::filesystem::path& log) {
+  HaproxyProcess(const std::filesystem::path& config, const std::filesystem::path& log,
+                 const std::filesystem::path& master) {
     pid_ = ::fork();
     if (pid_ == 0) {
       const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
       ::dup2(fd, 1);
       ::dup2(fd, 2);
-      ::execl(SLUICE_HAPROXY_BIN, SLUICE_HAPROXY_BIN, "-db", "-f", config.c_str(),
-              static_cast<char*>(nullptr));
+      ::execl(SLUICE_HAPROXY_BIN, SLUICE_HAPROXY_BIN, "-W", "-db", "-S", master.c_str(), "-f",
+              config.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
   }
@@ -105,8 +107,24 @@ class HaproxyProcess {
   pid_t pid_ = -1;
 };
 
-constexpr const char* kRoute = "demo";
-constexpr const char* kOtherRoute = "other";
+// A canary plan as the canary controller builds it: sticky by X-Tenant-ID, X-Canary: always
+// to the canary while it has weight, both sides local backends (as ExternalName Services).
+engine::RoutePlan canaryPlan(const std::string& name, std::int32_t percent, int stablePort,
+                             int canaryPort, std::vector<std::string> hostnames = {}) {
+  api::CanaryRollout rollout;
+  rollout.metadata.name = name;
+  rollout.metadata.namespace_ = "test";
+  rollout.metadata.uid = "uid-" + name;
+  rollout.spec.route = api::RouteSpec{{}, std::move(hostnames), "haproxy"};
+  rollout.spec.stickiness = api::Stickiness{"X-Tenant-ID"};
+  rollout.spec.match = {{{{"X-Canary", "always", "Exact"}}}};
+  return engine::canaryRoutePlan(rollout, percent, {"test", "stable", stablePort, "127.0.0.1"},
+                                 {"test", "canary", canaryPort, "127.0.0.1"});
+}
+
+std::int32_t canaryWeightOf(const engine::RoutePlan& plan) {
+  return plan.routes.at(0).rules.back().destinations.at(1).weight;
+}
 
 class HaproxyProviderTest : public ::testing::Test {
  public:
@@ -122,37 +140,26 @@ class HaproxyProviderTest : public ::testing::Test {
       const auto ports = freePorts(5);
       frontendPort = ports[0];
       exporterPort = ports[1];
-      runtimeAddress = "ipv4@127.0.0.1:" + std::to_string(ports[2]);
-      weightsMap = (dir / "weights.map").string();
-      stable = std::make_unique<Backend>("stable", ports[3]);
-      canary = std::make_unique<Backend>("canary", ports[4]);
-
-      CanaryRoute route;
-      route.name = kRoute;
-      route.stable = {{"127.0.0.1", ports[3]}};
-      route.canary = {{"127.0.0.1", ports[4]}};
-      route.stickinessHeader = "X-Tenant-ID";
-      route.match = {{{{"X-Canary", "always", "Exact"}}}};
-      route.weight = 0;
-      CanaryRoute other = route;
-      other.name = kOtherRoute;
-      other.hostnames = {"other.example.com"};
-      // Only `demo` is in the initial map: `other` gets its key through `add map`.
-      std::ofstream(weightsMap) << renderWeightsMap({route});
-
-      ConfigOptions options;
-      options.frontendPort = frontendPort;
-      options.exporterPort = exporterPort;
-      options.runtimeAddress = runtimeAddress;
-      options.weightsMapPath = weightsMap;
-      auto cfg = renderConfig(options, {route, other});
-      if (!cfg) {
-        error = cfg.error();
+      stablePort = ports[3];
+      canaryPort = ports[4];
+      stable = std::make_unique<Backend>("stable", stablePort);
+      canary = std::make_unique<Backend>("canary", canaryPort);
+      options.configPath = (dir / "haproxy.cfg").string();
+      options.config.frontendPort = frontendPort;
+      options.config.exporterPort = exporterPort;
+      options.config.runtimeAddress = "ipv4@127.0.0.1:" + std::to_string(ports[2]);
+      options.config.weightsMapPath = (dir / "weights.map").string();
+      options.runtimeAddress = "127.0.0.1:" + std::to_string(ports[2]);
+      options.masterSocket = (dir / "master.sock").string();
+      provider = std::make_unique<HaproxyProvider>(options);
+      if (auto started = provider->start(); !started) {
+        error = started.error();
         return;
       }
-      std::ofstream(dir / "haproxy.cfg") << *cfg;
-      haproxy = std::make_unique<HaproxyProcess>(dir / "haproxy.cfg", dir / "haproxy.log");
-      RuntimeClient runtime(runtimeAddress, 500ms);
+      // HAProxy starts on the config written before any owner exists.
+      haproxy = std::make_unique<HaproxyProcess>(dir / "haproxy.cfg", dir / "haproxy.log",
+                                                 dir / "master.sock");
+      RuntimeClient runtime(options.runtimeAddress, 500ms);
       const auto deadline = std::chrono::steady_clock::now() + 5s;
       while (std::chrono::steady_clock::now() < deadline) {
         if (runtime.command("show info").hasValue()) {
@@ -174,8 +181,10 @@ class HaproxyProviderTest : public ::testing::Test {
     std::filesystem::path dir;
     int frontendPort = 0;
     int exporterPort = 0;
-    std::string runtimeAddress;
-    std::string weightsMap;
+    int stablePort = 0;
+    int canaryPort = 0;
+    HaproxyProviderOptions options;
+    std::unique_ptr<HaproxyProvider> provider;
     std::unique_ptr<Backend> stable;
     std::unique_ptr<Backend> canary;
     std::unique_ptr<HaproxyProcess> haproxy;
@@ -184,21 +193,39 @@ class HaproxyProviderTest : public ::testing::Test {
 
   void SetUp() override {
     ASSERT_TRUE(stack_->error.empty()) << stack_->error;
-    ProviderOptions options;
-    options.haproxyRuntimeAddress = stack_->runtimeAddress;
-    options.haproxyWeightsMap = stack_->weightsMap;
-    auto made = makeTrafficProvider("haproxy", options);
-    ASSERT_TRUE(made.hasValue()) << made.error().message;
-    provider = std::move(made).value();
     client = std::make_unique<http::client::http_client>("http://127.0.0.1:" +
                                                          std::to_string(stack_->frontendPort));
   }
 
-  void setWeight(std::int32_t weight) {
-    auto set = provider->setWeight(kRoute, weight);
-    ASSERT_TRUE(set.hasValue()) << set.error().message;
-    ASSERT_EQ(provider->verifyWeight(kRoute).value(), weight);
+  HaproxyProvider& provider() { return *stack_->provider; }
+  engine::RoutePlan plan(std::int32_t percent, const std::string& name = "demo",
+                         std::vector<std::string> hostnames = {}) {
+    return canaryPlan(name, percent, stack_->stablePort, stack_->canaryPort, std::move(hostnames));
   }
+
+  // Applies the plan, then waits until HAProxy runs it (a reload takes effect in the new
+  // worker a moment after the master answers).
+  void apply(const engine::RoutePlan& p) {
+    // HAProxy's master socket opens a moment after the worker serves: a reload that finds it
+    // closed stays pending and the next apply retries it, as the operator's queue would.
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    auto applied = provider().apply(p);
+    while (!applied.hasValue() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(50ms);
+      applied = provider().apply(p);
+    }
+    ASSERT_TRUE(applied.hasValue()) << applied.error().message;
+    while (true) {
+      auto live = provider().verify(p.owner);
+      if (live.hasValue() && live->has_value() && canaryWeightOf(**live) == canaryWeightOf(p)) {
+        return;
+      }
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+          << (live.hasValue() ? std::string("weight differs") : live.error().message);
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+  void setWeight(std::int32_t percent) { apply(plan(percent)); }
 
   // Which backend answered; "" when the request failed.
   std::string get(const std::vector<std::pair<std::string, std::string>>& headers,
@@ -224,7 +251,6 @@ class HaproxyProviderTest : public ::testing::Test {
   std::string tenantSide(const std::string& tenant) { return get({{"X-Tenant-ID", tenant}}); }
 
   static std::unique_ptr<Stack> stack_;
-  std::unique_ptr<TrafficProvider> provider;
   std::unique_ptr<http::client::http_client> client;
 };
 
@@ -300,32 +326,121 @@ TEST_F(HaproxyProviderTest, MatchHeaderGoesToCanaryWhileItHasWeight) {
 }
 
 TEST_F(HaproxyProviderTest, WeightChangesDropNoRequests) {
-  // One keep-alive client keeps sending while the weight moves under it.
-  int ok = 0;
-  for (int round = 0; round < 5; ++round) {
-    for (std::int32_t weight : {0, 10, 25, 50, 100}) {
-      setWeight(weight);
-      for (int i = 0; i < 10; ++i) {
-        const std::string side = tenantSide(tenant(i));
-        ASSERT_TRUE(side == "stable" || side == "canary") << side;
-        ++ok;
+  setWeight(0);
+  // A keep-alive client sends without pause on its own thread while the weight moves.
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0};
+  std::atomic<int> canarySeen{0};
+  std::vector<std::string> failures;
+  std::thread load([&] {
+    http::client::http_client c("http://127.0.0.1:" + std::to_string(stack_->frontendPort));
+    while (!stop.load()) {
+      try {
+        auto response = c.request(http::methods::GET, "/").get();
+        const auto body = response.extract_string(true).get();
+        if (response.status_code() == http::status_codes::OK &&
+            (body == "stable" || body == "canary")) {
+          ++ok;
+          canarySeen += body == "canary" ? 1 : 0;
+        } else {
+          failures.push_back(std::to_string(response.status_code()) + " " + body);
+        }
+      } catch (const std::exception& e) {
+        failures.push_back(e.what());
       }
     }
+  });
+  const auto before = provider().stats();
+  for (int round = 0; round < 5; ++round) {
+    for (std::int32_t weight : {10, 25, 50, 100, 0}) {
+      setWeight(weight);
+      std::this_thread::sleep_for(20ms);
+    }
   }
-  EXPECT_EQ(ok, 250);
-  setWeight(100);
-  for (int i = 0; i < 50; ++i) {
-    ASSERT_EQ(tenantSide(tenant(i)), "canary");
-  }
+  stop = true;
+  load.join();
+  EXPECT_TRUE(failures.empty()) << failures.size() << " failed, first: " << failures.front();
+  EXPECT_GT(ok.load(), 100);
+  EXPECT_GT(canarySeen.load(), 0);
+  // Weight changes are runtime API calls: no reload.
+  EXPECT_EQ(provider().stats().reloads, before.reloads);
+  EXPECT_EQ(provider().stats().configWrites, before.configWrites);
 }
 
-TEST_F(HaproxyProviderTest, MissingMapKeyIsAdded) {
-  EXPECT_FALSE(provider->verifyWeight(kOtherRoute).hasValue());
-  ASSERT_TRUE(provider->setWeight(kOtherRoute, 100).hasValue());
-  EXPECT_EQ(provider->verifyWeight(kOtherRoute).value(), 100);
-  EXPECT_EQ(get({{"X-Tenant-ID", "t"}}, "other.example.com"), "canary");
-  ASSERT_TRUE(provider->setWeight(kOtherRoute, 0).hasValue());
-  EXPECT_EQ(get({{"X-Tenant-ID", "t"}}, "other.example.com:8080"), "stable");
+TEST_F(HaproxyProviderTest, NewOwnerReloadsOnceAndWritesTheMapOnce) {
+  setWeight(5);
+  const auto before = provider().stats();
+  apply(plan(25, "other", {"other.example.com"}));
+  const auto after = provider().stats();
+  EXPECT_EQ(after.reloads, before.reloads + 1);
+  EXPECT_EQ(after.configWrites, before.configWrites + 1);
+  EXPECT_EQ(after.mapWrites, before.mapWrites + 1);
+  EXPECT_EQ(after.mapSets, before.mapSets);  // the reloaded HAProxy read the weight from the file
+  // The other owner routes by its hostname; the default route (demo) is untouched.
+  int canary = 0;
+  for (int i = 0; i < 200; ++i) {
+    canary += get({{"X-Tenant-ID", tenant(i)}}, "other.example.com:8080") == "canary" ? 1 : 0;
+  }
+  EXPECT_NEAR(canary, 50, 25);
+  EXPECT_EQ(canaryWeightOf(**provider().verify(plan(5).owner)), engine::weightFromPercent(5));
+  // Removing it leaves demo serving, and its hostname falls to the default route.
+  auto removed = provider().remove(plan(0, "other").owner);
+  for (int i = 0; i < 100 && !removed.hasValue(); ++i) {
+    std::this_thread::sleep_for(50ms);
+    removed = provider().remove(plan(0, "other").owner);
+  }
+  ASSERT_TRUE(removed.hasValue()) << removed.error().message;
+  EXPECT_FALSE(provider().verify(plan(0, "other").owner)->has_value());
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < deadline &&
+         RuntimeClient(stack_->options.runtimeAddress)
+                 .showMap(stack_->options.config.weightsMapPath)
+                 ->count("canaryrollout:test:other:other:default:canary") != 0) {
+    std::this_thread::sleep_for(20ms);
+  }
+  const std::string side = get({{"X-Tenant-ID", "t"}}, "other.example.com");
+  EXPECT_TRUE(side == "stable" || side == "canary") << side;
+}
+
+TEST_F(HaproxyProviderTest, AHostnameAnotherOwnerRoutesIsRefusedAndNotKept) {
+  apply(plan(5, "first", {"shared.example.com"}));
+  auto clash = provider().apply(plan(5, "second", {"shared.example.com"}));
+  ASSERT_FALSE(clash.hasValue());
+  EXPECT_NE(clash.error().message.find("canaryrollout:test:first"), std::string::npos)
+      << clash.error().message;
+  EXPECT_FALSE(provider().verify(plan(0, "second").owner)->has_value());
+  for (const auto& owner : provider().owners("CanaryRollout")) {
+    EXPECT_NE(owner.name, "second");
+  }
+  // A reload right after the previous one can find the master re-executing: retried.
+  auto removed = provider().remove(plan(0, "first").owner);
+  for (int i = 0; i < 100 && !removed.hasValue(); ++i) {
+    std::this_thread::sleep_for(50ms);
+    removed = provider().remove(plan(0, "first").owner);
+  }
+  ASSERT_TRUE(removed.hasValue()) << removed.error().message;
+}
+
+TEST_F(HaproxyProviderTest, RestartedProviderKeepsEveryOwnerAndDoesNotReload) {
+  setWeight(50);
+  // A second provider on the same files, as after an operator restart.
+  HaproxyProvider restarted(stack_->options);
+  ASSERT_TRUE(restarted.start().hasValue());
+  EXPECT_EQ(restarted.owners("CanaryRollout").size(), 1U);
+  EXPECT_EQ(restarted.stats().configWrites, 0);
+  auto applied = restarted.apply(plan(50));
+  ASSERT_TRUE(applied.hasValue()) << applied.error().message;
+  EXPECT_FALSE(applied->topologyChanged);
+  EXPECT_EQ(restarted.stats().reloads, 0);
+  EXPECT_EQ(restarted.stats().mapSets, 0);
+  // Weights HAProxy lost (changed behind our back) are put back by the next apply.
+  RuntimeClient(stack_->options.runtimeAddress)
+      .setMapValue(stack_->options.config.weightsMapPath,
+                   "canaryrollout:test:demo:demo:default:canary", "0");
+  applied = restarted.apply(plan(50));
+  ASSERT_TRUE(applied.hasValue());
+  EXPECT_EQ(applied->weightsChanged, 1);
+  EXPECT_EQ(canaryWeightOf(**restarted.verify(plan(50).owner)), engine::weightFromPercent(50));
 }
 
 TEST_F(HaproxyProviderTest, ExporterShowsPerBackendCounters) {
@@ -335,12 +450,20 @@ TEST_F(HaproxyProviderTest, ExporterShowsPerBackendCounters) {
   auto response = exporter.request(http::methods::GET, "/metrics").get();
   ASSERT_EQ(response.status_code(), http::status_codes::OK);
   const std::string metrics = response.extract_string(true).get();
-  for (const char* proxy : {"demo-stable", "demo-canary"}) {
-    EXPECT_NE(metrics.find(std::string("haproxy_backend_http_responses_total{proxy=\"") + proxy +
-                           "\",code=\"2xx\"}"),
-              std::string::npos)
+  const auto owner = plan(0).owner;
+  // The query the provider gives the canary analysis names the same proxy the exporter does.
+  const auto query = provider().requestCountQuery(owner, "demo", "canary");
+  for (const char* side : {"stable", "canary"}) {
+    engine::Route route;
+    route.name = "demo";
+    const std::string proxy = backendName(owner, route, side);
+    EXPECT_NE(
+        metrics.find("haproxy_backend_http_responses_total{proxy=\"" + proxy + "\",code=\"2xx\"}"),
+        std::string::npos)
         << proxy;
   }
+  EXPECT_NE(query.find("proxy=\"canaryrollout:test:demo:demo:canary\""), std::string::npos)
+      << query;
 }
 
 TEST_F(HaproxyProviderTest, RuntimeErrorsAreValues) {
@@ -348,9 +471,25 @@ TEST_F(HaproxyProviderTest, RuntimeErrorsAreValues) {
   EXPECT_FALSE(closed.command("show info").hasValue());
   RuntimeClient bad("not-an-address", 500ms);
   EXPECT_FALSE(bad.command("show info").hasValue());
-  EXPECT_FALSE(provider->setWeight(kRoute, -1).hasValue());
-  RuntimeClient runtime(stack_->runtimeAddress);
+  RuntimeClient runtime(stack_->options.runtimeAddress);
   EXPECT_FALSE(runtime.showMap("/no/such.map").hasValue());
+  // A weight change with the runtime API gone is an error naming the address.
+  auto options = stack_->options;
+  options.configPath = (stack_->dir / "unreachable.cfg").string();
+  options.config.weightsMapPath = (stack_->dir / "unreachable.map").string();
+  options.runtimeAddress = "127.0.0.1:" + std::to_string(freePorts(1)[0]);
+  options.masterSocket.clear();
+  HaproxyProvider unreachable(options);
+  ASSERT_TRUE(unreachable.start().hasValue());
+  ASSERT_TRUE(unreachable.apply(plan(5)).hasValue());  // topology: files only
+  auto moved = unreachable.apply(plan(10));
+  ASSERT_FALSE(moved.hasValue());
+  EXPECT_NE(moved.error().message.find(options.runtimeAddress), std::string::npos)
+      << moved.error().message;
+  // The intent is in the map file, for when HAProxy is back.
+  std::ifstream map(options.config.weightsMapPath);
+  const std::string content((std::istreambuf_iterator<char>(map)), {});
+  EXPECT_NE(content.find("default:canary 100000"), std::string::npos) << content;
 }
 
 }  // namespace

@@ -25,16 +25,17 @@ const char* kStableHpa = R"({
   "status": {"currentReplicas": 5, "desiredReplicas": 5}
 })";
 
-api::ObjectMeta rolloutMeta() {
-  api::ObjectMeta meta;
-  meta.name = "payment-api";
-  meta.namespace_ = "shop";
-  meta.uid = "6f1e2d3c-0000-4000-8000-000000000001";
-  return meta;
+const engine::Owner kOwner{"sluice.dev/v1alpha1", "CanaryRollout", "shop", "payment-api",
+                           "6f1e2d3c-0000-4000-8000-000000000001"};
+
+Expected<nlohmann::json, std::string> renderCanaryHpa(const engine::Owner& owner,
+                                                      const nlohmann::json& stable,
+                                                      const ScaleTarget& target) {
+  return renderMirroredHpa(owner, owner.name + "-canary", stable, target);
 }
 
 TEST(CanaryHpa, MirrorsStableGolden) {
-  auto hpa = renderCanaryHpa(rolloutMeta(), nlohmann::json::parse(kStableHpa),
+  auto hpa = renderCanaryHpa(kOwner, nlohmann::json::parse(kStableHpa),
                              {"apps/v1", "Deployment", "payment-api-canary"});
   ASSERT_TRUE(hpa.hasValue()) << hpa.error();
   testing::expectGolden("hpa_canary.json", hpa->dump(2) + "\n");
@@ -48,7 +49,7 @@ TEST(CanaryHpa, OptionalFieldsStayAbsent) {
   auto stable = nlohmann::json::parse(kStableHpa);
   stable["spec"].erase("minReplicas");
   stable["spec"].erase("behavior");
-  auto hpa = renderCanaryHpa(rolloutMeta(), stable, {"apps/v1", "Deployment", "c"}).value();
+  auto hpa = renderCanaryHpa(kOwner, stable, {"apps/v1", "Deployment", "c"}).value();
   EXPECT_FALSE(hpa["spec"].contains("minReplicas"));
   EXPECT_FALSE(hpa["spec"].contains("behavior"));
   EXPECT_EQ(hpa["spec"]["maxReplicas"], 12);
@@ -57,15 +58,15 @@ TEST(CanaryHpa, OptionalFieldsStayAbsent) {
 TEST(CanaryHpa, RejectsWhatItCannotMirror) {
   auto v1 = nlohmann::json::parse(kStableHpa);
   v1["apiVersion"] = "autoscaling/v1";
-  EXPECT_FALSE(renderCanaryHpa(rolloutMeta(), v1, {"apps/v1", "Deployment", "c"}).hasValue());
+  EXPECT_FALSE(renderCanaryHpa(kOwner, v1, {"apps/v1", "Deployment", "c"}).hasValue());
   auto noMax = nlohmann::json::parse(kStableHpa);
   noMax["spec"].erase("maxReplicas");
-  EXPECT_FALSE(renderCanaryHpa(rolloutMeta(), noMax, {"apps/v1", "Deployment", "c"}).hasValue());
-  EXPECT_FALSE(renderCanaryHpa(rolloutMeta(), nlohmann::json::parse(kStableHpa),
-                               {"apps/v1", "Deployment", ""})
-                   .hasValue());
+  EXPECT_FALSE(renderCanaryHpa(kOwner, noMax, {"apps/v1", "Deployment", "c"}).hasValue());
   EXPECT_FALSE(
-      renderCanaryHpa(rolloutMeta(), nlohmann::json(), {"apps/v1", "Deployment", "c"}).hasValue());
+      renderCanaryHpa(kOwner, nlohmann::json::parse(kStableHpa), {"apps/v1", "Deployment", ""})
+          .hasValue());
+  EXPECT_FALSE(
+      renderCanaryHpa(kOwner, nlohmann::json(), {"apps/v1", "Deployment", "c"}).hasValue());
 }
 
 }  // namespace

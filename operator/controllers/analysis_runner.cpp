@@ -1,17 +1,20 @@
-#include "operator/prometheus/analysis.h"
+#include "operator/controllers/analysis_runner.h"
 
-namespace sluice::prometheus {
+namespace sluice::controllers {
 namespace {
 
-bool meansUnreachable(QueryErrorKind kind) {
-  return kind == QueryErrorKind::Unreachable || kind == QueryErrorKind::Timeout ||
-         kind == QueryErrorKind::InvalidAddress;
+bool meansUnreachable(prometheus::QueryErrorKind kind) {
+  return kind == prometheus::QueryErrorKind::Unreachable ||
+         kind == prometheus::QueryErrorKind::Timeout ||
+         kind == prometheus::QueryErrorKind::InvalidAddress;
 }
 
 }  // namespace
 
-engine::AnalysisResult runAnalysis(QueryClient& client, const api::CanaryAnalysis& analysis,
-                                   const TemplateValues& values, engine::TimePoint measuredAt,
+engine::AnalysisResult runAnalysis(prometheus::QueryClient& client,
+                                   const api::CanaryAnalysis& analysis,
+                                   const prometheus::TemplateValues& values,
+                                   engine::TimePoint measuredAt,
                                    const std::string& fallbackRequestCountQuery) {
   engine::AnalysisResult result;
   result.measuredAt = measuredAt;
@@ -19,8 +22,8 @@ engine::AnalysisResult runAnalysis(QueryClient& client, const api::CanaryAnalysi
   int unreachable = 0;
   std::string firstUnreachable;
 
-  auto run = [&](const std::string& queryTemplate) -> Expected<double, QueryError> {
-    auto promql = renderQuery(queryTemplate, values);
+  auto run = [&](const std::string& queryTemplate) -> Expected<double, prometheus::QueryError> {
+    auto promql = prometheus::renderQuery(queryTemplate, values);
     if (!promql) {
       return Unexpected(promql.error());
     }
@@ -40,7 +43,7 @@ engine::AnalysisResult runAnalysis(QueryClient& client, const api::CanaryAnalysi
     auto count = run(countQuery);
     if (count) {
       result.requestCount = *count;
-    } else if (count.error().kind == QueryErrorKind::NoData) {
+    } else if (count.error().kind == prometheus::QueryErrorKind::NoData) {
       // No series yet means no request has reached the canary.
       result.requestCount = 0.0;
     } else {
@@ -63,4 +66,4 @@ engine::AnalysisResult runAnalysis(QueryClient& client, const api::CanaryAnalysi
   return result;
 }
 
-}  // namespace sluice::prometheus
+}  // namespace sluice::controllers

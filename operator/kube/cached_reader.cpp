@@ -1,24 +1,24 @@
-#include "operator/controllers/informer_reader.h"
+#include "operator/kube/cached_reader.h"
 
 #include <sstream>
 
-namespace sluice::controllers {
+namespace sluice::kube {
 
 namespace {
 
-kube::ApiError notCached(const kube::Resource& resource) {
-  kube::ApiError error;
-  error.kind = kube::ApiError::Kind::Config;
+ApiError notCached(const Resource& resource) {
+  ApiError error;
+  error.kind = ApiError::Kind::Config;
   error.message = "no informer caches " + resource.plural + "." + resource.group;
   return error;
 }
 
-bool labelsMatch(const kube::Object& object, const std::string& selector) {
+bool labelsMatch(const Object& object, const std::string& selector) {
   if (selector.empty()) {
     return true;
   }
   const auto meta = object.find("metadata");
-  const kube::Object* labels = nullptr;
+  const Object* labels = nullptr;
   if (meta != object.end() && meta->contains("labels")) {
     labels = &(*meta)["labels"];
   }
@@ -39,7 +39,7 @@ bool labelsMatch(const kube::Object& object, const std::string& selector) {
 
 }  // namespace
 
-kube::Informer* InformerReader::find(const kube::Resource& resource) const {
+Informer* CachedReader::find(const Resource& resource) const {
   for (auto* informer : informers_) {
     if (informer->resource() == resource) {
       return informer;
@@ -48,8 +48,7 @@ kube::Informer* InformerReader::find(const kube::Resource& resource) const {
   return nullptr;
 }
 
-kube::Result<kube::Object> InformerReader::get(const kube::Resource& resource,
-                                               const kube::ObjectKey& key) {
+Result<Object> CachedReader::get(const Resource& resource, const ObjectKey& key) {
   auto* informer = find(resource);
   if (informer == nullptr) {
     return Unexpected(notCached(resource));
@@ -57,25 +56,24 @@ kube::Result<kube::Object> InformerReader::get(const kube::Resource& resource,
   if (auto object = informer->get(key)) {
     return std::move(*object);
   }
-  kube::ApiError error;
-  error.kind = kube::ApiError::Kind::Api;
+  ApiError error;
+  error.kind = ApiError::Kind::Api;
   error.code = 404;
   error.reason = "NotFound";
   error.message = resource.plural + " \"" + key.name + "\" not found";
   return Unexpected(std::move(error));
 }
 
-kube::Result<kube::ObjectList> InformerReader::list(const kube::Resource& resource,
-                                                    const std::string& ns,
-                                                    const kube::ListOptions& options) {
+Result<ObjectList> CachedReader::list(const Resource& resource, const std::string& ns,
+                                      const ListOptions& options) {
   auto* informer = find(resource);
   if (informer == nullptr) {
     return Unexpected(notCached(resource));
   }
-  kube::ObjectList out;
+  ObjectList out;
   out.resourceVersion = informer->lastResourceVersion();
   for (auto& object : informer->list()) {
-    if (!ns.empty() && kube::ObjectKey::of(object).ns != ns) {
+    if (!ns.empty() && ObjectKey::of(object).ns != ns) {
       continue;
     }
     if (labelsMatch(object, options.labelSelector)) {
@@ -85,4 +83,4 @@ kube::Result<kube::ObjectList> InformerReader::list(const kube::Resource& resour
   return out;
 }
 
-}  // namespace sluice::controllers
+}  // namespace sluice::kube

@@ -1,16 +1,16 @@
-#include "operator/prometheus/analysis.h"
+#include "operator/controllers/analysis_runner.h"
 
 #include <gtest/gtest.h>
 
 #include <map>
 
-namespace sluice::prometheus {
+namespace sluice::controllers {
 namespace {
 
 // Answers by exact query text; records what was asked.
-class FakeQueryClient final : public QueryClient {
+class FakeQueryClient final : public prometheus::QueryClient {
  public:
-  Expected<double, QueryError> query(const std::string& promql) override {
+  Expected<double, prometheus::QueryError> query(const std::string& promql) override {
     asked.push_back(promql);
     auto it = answers.find(promql);
     if (it == answers.end()) {
@@ -18,8 +18,8 @@ class FakeQueryClient final : public QueryClient {
     }
     return it->second;
   }
-  std::map<std::string, Expected<double, QueryError>> answers;
-  QueryError fallback{QueryErrorKind::NoData, 0, "", "empty vector"};
+  std::map<std::string, Expected<double, prometheus::QueryError>> answers;
+  prometheus::QueryError fallback{prometheus::QueryErrorKind::NoData, 0, "", "empty vector"};
   std::vector<std::string> asked;
 };
 
@@ -31,15 +31,16 @@ api::CanaryAnalysis makeAnalysis() {
   return a;
 }
 
-const TemplateValues kValues{"pay-canary", "pay-stable", "shop", "30s"};
+const prometheus::TemplateValues kValues{"pay-canary", "pay-stable", "shop", "30s"};
 const engine::TimePoint kAt{std::chrono::seconds{1'700'000'000}};
 
 TEST(RunAnalysis, RendersRunsAndCollects) {
   FakeQueryClient client;
   client.answers.emplace(R"(sum(increase(req{s="pay-canary"}[30s])))", 1234.0);
   client.answers.emplace(R"(err{s="pay-canary"})", 0.004);
-  client.answers.emplace(R"(lat{s="pay-canary",ns="shop"})",
-                         Unexpected(QueryError{QueryErrorKind::NotANumber, 0, "", "NaN"}));
+  client.answers.emplace(
+      R"(lat{s="pay-canary",ns="shop"})",
+      Unexpected(prometheus::QueryError{prometheus::QueryErrorKind::NotANumber, 0, "", "NaN"}));
   auto result = runAnalysis(client, makeAnalysis(), kValues, kAt);
   EXPECT_EQ(result.measuredAt, kAt);
   EXPECT_EQ(result.error, "");
@@ -60,7 +61,7 @@ TEST(RunAnalysis, NoSeriesForRequestCountMeansZeroRequests) {
 
 TEST(RunAnalysis, AllUnreachableIsAnAnalysisError) {
   FakeQueryClient client;
-  client.fallback = {QueryErrorKind::Unreachable, 0, "", "connection refused"};
+  client.fallback = {prometheus::QueryErrorKind::Unreachable, 0, "", "connection refused"};
   auto result = runAnalysis(client, makeAnalysis(), kValues, kAt);
   EXPECT_EQ(result.error, "Prometheus unreachable: Unreachable: connection refused");
   EXPECT_EQ(client.asked.size(), 3U);
@@ -88,4 +89,4 @@ TEST(RunAnalysis, FallbackRequestCountQuery) {
 }
 
 }  // namespace
-}  // namespace sluice::prometheus
+}  // namespace sluice::controllers

@@ -8,15 +8,17 @@
 #include "operator/engine/canary.h"
 #include "operator/prometheus/client.h"
 
-namespace sluice::prometheus {
+namespace sluice::controllers {
 
 // Renders and runs every spec metric and the request-count query (analysis.requestCountQuery,
 // or `fallbackRequestCountQuery` when that is empty; no request count when both are empty).
 // A template error or failed query becomes that metric's error. An empty vector for the
 // request count means no request reached the canary yet: requestCount 0. When every query failed
 // with Unreachable/Timeout/InvalidAddress, the result's `error` says Prometheus is down.
-engine::AnalysisResult runAnalysis(QueryClient& client, const api::CanaryAnalysis& analysis,
-                                   const TemplateValues& values, engine::TimePoint measuredAt,
+engine::AnalysisResult runAnalysis(prometheus::QueryClient& client,
+                                   const api::CanaryAnalysis& analysis,
+                                   const prometheus::TemplateValues& values,
+                                   engine::TimePoint measuredAt,
                                    const std::string& fallbackRequestCountQuery = {});
 
-}  // namespace sluice::prometheus
+}  // namespace sluice::controllers

@@ -1,0 +1,125 @@
+#pragma once
+
+// The route plan: what any kind wants the data plane to do with traffic, independent of the
+// kind that asks and of the provider that carries it out.
+//
+//   RoutePlan (one owner: kind/namespace/name)
+//     └─ Route (hostnames, parent Gateways, the header that names a tier)
+//          └─ Rule (header matches, tier, priority, stickiness)
+//               └─ Destination (a Service and port, a weight on kWeightScale)
+//
+// Weights. Every destination weight is in parts per million of its rule's traffic
+// (kWeightScale = 1,000,000, the largest weight Gateway API accepts), and a rule's weights sum
+// to kWeightScale exactly (or to 0: a rule that sends nothing anywhere is invalid). Kinds map
+// their own units onto it: a canary step of p percent is p × 10,000. Providers map it onto
+// theirs and must not round a non-zero share away:
+//   - Gateway API backendRef weights are relative: the plan weights divided by their greatest
+//     common divisor with 10,000, so whole percents read as percents (75/25) and anything
+//     finer keeps every unit (333334/666666 is written 166667/333333). Exact either way.
+//   - HAProxy draws a bucket in [0, 1,000,000) per request (a hash of the stickiness header,
+//     or a random number) and compares it with cumulative thresholds: the plan's weights are
+//     used as they are.
+//   - HAProxy server weights (0..256) and any other small scale go through rescale(), which
+//     keeps the total, gives every non-zero share at least 1, and says when it cannot.
+//
+// Sticky splits. A rule's buckets are handed out from its last destination down: the last
+// destination holds [0, w_last), the one before it the next w buckets, and so on; the first
+// destination takes what remains. Growing the last destination's share therefore only moves
+// clients onto it, never off it (engine::bucketOf() predicts the bucket of a header value).
+//
+// Topology versus weights. Routes, rules, matches and which destinations exist are topology;
+// the numbers are weights. sameTopology() separates the two, so a provider can apply a weight
+// change without reconfiguring (HAProxy: a runtime API call, no reload).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "operator/api/common.h"
+#include "operator/common/expected.h"
+
+namespace sluice::engine {
+
+inline constexpr std::int32_t kWeightScale = 1'000'000;
+
+// A canary step's percent (0..100) on the plan scale.
+constexpr std::int32_t weightFromPercent(std::int32_t percent) {
+  return percent <= 0 ? 0 : percent >= 100 ? kWeightScale : percent * (kWeightScale / 100);
+}
+
+// Converts weights summing to `from` into integers summing to `to` (largest remainder, ties
+// to the earlier entry). Every non-zero weight becomes at least 1; an error when `to` is
+// smaller than the number of non-zero weights (the scale cannot carry every share).
+Expected<std::vector<std::int32_t>, std::string> rescale(const std::vector<std::int32_t>& weights,
+                                                         std::int32_t to);
+
+// Who a plan belongs to. `kind` is the Kubernetes kind ("CanaryRollout"); `uid` and
+// `apiVersion` let providers that write Kubernetes objects set an owner reference.
+struct Owner {
+  std::string apiVersion;
+  std::string kind;
+  std::string namespace_;
+  std::string name;
+  std::string uid;
+
+  // "Kind/namespace/name": the key providers file an owner's output under.
+  std::string key() const { return kind + "/" + namespace_ + "/" + name; }
+  friend bool operator==(const Owner&, const Owner&) = default;
+};
+
+// A Kubernetes Service and port. `externalName` is the Service's spec.externalName when it is
+// an ExternalName Service (a data plane outside cluster DNS reaches that host directly).
+struct ServiceTarget {
+  std::string namespace_;
+  std::string name;
+  std::int32_t port = 0;
+  std::string externalName;
+  friend bool operator==(const ServiceTarget&, const ServiceTarget&) = default;
+};
+
+struct Destination {
+  // [a-z0-9][a-z0-9-]*, unique in its rule; the same name means the same Service across the
+  // rules of one route ("stable", "canary", a region).
+  std::string name;
+  ServiceTarget service;
+  std::int32_t weight = 0;  // parts of kWeightScale
+  friend bool operator==(const Destination&, const Destination&) = default;
+};
+
+struct Rule {
+  std::string name;                        // [a-z0-9][a-z0-9-]*, unique in its route
+  std::vector<api::RequestMatch> matches;  // any of them (each: all its headers); none = all
+  std::string tier;                        // only requests of this tier (Route::tierHeader)
+  std::int32_t priority = 0;               // higher first; equal priorities keep plan order
+  std::string stickinessHeader;            // empty: every request draws a random bucket
+  std::vector<Destination> destinations;
+  friend bool operator==(const Rule&, const Rule&) = default;
+};
+
+struct Route {
+  std::string name;  // a DNS subdomain name ([a-z0-9][a-z0-9.-]*), unique in its plan
+  std::vector<std::string> hostnames;  // empty: the default route
+  std::vector<api::ParentRef> parents;
+  std::string tierHeader;  // the request header whose value is the tier; needed by Rule::tier
+  std::vector<Rule> rules;
+  friend bool operator==(const Route&, const Route&) = default;
+};
+
+struct RoutePlan {
+  Owner owner;
+  std::vector<Route> routes;
+  friend bool operator==(const RoutePlan&, const RoutePlan&) = default;
+};
+
+// Errors name the route, rule and destination: names, weights summing to kWeightScale, one
+// Service per destination name in a route, a tier rule without a tier header.
+Expected<void, std::string> validate(const RoutePlan& plan);
+
+// Equal apart from destination weights.
+bool sameTopology(const RoutePlan& a, const RoutePlan& b);
+
+// The rules of a route in the order a data plane evaluates them: priority, then plan order.
+std::vector<const Rule*> evaluationOrder(const Route& route);
+
+}  // namespace sluice::engine

@@ -1,0 +1,27 @@
+#pragma once
+
+// What every object Sluice generates carries, whichever kind it comes from: the owner's
+// controller reference (so Kubernetes garbage-collects it with the owner) and two labels
+// (managed-by, and the owner as "<kind in lower case>.<name>", which selects an owner's objects).
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "operator/engine/route_plan.h"
+
+namespace sluice::render {
+
+inline constexpr const char* kManagedByLabel = "app.kubernetes.io/managed-by";
+inline constexpr const char* kManagedByValue = "sluice";
+inline constexpr const char* kOwnerLabel = "sluice.dev/owner";
+
+// ownerReferences[0]: controller and blockOwnerDeletion true.
+nlohmann::json ownerReference(const engine::Owner& owner);
+// The sluice.dev/owner label's value: "canaryrollout.payment-api".
+std::string ownerLabelValue(const engine::Owner& owner);
+// "sluice.dev/owner=<value>", a label selector for the owner's objects in its namespace.
+std::string ownerSelector(const engine::Owner& owner);
+// metadata {name, namespace, labels, ownerReferences} for a generated object.
+nlohmann::json generatedMetadata(const engine::Owner& owner, const std::string& name);
+
+}  // namespace sluice::render

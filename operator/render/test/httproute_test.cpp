@@ -1,0 +1,130 @@
+#include "operator/render/gatewayapi/httproute.h"
+
+#include <gtest/gtest.h>
+
+#include "operator/engine/canary_route.h"
+#include "operator/render/test/golden.h"
+
+namespace sluice::render::gatewayapi {
+namespace {
+
+api::CanaryRollout rollout() {
+  api::CanaryRollout r;
+  r.metadata.name = "payment-api";
+  r.metadata.namespace_ = "shop";
+  r.metadata.uid = "6f1e2d3c-0000-4000-8000-000000000001";
+  auto& spec = r.spec;
+  spec.stable = {"payment-api-stable", 80};
+  spec.canary = {"payment-api-canary", 8080};
+  spec.route = api::RouteSpec{{{"edge", "gateways", "https"}, {"internal", "", ""}},
+                              {"pay.example.com", "payments.example.com"},
+                              "gatewayAPI"};
+  spec.match = {{{{"X-Canary", "always", "Exact"}}},
+                {{{"X-Tier", "beta|internal", "RegularExpression"}, {"X-Env", "qa", "Exact"}}}};
+  return r;
+}
+
+engine::RoutePlan canaryPlan(std::int32_t percent, const api::CanaryRollout& r = rollout()) {
+  return engine::canaryRoutePlan(r, percent, {"shop", "payment-api-stable", 80, ""},
+                                 {"shop", "payment-api-canary", 8080, ""});
+}
+
+nlohmann::json render(const engine::RoutePlan& plan) {
+  auto routes = renderHttpRoutes(plan);
+  EXPECT_TRUE(routes.hasValue()) << routes.error();
+  EXPECT_EQ(routes->size(), 1U);
+  return routes->front();
+}
+
+TEST(HttpRoute, StepWeightGolden) {
+  testing::expectGolden("httproute_weight25.json", render(canaryPlan(25)).dump(2) + "\n");
+}
+
+TEST(HttpRoute, RolledBackSendsNothingToCanaryGolden) {
+  // Weight 0: every rule, spec.match ones included, gives the canary weight 0.
+  const auto route = render(canaryPlan(0));
+  testing::expectGolden("httproute_weight0.json", route.dump(2) + "\n");
+  for (const auto& rule : route["spec"]["rules"]) {
+    for (const auto& ref : rule["backendRefs"]) {
+      if (ref["name"] == "payment-api-canary") {
+        EXPECT_EQ(ref["weight"], 0) << rule.dump();
+      } else {
+        EXPECT_GT(ref["weight"].get<int>(), 0) << rule.dump();
+      }
+    }
+  }
+}
+
+TEST(HttpRoute, WholePercentsReadAsPercentsAndReadBack) {
+  for (int w : {0, 5, 10, 25, 50, 75, 100}) {
+    const auto route = render(canaryPlan(w));
+    const auto& refs = route["spec"]["rules"].back()["backendRefs"];
+    EXPECT_EQ(refs[0]["weight"].get<int>(), 100 - w);
+    EXPECT_EQ(refs[1]["weight"].get<int>(), w);
+    auto back = routeOf(route);
+    ASSERT_TRUE(back.hasValue()) << back.error();
+    EXPECT_EQ(back->rules.back().destinations[1].weight, engine::weightFromPercent(w));
+  }
+}
+
+TEST(HttpRoute, SmallSharesKeepEveryUnit) {
+  auto plan = canaryPlan(25);
+  auto& dests = plan.routes[0].rules.back().destinations;
+  dests[0].weight = engine::kWeightScale - 1;
+  dests[1].weight = 1;
+  const auto route = render(plan);
+  const auto& refs = route["spec"]["rules"].back()["backendRefs"];
+  EXPECT_EQ(refs[0]["weight"], 999999);
+  EXPECT_EQ(refs[1]["weight"], 1);
+  EXPECT_EQ(routeOf(route)->rules.back().destinations[1].weight, 1);
+}
+
+TEST(HttpRoute, OwnedAndLabelled) {
+  const auto route = render(canaryPlan(5));
+  const auto& owner = route["metadata"]["ownerReferences"][0];
+  EXPECT_EQ(owner["apiVersion"], "sluice.dev/v1alpha1");
+  EXPECT_EQ(owner["kind"], "CanaryRollout");
+  EXPECT_EQ(owner["name"], "payment-api");
+  EXPECT_EQ(owner["uid"], "6f1e2d3c-0000-4000-8000-000000000001");
+  EXPECT_EQ(owner["controller"], true);
+  EXPECT_EQ(owner["blockOwnerDeletion"], true);
+  EXPECT_EQ(route["metadata"]["labels"]["app.kubernetes.io/managed-by"], "sluice");
+  EXPECT_EQ(route["metadata"]["labels"]["sluice.dev/owner"], "canaryrollout.payment-api");
+}
+
+TEST(HttpRoute, RequiresParentRefs) {
+  auto r = rollout();
+  r.spec.route->parentRefs.clear();
+  auto routes = renderHttpRoutes(canaryPlan(5, r));
+  ASSERT_FALSE(routes.hasValue());
+  EXPECT_NE(routes.error().find("parentRefs"), std::string::npos) << routes.error();
+}
+
+TEST(HttpRoute, RulesGatewayApiCannotOrderAreRefused) {
+  auto plan = canaryPlan(5);
+  auto copy = plan.routes[0].rules[0];
+  copy.name = "again";
+  copy.priority = 7;
+  plan.routes[0].rules.push_back(copy);
+  auto routes = renderHttpRoutes(plan);
+  ASSERT_FALSE(routes.hasValue());
+  EXPECT_NE(routes.error().find("same matches"), std::string::npos) << routes.error();
+}
+
+TEST(HttpRoute, TierRulesMatchTheTierHeader) {
+  auto plan = canaryPlan(5);
+  plan.routes[0].tierHeader = "X-Tier";
+  plan.routes[0].rules.back().tier = "premium";
+  const auto route = render(plan);
+  const auto& match = route["spec"]["rules"].back()["matches"][0];
+  EXPECT_EQ(match["headers"][0],
+            nlohmann::json({{"type", "Exact"}, {"name", "X-Tier"}, {"value", "premium"}}));
+}
+
+TEST(HttpRoute, RejectsForeignShapes) {
+  EXPECT_FALSE(routeOf(nlohmann::json::object()).hasValue());
+  EXPECT_FALSE(routeOf(nlohmann::json::parse(R"({"metadata":{"name":"x"},"spec":{}})")).hasValue());
+}
+
+}  // namespace
+}  // namespace sluice::render::gatewayapi
