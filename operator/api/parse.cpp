@@ -6,6 +6,7 @@
 
 #include "operator/api/units.h"
 #include "operator/api/validate.h"
+#include "operator/common/rfc3339.h"
 
 namespace sluice::api {
 namespace {

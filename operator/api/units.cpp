@@ -4,7 +4,6 @@
 #include <array>
 #include <cctype>
 #include <charconv>
-#include <cstdio>
 #include <limits>
 #include <vector>
 
@@ -368,85 +367,6 @@ Expected<Quantity, std::string> parseQuantity(std::string_view text) {
   }
   const auto milli = static_cast<std::int64_t>(value);
   return Quantity{negative ? -milli : milli, std::string(text)};
-}
-
-std::string formatRfc3339(Clock::TimePoint t) {
-  using namespace std::chrono;
-  const auto secs = floor<seconds>(t);
-  const auto day = floor<days>(secs);
-  const year_month_day ymd{day};
-  const hh_mm_ss hms{secs - day};
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                static_cast<int>(hms.seconds().count()));
-  return buf;
-}
-
-namespace {
-
-// Reads exactly `width` digits at `pos`.
-bool readFixed(std::string_view s, std::size_t pos, std::size_t width, int& out) {
-  if (pos + width > s.size()) {
-    return false;
-  }
-  out = 0;
-  for (std::size_t i = pos; i < pos + width; ++i) {
-    if (!isDigit(s[i])) {
-      return false;
-    }
-    out = out * 10 + (s[i] - '0');
-  }
-  return true;
-}
-
-}  // namespace
-
-Expected<Clock::TimePoint, std::string> parseRfc3339(std::string_view text) {
-  using namespace std::chrono;
-  const std::string bad = "invalid RFC 3339 timestamp " + quoted(text);
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (!readFixed(text, 0, 4, year) || text.size() < 20 || text[4] != '-' ||
-      !readFixed(text, 5, 2, month) || text[7] != '-' || !readFixed(text, 8, 2, day) ||
-      (text[10] != 'T' && text[10] != 't') || !readFixed(text, 11, 2, hour) || text[13] != ':' ||
-      !readFixed(text, 14, 2, minute) || text[16] != ':' || !readFixed(text, 17, 2, second)) {
-    return Unexpected(bad);
-  }
-  std::size_t pos = 19;
-  if (text[pos] == '.') {
-    ++pos;
-    const std::size_t start = pos;
-    while (pos < text.size() && isDigit(text[pos])) {
-      ++pos;
-    }
-    if (pos == start) {
-      return Unexpected(bad);
-    }
-  }
-  int offsetMinutes = 0;
-  if (pos < text.size() && (text[pos] == 'Z' || text[pos] == 'z') && pos + 1 == text.size()) {
-    // UTC
-  } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-') &&
-             text.size() == pos + 6 && text[pos + 3] == ':') {
-    int offHours = 0, offMins = 0;
-    if (!readFixed(text, pos + 1, 2, offHours) || !readFixed(text, pos + 4, 2, offMins) ||
-        offHours > 23 || offMins > 59) {
-      return Unexpected(bad);
-    }
-    offsetMinutes = (offHours * 60 + offMins) * (text[pos] == '-' ? -1 : 1);
-  } else {
-    return Unexpected(bad);
-  }
-  const year_month_day ymd{std::chrono::year{year},
-                           std::chrono::month{static_cast<unsigned>(month)},
-                           std::chrono::day{static_cast<unsigned>(day)}};
-  if (!ymd.ok() || hour > 23 || minute > 59 || second > 59) {
-    return Unexpected(bad + ": field out of range");
-  }
-  const auto t =
-      sys_days{ymd} + hours{hour} + minutes{minute} + seconds{second} - minutes{offsetMinutes};
-  return Clock::TimePoint{duration_cast<Clock::TimePoint::duration>(t.time_since_epoch())};
 }
 
 namespace {

@@ -9,7 +9,6 @@
 #include <string_view>
 
 #include "operator/api/common.h"
-#include "operator/common/clock.h"
 #include "operator/common/expected.h"
 
 namespace sluice::api {
@@ -44,12 +43,6 @@ struct Quantity {
   friend auto operator<=>(const Quantity& a, const Quantity& b) { return a.milli <=> b.milli; }
 };
 Expected<Quantity, std::string> parseQuantity(std::string_view text);
-
-// RFC 3339 in UTC with seconds precision, as metav1.Time serialises: "2026-11-23T15:04:05Z".
-std::string formatRfc3339(Clock::TimePoint t);
-// Accepts any RFC 3339 timestamp ("Z" or a numeric offset, optional fractional seconds, which
-// are truncated to whole seconds as metav1.Time does).
-Expected<Clock::TimePoint, std::string> parseRfc3339(std::string_view text);
 
 // A standard 5-field cron expression (minute hour day-of-month month day-of-week) with
 // lists, ranges, steps, "*", and month/day names (JAN-DEC, SUN-SAT; 0 and 7 are Sunday). Returns

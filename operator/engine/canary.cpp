@@ -1,14 +1,13 @@
 #include "operator/engine/canary.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <sstream>
 #include <utility>
 
 #include "operator/api/conditions.h"
+#include "operator/common/rfc3339.h"
 
 namespace sluice::engine {
 namespace {
@@ -103,7 +102,7 @@ void Decision::start(const char* eventReason, const std::string& why) {
   }
   status_.phase = CanaryPhase::Progressing;
   status_.canaryWeight = steps_.front();
-  status_.stepStartedAt = formatTime(now_);
+  status_.stepStartedAt = formatRfc3339(now_);
   status_.message = stepLabel() + ": watching the canary";
   emit(EventType::Normal, eventReason, why + "; " + stepLabel());
 }
@@ -135,7 +134,7 @@ void Decision::pause() {
 void Decision::resume() {
   status_.phase = CanaryPhase::Progressing;
   status_.canaryWeight = steps_[static_cast<std::size_t>(status_.currentStep)];
-  status_.stepStartedAt = formatTime(now_);
+  status_.stepStartedAt = formatRfc3339(now_);
   status_.message = stepLabel() + ": watching the canary";
   emit(EventType::Normal, "Resumed", "resumed at " + stepLabel());
 }
@@ -255,7 +254,9 @@ std::optional<TimePoint> parsedOr(const std::string& text) {
   if (text.empty()) {
     return std::nullopt;
   }
-  return parseTime(text);
+  // A malformed timestamp (e.g. hand-edited status) is treated like an absent one.
+  auto parsed = parseRfc3339(text);
+  return parsed ? std::optional<TimePoint>(*parsed) : std::nullopt;
 }
 
 void Decision::consumeAnalysis() {
@@ -271,7 +272,7 @@ void Decision::consumeAnalysis() {
     return;  // describes traffic from before this step
   }
   Evaluation eval = evaluate(spec_.analysis, result);
-  status_.analysis.lastRunAt = formatTime(measured);
+  status_.analysis.lastRunAt = formatRfc3339(measured);
   status_.analysis.metrics = std::move(eval.metrics);
 
   if (!eval.spike.empty()) {
@@ -302,7 +303,7 @@ void Decision::maybeAdvance() {
   auto started = parsedOr(status_.stepStartedAt);
   if (!started) {
     // A lost or corrupted timestamp: watch this step a full interval from now.
-    status_.stepStartedAt = formatTime(now_);
+    status_.stepStartedAt = formatRfc3339(now_);
     return;
   }
   if (now_ < *started + spec_.stepInterval) {
@@ -320,7 +321,7 @@ void Decision::maybeAdvance() {
   const std::int32_t from = status_.canaryWeight;
   status_.currentStep += 1;
   status_.canaryWeight = steps_[static_cast<std::size_t>(status_.currentStep)];
-  status_.stepStartedAt = formatTime(now_);
+  status_.stepStartedAt = formatRfc3339(now_);
   status_.message = stepLabel() + ": watching the canary";
   emit(EventType::Normal, "StepAdvanced",
        "canary weight " + std::to_string(from) + "% -> " + std::to_string(status_.canaryWeight) +
@@ -499,15 +500,6 @@ class Fingerprint {
   std::uint64_t hash_ = 14695981039346656037ULL;
 };
 
-bool parseInt(std::string_view text, std::size_t pos, std::size_t len, int& out) {
-  if (pos + len > text.size()) {
-    return false;
-  }
-  const char* first = text.data() + pos;
-  auto [ptr, ec] = std::from_chars(first, first + len, out);
-  return ec == std::errc() && ptr == first + len;
-}
-
 }  // namespace
 
 CanaryPlan decide(const api::CanaryRolloutSpec& spec, const api::CanaryRolloutStatus& current,
@@ -607,71 +599,6 @@ std::int32_t stepWeight(const api::CanaryRolloutSpec& spec, std::int32_t stepInd
   const auto steps = stepsOf(spec);
   const auto last = static_cast<std::int32_t>(steps.size()) - 1;
   return steps[static_cast<std::size_t>(std::clamp(stepIndex, 0, last))];
-}
-
-std::string formatTime(TimePoint t) {
-  const std::time_t secs = std::chrono::system_clock::to_time_t(floorSeconds(t));
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::optional<TimePoint> parseTime(std::string_view text) {
-  // YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm)
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (text.size() < 20 || text[4] != '-' || text[7] != '-' ||
-      (text[10] != 'T' && text[10] != 't') || text[13] != ':' || text[16] != ':' ||
-      !parseInt(text, 0, 4, year) || !parseInt(text, 5, 2, month) || !parseInt(text, 8, 2, day) ||
-      !parseInt(text, 11, 2, hour) || !parseInt(text, 14, 2, minute) ||
-      !parseInt(text, 17, 2, second)) {
-    return std::nullopt;
-  }
-  std::size_t pos = 19;
-  std::chrono::nanoseconds fraction{0};
-  if (text[pos] == '.') {
-    ++pos;
-    std::int64_t scale = 100'000'000;
-    const std::size_t digitsStart = pos;
-    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-      fraction += std::chrono::nanoseconds{(text[pos] - '0') * scale};
-      scale /= 10;
-      ++pos;
-    }
-    if (pos == digitsStart) {
-      return std::nullopt;
-    }
-  }
-  std::chrono::minutes offset{0};
-  if (pos < text.size() && (text[pos] == 'Z' || text[pos] == 'z')) {
-    ++pos;
-  } else if (pos + 6 == text.size() && (text[pos] == '+' || text[pos] == '-') &&
-             text[pos + 3] == ':') {
-    int oh = 0, om = 0;
-    if (!parseInt(text, pos + 1, 2, oh) || !parseInt(text, pos + 4, 2, om) || oh > 23 || om > 59) {
-      return std::nullopt;
-    }
-    offset = std::chrono::minutes{oh * 60 + om};
-    if (text[pos] == '-') {
-      offset = -offset;
-    }
-    pos += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (pos != text.size() || hour > 23 || minute > 59 || second > 60) {
-    return std::nullopt;
-  }
-  const std::chrono::year_month_day ymd{std::chrono::year{year},
-                                        std::chrono::month{static_cast<unsigned>(month)},
-                                        std::chrono::day{static_cast<unsigned>(day)}};
-  if (!ymd.ok()) {
-    return std::nullopt;
-  }
-  auto tp = std::chrono::sys_days{ymd} + std::chrono::hours{hour} + std::chrono::minutes{minute} +
-            seconds{second} - offset;
-  return std::chrono::time_point_cast<TimePoint::duration>(tp + fraction);
 }
 
 const char* toString(EventType type) {

@@ -144,11 +144,6 @@ std::string revisionOf(const api::CanaryRolloutSpec& spec, std::string_view cana
 // The canary weight of a step index, clamped to the spec's steps (defaults when empty).
 std::int32_t stepWeight(const api::CanaryRolloutSpec& spec, std::int32_t stepIndex);
 
-// RFC 3339 UTC at whole seconds ("2026-11-23T15:30:48Z"), as written into status.
-std::string formatTime(TimePoint t);
-// Parses RFC 3339 (Z or +hh:mm offset, optional fraction). Absent for malformed text.
-std::optional<TimePoint> parseTime(std::string_view text);
-
 const char* toString(EventType type);
 
 }  // namespace sluice::engine

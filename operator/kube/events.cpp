@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "operator/kube/time_format.h"
+#include "operator/common/rfc3339.h"
 
 namespace sluice::kube {
 namespace {
@@ -45,7 +45,7 @@ Status EventRecorder::record(const Object& regarding, EventType type, const std:
                           meta.value("uid", "") + "\x1f" + typeText + "\x1f" + reason + "\x1f" +
                           shortNote;
   auto nowSteady = clock_.steadyNow();
-  std::string now = formatMicroTime(clock_.now());
+  std::string now = formatRfc3339Micro(clock_.now());
 
   std::unique_lock lock(mu_);
   auto it = seen_.find(dedupeKey);

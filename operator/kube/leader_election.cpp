@@ -2,8 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "operator/common/rfc3339.h"
 #include "operator/kube/log.h"
-#include "operator/kube/time_format.h"
 
 namespace sluice::kube {
 Expected<std::unique_ptr<LeaderElector>, std::string> LeaderElector::create(
@@ -54,7 +54,7 @@ bool LeaderElector::tryAcquireOrRenew() {
   const Resource leases = resources::leases();
   const ObjectKey key{config_.leaseNamespace, config_.leaseName};
   auto nowSteady = clock_.steadyNow();
-  std::string now = formatMicroTime(clock_.now());
+  std::string now = formatRfc3339Micro(clock_.now());
   Object spec = {{"holderIdentity", config_.identity},
                  {"leaseDurationSeconds", config_.leaseDuration.count()},
                  {"acquireTime", now},
@@ -153,7 +153,7 @@ void LeaderElector::release() {
   auto current = client_.get(resources::leases(), key);
   if (current && (*current)["spec"].value("holderIdentity", "") == config_.identity) {
     Object updated = *current;
-    std::string now = formatMicroTime(clock_.now());
+    std::string now = formatRfc3339Micro(clock_.now());
     updated["spec"]["holderIdentity"] = "";
     updated["spec"]["leaseDurationSeconds"] = 1;
     updated["spec"]["renewTime"] = now;

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "operator/api/units.h"
+#include "operator/common/rfc3339.h"
 
 namespace sluice::api {
 namespace {

@@ -4,6 +4,7 @@
 
 #include "operator/api/parse.h"
 #include "operator/api/units.h"
+#include "operator/common/rfc3339.h"
 
 namespace sluice::api {
 namespace {

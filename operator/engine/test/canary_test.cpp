@@ -8,6 +8,8 @@
 #include <limits>
 #include <ostream>
 
+#include "operator/common/rfc3339.h"
+
 namespace sluice::engine {
 namespace {
 
@@ -98,7 +100,7 @@ TEST_F(CanaryTest, NewRolloutStartsAtFirstStep) {
   EXPECT_EQ(plan.status.phase, CanaryPhase::Progressing);
   EXPECT_EQ(plan.status.currentStep, 0);
   EXPECT_EQ(plan.canaryWeight, 5);
-  EXPECT_EQ(plan.status.stepStartedAt, formatTime(at(0)));
+  EXPECT_EQ(plan.status.stepStartedAt, formatRfc3339(at(0)));
   EXPECT_EQ(plan.status.canaryRevision, "rev-1");
   EXPECT_EQ(plan.status.observedGeneration, 1);
   EXPECT_THAT(plan.events, ElementsAre(Field(&Event::reason, "RolloutStarted")));
@@ -126,12 +128,12 @@ TEST_F(CanaryTest, HappyPathWalksEveryStepThenSucceeds) {
     auto hold = step(t + 30, passing(t + 30));
     EXPECT_EQ(hold.status.currentStep, i) << "a passing analysis does not shorten the step";
     EXPECT_EQ(hold.requeueAfter, milliseconds{seconds{30}});
-    EXPECT_EQ(hold.status.analysis.lastRunAt, formatTime(at(t + 30)));
+    EXPECT_EQ(hold.status.analysis.lastRunAt, formatRfc3339(at(t + 30)));
     auto next = step(t + 60, passing(t + 60));
     t += 60;
     if (i < 5) {
       EXPECT_EQ(next.status.currentStep, i + 1);
-      EXPECT_EQ(next.status.stepStartedAt, formatTime(at(t)));
+      EXPECT_EQ(next.status.stepStartedAt, formatRfc3339(at(t)));
       EXPECT_THAT(next.events, ElementsAre(Field(&Event::reason, "StepAdvanced")));
     }
   }
@@ -282,7 +284,7 @@ TEST_P(Inconclusive, HoldsNeverPromotesNeverFails) {
   EXPECT_EQ(plan.status.currentStep, 0) << c.name;
   EXPECT_EQ(plan.canaryWeight, 5) << c.name;
   EXPECT_EQ(plan.status.analysis.failures, 0) << c.name;
-  EXPECT_EQ(plan.status.analysis.lastRunAt, formatTime(at(60))) << c.name;
+  EXPECT_EQ(plan.status.analysis.lastRunAt, formatRfc3339(at(60))) << c.name;
   EXPECT_THAT(plan.status.message, HasSubstr("inconclusive")) << c.name;
   EXPECT_THAT(plan.status.message, HasSubstr(c.why)) << c.name;
   EXPECT_THAT(plan.events, IsEmpty()) << c.name;
@@ -377,7 +379,7 @@ TEST_F(CanaryTest, PauseHoldsWeightAndIgnoresAnalysis) {
   EXPECT_EQ(resumed.status.currentStep, 1);
   EXPECT_EQ(resumed.canaryWeight, 10);
   // The step is watched a full interval again from the resume.
-  EXPECT_EQ(resumed.status.stepStartedAt, formatTime(at(300)));
+  EXPECT_EQ(resumed.status.stepStartedAt, formatRfc3339(at(300)));
   EXPECT_THAT(resumed.events, ElementsAre(Field(&Event::reason, "Resumed")));
   EXPECT_EQ(step(330, passing(330)).status.currentStep, 1);
   EXPECT_EQ(step(360, passing(360)).status.currentStep, 2);
@@ -392,7 +394,7 @@ TEST_F(CanaryTest, PausedBeforeStartSendsNothingToCanary) {
   plan = step(10);
   EXPECT_EQ(plan.status.phase, CanaryPhase::Progressing);
   EXPECT_EQ(plan.canaryWeight, 5);
-  EXPECT_EQ(plan.status.stepStartedAt, formatTime(at(10)));
+  EXPECT_EQ(plan.status.stepStartedAt, formatRfc3339(at(10)));
 }
 
 TEST_F(CanaryTest, PromoteSkipsToHundredAndFinishes) {
@@ -438,7 +440,7 @@ TEST_F(CanaryTest, RetryRestartsOnlyAfterRollback) {
   EXPECT_EQ(retried.status.currentStep, 0);
   EXPECT_EQ(retried.canaryWeight, 5);
   EXPECT_EQ(retried.status.analysis.failures, 0);
-  EXPECT_EQ(retried.status.stepStartedAt, formatTime(at(600)));
+  EXPECT_EQ(retried.status.stepStartedAt, formatRfc3339(at(600)));
   EXPECT_THAT(retried.events, ElementsAre(Field(&Event::reason, "RolloutRetried")));
   expectCondition("Degraded", "False", "AsExpected");
   // Retry while progressing is not applicable: ignored, consumed.
@@ -485,7 +487,7 @@ TEST_F(CanaryTest, ConditionTransitionTimeMovesOnlyOnStatusChange) {
   step(30, measured(30, 0.015));  // message changes, status stays False
   EXPECT_EQ(condition(status, "Ready")->lastTransitionTime, readyAt);
   step(45, std::nullopt, {.promote = true});
-  EXPECT_EQ(condition(status, "Ready")->lastTransitionTime, formatTime(at(45)));
+  EXPECT_EQ(condition(status, "Ready")->lastTransitionTime, formatRfc3339(at(45)));
 }
 
 TEST_F(CanaryTest, RestartSafetyReplayFromStoredStatus) {
@@ -537,7 +539,7 @@ TEST_F(CanaryTest, CorruptStepStartRestartsTheStepTimer) {
   status.stepStartedAt = "garbage";
   auto plan = step(100, passing(100));
   EXPECT_EQ(plan.status.currentStep, 0);
-  EXPECT_EQ(plan.status.stepStartedAt, formatTime(at(100)));
+  EXPECT_EQ(plan.status.stepStartedAt, formatRfc3339(at(100)));
 }
 
 TEST(Revision, CoversSpecButNotPause) {

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "operator/kube/time_format.h"
 #include "operator/test/mocks/kube/fake_client.h"
 
 namespace sluice::kube {
@@ -97,18 +96,6 @@ TEST(EventRecorder, RejectsMissingFields) {
   ASSERT_FALSE(r.hasValue());
   EXPECT_NE(r.error().message.find("reason"), std::string::npos);
   EXPECT_TRUE(fake.writes().empty());
-}
-
-TEST(TimeFormat, MicroTimeRoundTripsAndRejectsGarbage) {
-  auto t = std::chrono::system_clock::time_point{std::chrono::seconds(1'700'000'000)} +
-           std::chrono::microseconds(123456);
-  EXPECT_EQ(formatMicroTime(t), "2023-11-14T22:13:20.123456Z");
-  EXPECT_EQ(formatTime(t), "2023-11-14T22:13:20Z");
-  EXPECT_EQ(parseTime("2023-11-14T22:13:20.123456Z"), t);
-  EXPECT_EQ(parseTime("2023-11-14T22:13:20Z"),
-            std::chrono::system_clock::time_point{std::chrono::seconds(1'700'000'000)});
-  EXPECT_EQ(parseTime("2023-11-14 22:13:20"), std::nullopt);
-  EXPECT_EQ(parseTime("2023-11-14T22:13:20+01:00"), std::nullopt);
 }
 
 }  // namespace
