@@ -168,7 +168,16 @@ CanaryRolloutReconciler::Applied CanaryRolloutReconciler::applyPlan(
 }
 
 kube::ReconcileOutcome CanaryRolloutReconciler::removeEverywhere(const engine::Owner& owner) {
+  // Only providers that hold the owner's output themselves: objects with owner references
+  // (HTTPRoutes) are Kubernetes' garbage collector's to delete.
   for (auto* provider : deps_.providers->all()) {
+    bool holds = false;
+    for (const auto& held : provider->owners(owner.kind)) {
+      holds |= held.namespace_ == owner.namespace_ && held.name == owner.name;
+    }
+    if (!holds) {
+      continue;
+    }
     if (auto removed = provider->remove(owner); !removed) {
       return Unexpected(kube::ReconcileError{removed.error().message});
     }
