@@ -1,12 +1,15 @@
 // Baselines: BM_BaselineStatusCopy copies the status value (the least any decide() must do, as
 // it returns a new status); BM_BaselineConfigText writes the same number of config lines of
-// fixed text (the least any renderer must do). Report ratios against them.
+// fixed text (the least any renderer must do). main() below reports the ratios against them;
+// no absolute target is stated for these. A benchmark whose code path is not the one it names
+// (a hold that advances, a render that fails) reports an error, and the binary exits 1.
 
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <sstream>
 
+#include "bench/common/targets.h"
 #include "operator/engine/bucket.h"
 #include "operator/engine/canary.h"
 #include "operator/engine/canary_route.h"
@@ -52,8 +55,25 @@ api::CanaryRolloutStatus midRollout() {
   return status;
 }
 
+// Why `status` is not the state midRollout() promises (Progressing at step 1, analysed at
+// t0+60 s), or empty.
+std::string notMidRollout(const api::CanaryRolloutStatus& status) {
+  if (status.phase != api::CanaryPhase::Progressing || status.currentStep != 1) {
+    return "midRollout() is not Progressing at step 1: step " + std::to_string(status.currentStep) +
+           ", " + status.message;
+  }
+  if (status.analysis.lastRunAt.empty()) {
+    return "midRollout() recorded no analysis";
+  }
+  return "";
+}
+
 void BM_BaselineStatusCopy(benchmark::State& state) {
   const auto status = midRollout();
+  if (auto why = notMidRollout(status); !why.empty()) {
+    state.SkipWithError(why.c_str());
+    return;
+  }
   for (auto _ : state) {
     api::CanaryRolloutStatus copy = status;
     benchmark::DoNotOptimize(copy);
@@ -65,6 +85,16 @@ void BM_DecideHold(benchmark::State& state) {
   const auto s = spec();
   const auto status = midRollout();
   const engine::CanaryObservation obs{1, "rev", {}, passing(60)};
+  // A hold: nothing new to record, the step not over.
+  const auto first = engine::decide(s, status, obs, kT0 + seconds{75});
+  if (auto why = notMidRollout(first.status); !why.empty()) {
+    state.SkipWithError(("not a hold: " + why).c_str());
+    return;
+  }
+  if (first.status.analysis.lastRunAt != status.analysis.lastRunAt) {
+    state.SkipWithError("not a hold: the old analysis was recorded again");
+    return;
+  }
   for (auto _ : state) {
     auto plan = engine::decide(s, status, obs, kT0 + seconds{75});
     benchmark::DoNotOptimize(plan);
@@ -76,6 +106,16 @@ void BM_DecideNewAnalysis(benchmark::State& state) {
   const auto s = spec();
   const auto status = midRollout();
   const engine::CanaryObservation obs{1, "rev", {}, passing(90)};
+  // The new analysis is recorded; the step holds.
+  const auto first = engine::decide(s, status, obs, kT0 + seconds{90});
+  if (auto why = notMidRollout(first.status); !why.empty()) {
+    state.SkipWithError(why.c_str());
+    return;
+  }
+  if (first.status.analysis.lastRunAt == status.analysis.lastRunAt) {
+    state.SkipWithError("the new analysis was not recorded");
+    return;
+  }
   for (auto _ : state) {
     auto plan = engine::decide(s, status, obs, kT0 + seconds{90});
     benchmark::DoNotOptimize(plan);
@@ -121,6 +161,10 @@ void BM_RenderHaproxyConfig(benchmark::State& state) {
   std::size_t lines = 0;
   for (auto _ : state) {
     auto cfg = render::haproxy::renderConfig(o, rs);
+    if (!cfg) {
+      state.SkipWithError(("render failed: " + cfg.error()).c_str());
+      break;
+    }
     benchmark::DoNotOptimize(cfg);
     lines = static_cast<std::size_t>(std::count(cfg->begin(), cfg->end(), '\n'));
   }
@@ -131,7 +175,12 @@ BENCHMARK(BM_RenderHaproxyConfig)->Arg(1)->Arg(10)->Arg(100);
 void BM_BaselineConfigText(benchmark::State& state) {
   // The same line count as BM_RenderHaproxyConfig for this many routes, fixed text.
   const auto rs = routes(static_cast<int>(state.range(0)));
-  const auto cfg = render::haproxy::renderConfig(options(), rs).value();
+  const auto rendered = render::haproxy::renderConfig(options(), rs);
+  if (!rendered) {
+    state.SkipWithError(("render failed: " + rendered.error()).c_str());
+    return;
+  }
+  const auto& cfg = *rendered;
   const auto lines = std::count(cfg.begin(), cfg.end(), '\n');
   const std::string line(cfg.size() / static_cast<std::size_t>(lines), 'x');
   for (auto _ : state) {
@@ -146,3 +195,15 @@ void BM_BaselineConfigText(benchmark::State& state) {
 BENCHMARK(BM_BaselineConfigText)->Arg(1)->Arg(10)->Arg(100);
 
 }  // namespace
+
+int main(int argc, char** argv) {
+  sluice::bench::Expectations e;
+  for (const char* decide : {"BM_DecideHold", "BM_DecideNewAnalysis"}) {
+    e.ratios.push_back({{decide, "", "ns"}, "BM_BaselineStatusCopy"});
+  }
+  for (const char* routes : {"1", "10", "100"}) {
+    e.ratios.push_back({{std::string("BM_RenderHaproxyConfig/") + routes, "", "ns"},
+                        std::string("BM_BaselineConfigText/") + routes});
+  }
+  return sluice::bench::runAndReport(argc, argv, e);
+}

@@ -37,9 +37,12 @@ class Stack:
     """The local stack in a fresh directory. By default it uses the run's shared control plane
     (SLUICE_CLUSTER_DIR, a namespace of its own); own_cluster=True starts a control plane for
     this stack alone (for scenarios that restart or compact it), with extra kube-apiserver
-    flags; faults=True puts the fault proxy (e2e/k8s/faults) between operator and API server."""
+    flags; faults=True puts the fault proxy (e2e/k8s/faults) between operator and API server.
+    env adds variables for stack.sh, e.g. {"SLUICE_LEASE_SECONDS": "6"} (every operator the
+    stack starts, at `up` and later, uses that lease duration)."""
 
-    def __init__(self, build_dir, name, own_cluster=False, faults=False, apiserver_flags=""):
+    def __init__(self, build_dir, name, own_cluster=False, faults=False, apiserver_flags="",
+                 env=None):
         self.build_dir = os.path.abspath(build_dir)
         self.dir = tempfile.mkdtemp(prefix=f"sluice-e2e-{name}-")
         self.env = {}
@@ -52,6 +55,7 @@ class Stack:
             self.proc_env["SLUICE_APISERVER_FLAGS"] = apiserver_flags
         if faults:
             self.proc_env["SLUICE_STACK_FAULTS"] = "1"
+        self.proc_env.update(env or {})
 
     def __enter__(self):
         try:
@@ -140,6 +144,31 @@ class Stack:
             if line.startswith(name + " ") or line.startswith(name + "{}"):
                 return float(line.rsplit(" ", 1)[1])
         return None
+
+    def metric_sum(self, url, name, **labels):
+        """The sum of the series of metric `name` at a /metrics URL whose labels include
+        `labels` (metric_sum(url, "controller_reconcile_total", controller="canaryrollout")),
+        0.0 when there is none, or None when the URL does not answer."""
+        try:
+            with urllib.request.urlopen(url + "/metrics", timeout=5) as r:
+                text = r.read().decode()
+        except OSError:
+            return None
+        wanted = [f'{k}="{v}"' for k, v in labels.items()]
+        total = 0.0
+        for line in text.splitlines():
+            series, _, value = line.rpartition(" ")
+            if series == name or series.startswith(name + "{"):
+                if all(w in series for w in wanted):
+                    total += float(value)
+        return total
+
+    def lease_holder(self, lease="sluice-operator"):
+        """spec.holderIdentity of the operator's leader election Lease, or None."""
+        p = self.kubectl("get", "lease", lease, "-o", "json", check_rc=False)
+        if p.returncode != 0:
+            return None
+        return json.loads(p.stdout).get("spec", {}).get("holderIdentity")
 
     def start_canary(self, name, host, step_interval, rate=80):
         """The common opening: the stable and canary Services, steady load on `host` (so the
@@ -307,11 +336,54 @@ def render(path, values):
     return text
 
 
+def traffic_split(result):
+    """Who answered the requests of a traffic() result, from the responses themselves:
+    {"stable": n, "canary": n, "other": n, "total": n}. "stable" and "canary" count only 200s
+    served by that backend (X-Served-By); "other" is every other outcome: a backend's 5xx, the
+    gateway's own 404 (no route) or 503 (no server), a request that got no answer at all."""
+    by_status = result.get("byInstanceStatus")
+    check(by_status is not None, "traffic result without byInstanceStatus (old loadgen.py?)")
+    split = {"stable": 0, "canary": 0, "other": 0}
+    for served, codes in by_status.items():
+        for code, n in codes.items():
+            side = served if served in ("stable", "canary") and code == "200" else "other"
+            split[side] += n
+    split["total"] = sum(split.values())
+    check(split["total"] > 0, f"no requests were sent: {result}")
+    return split
+
+
+def describe_other(result):
+    """The non-200 or unattributed outcomes of a traffic() result, for failure messages."""
+    return {f"{served}:{code}": n for served, codes in result["byInstanceStatus"].items()
+            for code, n in codes.items() if served not in ("stable", "canary") or code != "200"}
+
+
+def check_all_answered(result):
+    """Fails unless every request of a traffic() result was answered 200 by the stable or the
+    canary backend; returns traffic_split(result)."""
+    split = traffic_split(result)
+    check(split["other"] == 0,
+          f"{split['other']} of {split['total']} requests were not answered 200 by the stable "
+          f"or the canary backend: {describe_other(result)}")
+    return split
+
+
+def _share(result, side):
+    split = check_all_answered(result)
+    return 100.0 * split[side] / split["total"]
+
+
 def canary_share(result):
-    served = result["byInstance"]
-    total = sum(served.values())
-    check(total > 0, f"no requests were served: {result}")
-    return 100.0 * served.get("canary", 0) / total
+    """Percent of requests answered 200 by the canary. Fails unless every request was answered
+    200 by the stable or the canary backend: a missing route (404), an unreachable gateway or a
+    backend error is never "not canary"."""
+    return _share(result, "canary")
+
+
+def stable_share(result):
+    """Percent of requests answered 200 by the stable backend; fails like canary_share."""
+    return _share(result, "stable")
 
 
 def main(scenario):

@@ -2,7 +2,7 @@
 """e2e.canary.stickiness: 1,000 tenants; every tenant served by the canary at step k is still
 served by the canary at step k+1, and the canary's share of tenants tracks the step weight
 within ±3 points."""
-from sluice_e2e import Stack, check, log, main
+from sluice_e2e import Stack, check, check_all_answered, log, main
 
 HOST = "payment.sticky.local"
 STEPS = [5, 10, 25, 50, 75, 100]
@@ -10,6 +10,7 @@ TENANTS = 1000
 
 
 def canary_tenants(result):
+    check_all_answered(result)
     tenants = result["tenants"]
     check(len(tenants) == TENANTS, f"only {len(tenants)} of {TENANTS} tenants got answers")
     split = [t for t, served in tenants.items() if len(served) != 1]

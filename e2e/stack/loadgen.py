@@ -2,8 +2,10 @@
 """Tenant-tagged load through the gateway, measuring which instance served each request.
 
 Prints one JSON object: {"requests", "errors", "byInstance": {name: n},
-"tenants": {tenant: [instances...]}} (tenants only with --record-tenants). The split is measured
-from the X-Served-By header of real responses, not from gateway configuration.
+"byInstanceStatus": {name: {status: n}}, "tenants": {tenant: [instances...]}} (tenants only with
+--record-tenants). The split is measured from the X-Served-By header of real responses, not from
+gateway configuration: a response without it (the gateway's own 404 or 503) counts as "none", a
+request that got no response as "unreachable" with status 0.
 """
 import argparse
 import http.client
@@ -40,6 +42,8 @@ def worker(host, port, vhost, jobs, lock, result, record, deadline):
             if status == 0 or status >= 500:
                 result["errors"] += 1
             result["byInstance"][served] = result["byInstance"].get(served, 0) + 1
+            codes = result["byInstanceStatus"].setdefault(served, {})
+            codes[str(status)] = codes.get(str(status), 0) + 1
             if record and tenant:
                 result["tenants"].setdefault(tenant, set()).add(served)
     if conn is not None:
@@ -63,7 +67,7 @@ def main():
     jobs = [f"{a.prefix}{i}" for i in range(a.tenants) for _ in range(a.rounds)]
     jobs += [""] * a.no_header
     jobs.reverse()
-    result = {"requests": 0, "errors": 0, "byInstance": {}, "tenants": {}}
+    result = {"requests": 0, "errors": 0, "byInstance": {}, "byInstanceStatus": {}, "tenants": {}}
     lock = threading.Lock()
     deadline = time.monotonic() + a.max_seconds
     threads = [threading.Thread(target=worker,

@@ -207,10 +207,19 @@ async function established(files) {
   }
 }
 const skipOnSomeonesCluster = onSomeonesCluster() ? 'does not install CRDs into a cluster that KUBECONFIG points at' : false;
-test('upstream Gateway API and Envoy Gateway CRDs load and admit objects', { skip: skipOnSomeonesCluster }, async (t) => {
-  const dirs = ['/work/shared/crds/gateway-api-v1.2.1', '/work/shared/crds/envoy-gateway-v1.2.8'].filter((d) => fs.existsSync(d));
-  if (dirs.length === 0) { t.skip('no upstream CRDs in /work/shared/crds'); return; }
-  const files = dirs.flatMap((d) => ['-f', d]);
+// The upstream CRDs live in shared/crds beside the clone (CI clones with ../shared next to it),
+// or under $SLUICE_SHARED_DIR/crds: the same place e2e/stack/stack.sh installs them from.
+const SHARED_CRDS = path.join(process.env.SLUICE_SHARED_DIR || path.resolve(REPO, '..', 'shared'), 'crds');
+const UPSTREAM_CRDS = ['gateway-api-v1.2.1', 'envoy-gateway-v1.2.8'].map((d) => path.join(SHARED_CRDS, d));
+// A directory the test needs: missing is a failure (a test that checked nothing must not pass).
+function assertYamlDir(dir, hint) {
+  assert.ok(fs.existsSync(dir), `${dir} does not exist (${hint})`);
+  const yamls = fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f));
+  assert.ok(yamls.length > 0, `${dir} holds no YAML files (${hint})`);
+}
+test('upstream Gateway API and Envoy Gateway CRDs load and admit objects', { skip: skipOnSomeonesCluster }, async () => {
+  for (const d of UPSTREAM_CRDS) assertYamlDir(d, 'the upstream CRDs: shared/crds beside the clone, or set SLUICE_SHARED_DIR to the directory holding crds/');
+  const files = UPSTREAM_CRDS.flatMap((d) => ['-f', d]);
   const r = c.kubectl(['apply', '--server-side', '--force-conflicts', ...files]);
   assert.equal(r.code, 0, r.stderr);
   await established(files);
@@ -228,12 +237,12 @@ test('upstream Gateway API and Envoy Gateway CRDs load and admit objects', { ski
 
 test('the project CRDs load and the samples validate as on a cluster', { skip: skipOnSomeonesCluster }, async () => {
   const crds = path.join(REPO, 'crds');
-  if (!fs.existsSync(crds) || fs.readdirSync(crds).length === 0) return;
+  assertYamlDir(crds, 'the project CRDs');
   const r = c.kubectl(['apply', '--server-side', '--force-conflicts', '-f', crds]);
   assert.equal(r.code, 0, r.stderr);
   await established(['-f', crds]);
   const invalid = path.join(REPO, 'samples', 'invalid');
-  if (!fs.existsSync(invalid)) return;
+  assertYamlDir(invalid, 'the invalid samples');
   for (const f of fs.readdirSync(invalid).filter((x) => x.endsWith('.yaml'))) {
     const k = c.kubectl(['-n', ns, 'apply', '-f', path.join(invalid, f)]);
     assert.notEqual(k.code, 0, `${f} must be rejected`);

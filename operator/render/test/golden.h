@@ -1,7 +1,9 @@
 #pragma once
 
 // Golden files: SLUICE_UPDATE_GOLDENS=1 rewrites them from the current output; review the
-// diff before committing.
+// diff before committing. Only the exact value "1" rewrites: any other value (0, empty, false)
+// compares, so a variable left set to 0 in a shell or CI job cannot turn every golden test into
+// a pass.
 
 #include <gtest/gtest.h>
 
@@ -9,12 +11,18 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <string_view>
 
 namespace sluice::render::testing {
 
+inline bool updateGoldens() {
+  const char* value = std::getenv("SLUICE_UPDATE_GOLDENS");
+  return value != nullptr && std::string_view(value) == "1";
+}
+
 inline void expectGolden(const std::string& name, const std::string& actual) {
   const std::string path = std::string(SLUICE_RENDER_GOLDEN_DIR) + "/" + name;
-  if (std::getenv("SLUICE_UPDATE_GOLDENS") != nullptr) {
+  if (updateGoldens()) {
     std::ofstream(path) << actual;
     return;
   }
