@@ -78,7 +78,21 @@ def scenario(build_dir):
         apply_json(s, {"apiVersion": "sluice.dev/v1alpha1", "kind": "CanaryRollout",
                        "metadata": {"name": "gateway", "namespace": ns}, "spec": spec})
 
-        # A dead gateway: the provider error path (status re-read, repeated Warning Events).
+        # A rollout moved from gatewayAPI to haproxy: the operator deletes the HTTPRoute it
+        # no longer needs (the rollout still exists, so this is not the garbage collector).
+        switch = json.loads(json.dumps(spec))
+        switch["route"]["hostnames"] = ["switch.rbac.local"]
+        apply_json(s, {"apiVersion": "sluice.dev/v1alpha1", "kind": "CanaryRollout",
+                       "metadata": {"name": "switch", "namespace": ns}, "spec": switch})
+        wait_for(lambda: exists(s, "httproute", "switch"), 30, "the HTTPRoute of rollout switch")
+        s.kubectl("patch", "canaryrollout", "switch", "--type=merge", "-p",
+                  '{"spec":{"route":{"provider":"haproxy"}}}')
+        wait_for(lambda: not exists(s, "httproute", "switch"), 30,
+                 "the operator to delete the HTTPRoute of a rollout moved to haproxy")
+        check(exists(s, "canaryrollout", "switch"), "rollout switch is gone")
+        log("HTTPRoute deleted when its rollout moved from gatewayAPI to haproxy")
+
+        # A dead gateway: the provider error path (one status write, a Warning Event).
         s.wait_status("haproxy", lambda st: st.get("currentStep", -1) >= 1, 60, "step 1")
         s.stack("haproxy-stop")
         s.wait_status("haproxy", lambda st: "TrafficProviderError" in json.dumps(st), 30,
@@ -112,7 +126,7 @@ def scenario(build_dir):
         check("(x2 over" in ev, "a repeated Event is not shown as a series (x2)")
 
         # Deletion: the garbage collector (kube-controller-manager) removes what was owned.
-        s.kubectl("delete", "canaryrollout", "haproxy", "gateway")
+        s.kubectl("delete", "canaryrollout", "haproxy", "gateway", "switch")
         wait_for(lambda: not exists(s, "httproute", "gateway"), 60,
                  "the garbage collector to delete the HTTPRoute")
         wait_for(lambda: not exists(s, "hpa", "haproxy-canary"), 60,

@@ -291,7 +291,15 @@ kube::ReconcileOutcome CanaryRolloutReconciler::reconcile(const kube::ObjectKey&
   observation.actions.promote = annotations.contains(engine::kPromoteAnnotation);
   observation.actions.abort = annotations.contains(engine::kAbortAnnotation);
   observation.actions.retry = annotations.contains(engine::kRetryAnnotation);
-  const bool analyse = current.phase == api::CanaryPhase::Progressing && !spec.paused &&
+  // While the data plane refuses the last weight, the canary is not measured (what it served
+  // is unknown) and nothing moves forward: the reconcile only retries the weight, so a dead
+  // gateway costs one status write, not one per analysis.
+  bool lastApplyFailed = false;
+  for (const auto& c : current.conditions) {
+    lastApplyFailed |= c.type == api::kConditionReady && c.reason == kReasonTrafficProviderError;
+  }
+  const bool analyse = !lastApplyFailed && current.phase == api::CanaryPhase::Progressing &&
+                       !spec.paused &&
                        current.canaryRevision == observation.canaryRevision &&
                        engine::analysisDue(spec, current, now);
   std::optional<std::chrono::steady_clock::time_point> measuredAt;
@@ -330,10 +338,6 @@ kube::ReconcileOutcome CanaryRolloutReconciler::reconcile(const kube::ObjectKey&
   // data plane ahead of status), unless the last apply failed: then the step is taken only
   // once the data plane takes it. Any other plan is applied first (traffic off a failing
   // canary as early as possible). Either way status is written at most once.
-  bool lastApplyFailed = false;
-  for (const auto& c : current.conditions) {
-    lastApplyFailed |= c.type == api::kConditionReady && c.reason == kReasonTrafficProviderError;
-  }
   const bool raising = plan.canaryWeight > current.canaryWeight;
   const bool statusFirst = raising && !lastApplyFailed;
   Applied applied;

@@ -63,13 +63,13 @@ into a Role in watchNamespace when the operator watches one namespace.
   verbs: ["list", "watch", "patch"]
 - apiGroups: ["sluice.dev"]
   resources: ["canaryrollouts/status"]
-  # get: the latest status before reporting a traffic provider error.
-  verbs: ["get", "update"]
+  verbs: ["update"]
 - apiGroups: ["gateway.networking.k8s.io"]
   resources: ["httproutes"]
   # Server-side apply is a patch, and needs create when the object is new; the garbage
-  # collector deletes them with their rollout.
-  verbs: ["list", "watch", "create", "patch"]
+  # collector deletes them with their rollout; delete: a rollout moved to another provider
+  # (or a route its plan no longer has).
+  verbs: ["list", "watch", "create", "patch", "delete"]
 - apiGroups: ["autoscaling"]
   resources: ["horizontalpodautoscalers"]
   verbs: ["list", "watch", "create", "patch"]

@@ -8,8 +8,8 @@ const { repoRoot } = require('./lib');
 // Exactly what the operator uses (e2e.control-plane.rbac proves each one against the audit log).
 const EXPECTED_RULES = [
   { apiGroups: ['sluice.dev'], resources: ['canaryrollouts'], verbs: ['list', 'watch', 'patch'] },
-  { apiGroups: ['sluice.dev'], resources: ['canaryrollouts/status'], verbs: ['get', 'update'] },
-  { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: ['list', 'watch', 'create', 'patch'] },
+  { apiGroups: ['sluice.dev'], resources: ['canaryrollouts/status'], verbs: ['update'] },
+  { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
   { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['list', 'watch', 'create', 'patch'] },
   { apiGroups: [''], resources: ['services', 'pods'], verbs: ['list', 'watch'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
