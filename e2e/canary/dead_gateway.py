@@ -5,6 +5,7 @@ rollout takes no step it cannot apply; when HAProxy is back it runs the weight s
 (from the map file the operator kept current), the operator confirms it, and the rollout
 finishes. Measured from outside: the operator's status writes in the audit log, its reconcile
 retries from its own metrics, its CPU time from /proc."""
+import datetime
 import json
 import os
 import time
@@ -33,8 +34,8 @@ def status_writes(audit_path, user, ns, name, since, until):
                     ev.get("verb") not in ("update", "patch")):
                 continue
             seen.add(ev["auditID"])
-            ts = ev.get("requestReceivedTimestamp", "")
-            t = time.mktime(time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+            ts = ev.get("requestReceivedTimestamp", "").replace("Z", "+00:00")
+            t = datetime.datetime.fromisoformat(ts).timestamp()
             if since <= t <= until:
                 writes += 1
     return writes
@@ -63,8 +64,8 @@ def scenario(build_dir):
         with open(os.path.join(s.dir, "pids", "operator.pid")) as f:
             pid = int(f.read().strip())
 
-        s.stack("haproxy-stop")
         down_at = time.time()
+        s.stack("haproxy-stop")
         cpu0, errors0 = cpu_seconds(pid), reconcile_errors(s)
         st = s.wait_status("deadgw", lambda st: conditions(st).get("Ready", {}).get("reason") ==
                            "TrafficProviderError", 30, "status to report the dead HAProxy")

@@ -156,6 +156,9 @@ int main(int argc, char** argv) {
   canaryOptions.forResource = rolloutsResource;
   canaryOptions.owns = {kube::resources::httpRoutes(), kube::resources::horizontalPodAutoscalers()};
   canaryOptions.workers = o.workers;
+  // Retries double from 5 ms up to 10 s: a dead gateway costs six cheap retries a minute (no
+  // API writes), and traffic follows status within 10 s of the gateway coming back.
+  canaryOptions.maxBackoff = std::chrono::seconds{10};
   canaryOptions.watches = {{kube::resources::services(), [&canary](const kube::Object& service) {
                               return canary.rolloutsUsingService(service);
                             }}};

@@ -299,8 +299,7 @@ kube::ReconcileOutcome CanaryRolloutReconciler::reconcile(const kube::ObjectKey&
     lastApplyFailed |= c.type == api::kConditionReady && c.reason == kReasonTrafficProviderError;
   }
   const bool analyse = !lastApplyFailed && current.phase == api::CanaryPhase::Progressing &&
-                       !spec.paused &&
-                       current.canaryRevision == observation.canaryRevision &&
+                       !spec.paused && current.canaryRevision == observation.canaryRevision &&
                        engine::analysisDue(spec, current, now);
   std::optional<std::chrono::steady_clock::time_point> measuredAt;
   if (analyse) {
