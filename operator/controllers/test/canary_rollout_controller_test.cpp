@@ -284,7 +284,8 @@ TEST_F(CanaryRolloutControllerTest, DeadGatewayIsReportedOnceNotPerRetry) {
   failing_->down = false;
   ASSERT_TRUE(reconcile());
   EXPECT_EQ(failing_->weight, engine::weightFromPercent(status()["canaryWeight"].get<int>()));
-  for (const auto& c : status()["conditions"]) {
+  const auto recovered = status();
+  for (const auto& c : recovered["conditions"]) {
     if (c["type"] == "Ready") {
       EXPECT_NE(c["reason"], "TrafficProviderError");
     }
