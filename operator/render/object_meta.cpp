@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+
+#include "operator/engine/bucket.h"
 
 namespace sluice::render {
 
@@ -20,7 +23,19 @@ std::string ownerLabelValue(const engine::Owner& owner) {
   std::string kind = owner.kind;
   std::transform(kind.begin(), kind.end(), kind.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return kind + "." + owner.name;
+  std::string value = kind + "." + owner.name;
+  if (value.size() <= 63) {
+    return value;
+  }
+  // Label values hold 63 characters; an object name holds 253. A longer value keeps its
+  // start (readable) and ends in a hash of the whole (unique), alphanumeric at both ends.
+  char hash[9];
+  std::snprintf(hash, sizeof(hash), "%08x", engine::xxh32(value));
+  std::string prefix = value.substr(0, 63 - 9);
+  while (!prefix.empty() && !std::isalnum(static_cast<unsigned char>(prefix.back()))) {
+    prefix.pop_back();
+  }
+  return prefix + "-" + hash;
 }
 
 std::string ownerSelector(const engine::Owner& owner) {

@@ -17,7 +17,8 @@ inline constexpr const char* kOwnerLabel = "sluice.dev/owner";
 
 // ownerReferences[0]: controller and blockOwnerDeletion true.
 nlohmann::json ownerReference(const engine::Owner& owner);
-// The sluice.dev/owner label's value: "canaryrollout.payment-api".
+// The sluice.dev/owner label's value: "canaryrollout.payment-api"; past the 63 characters a
+// label value holds, its first 54 and a hash of the whole.
 std::string ownerLabelValue(const engine::Owner& owner);
 // "sluice.dev/owner=<value>", a label selector for the owner's objects in its namespace.
 std::string ownerSelector(const engine::Owner& owner);

@@ -92,6 +92,18 @@ TEST(HttpRoute, OwnedAndLabelled) {
   EXPECT_EQ(route["metadata"]["labels"]["sluice.dev/owner"], "canaryrollout.payment-api");
 }
 
+TEST(HttpRoute, LongOwnerNamesStillMakeAValidLabel) {
+  auto r = rollout();
+  r.metadata.name = std::string(200, 'a') + ".b";
+  const auto route = render(canaryPlan(5, r));
+  const std::string label = route["metadata"]["labels"]["sluice.dev/owner"];
+  EXPECT_EQ(label.size(), 63U) << label;
+  EXPECT_EQ(label.rfind("canaryrollout.aaaa", 0), 0U) << label;
+  auto other = r;
+  other.metadata.name = std::string(200, 'a') + ".c";
+  EXPECT_NE(render(canaryPlan(5, other))["metadata"]["labels"]["sluice.dev/owner"], label);
+}
+
 TEST(HttpRoute, RequiresParentRefs) {
   auto r = rollout();
   r.spec.route->parentRefs.clear();
