@@ -170,6 +170,22 @@ Expected<void, std::string> HaproxyProvider::start() {
       warning = "haproxy: ignoring unreadable " + options_.statePath + ": " + e.what();
     }
   }
+  // The state file is written on topology changes only; the weights are the map file's.
+  if (!renderedMap_.empty()) {
+    std::map<std::string, std::string> onDisk;
+    std::istringstream lines(renderedMap_);
+    std::string key;
+    std::string value;
+    while (lines >> key >> value) {
+      onDisk[key] = value;
+    }
+    for (auto& [ownerKey, plan] : plans_) {
+      auto withWeights = plan;
+      if (weightsFromEntries(withWeights, onDisk)) {
+        plan = std::move(withWeights);
+      }
+    }
+  }
   // Files only: HAProxy may not run yet (it starts once the config exists). A config that
   // changed is reloaded by the next apply.
   bool renderFailed = false;
@@ -188,6 +204,10 @@ Expected<void, std::string> HaproxyProvider::syncTopologyLocked(bool reload, boo
   renderFailed = !config;
   if (!config) {
     return Unexpected("haproxy config: " + config.error());
+  }
+  entries_.clear();
+  for (const auto& plan : plans) {
+    entries_.merge(weightEntries(plan));
   }
   const std::string map = renderWeightsMap(plans);
   if (map != renderedMap_ || *config != renderedConfig_) {
@@ -258,31 +278,39 @@ Expected<ApplyResult, ProviderError> HaproxyProvider::apply(const engine::RouteP
     return ApplyResult{true, 0};
   }
 
-  // Weights only. The map file mirrors the intent first, so HAProxy restarted meanwhile
-  // starts from it; then the live values that differ move through the runtime API.
+  // Weights only: no plan is copied and nothing but this owner's entries is read. The map
+  // file mirrors the intent first, so HAProxy restarted meanwhile starts from it; then the
+  // live values that differ move through the runtime API.
+  const auto entries = weightEntries(plan);
+  bool fileChanged = false;
+  for (const auto& [entry, threshold] : entries) {
+    auto& known = entries_[entry];
+    fileChanged |= known != threshold;
+    known = threshold;
+  }
   it->second = plan;
-  const std::string map = renderWeightsMap(plansLocked());
-  if (map != renderedMap_) {
+  if (fileChanged) {
+    std::string map;
+    map.reserve(renderedMap_.size());
+    for (const auto& [entry, threshold] : entries_) {
+      map += entry + " " + std::to_string(threshold) + "\n";
+    }
     if (auto w = writeFile(options_.config.weightsMapPath, map); !w) {
       return Unexpected(ProviderError{w.error()});
     }
-    renderedMap_ = map;
+    renderedMap_ = std::move(map);
     ++stats_.mapWrites;
-    if (auto w = writeStateLocked(); !w) {
-      return Unexpected(ProviderError{w.error()});
-    }
   }
   const auto& mapPath = options_.config.weightsMapPath;
-  auto live = runtime_.showMap(mapPath);
-  if (!live) {
-    return Unexpected(ProviderError{"HAProxy runtime API " + options_.runtimeAddress + ": " +
-                                    live.error().message});
-  }
   ApplyResult result;
-  for (const auto& [entry, threshold] : weightEntries(plan)) {
+  for (const auto& [entry, threshold] : entries) {
     const std::string value = std::to_string(threshold);
-    auto found = live->find(entry);
-    if (found != live->end() && found->second == value) {
+    auto live = runtime_.getMapValue(mapPath, entry);
+    if (!live) {
+      return Unexpected(ProviderError{"HAProxy runtime API " + options_.runtimeAddress + ": " +
+                                      live.error().message});
+    }
+    if (*live == value) {
       continue;
     }
     if (auto set = runtime_.setMapValue(mapPath, entry, value); !set) {
@@ -306,12 +334,18 @@ Expected<std::optional<engine::RoutePlan>, ProviderError> HaproxyProvider::verif
     }
     plan = it->second;
   }
-  auto live = runtime_.showMap(options_.config.weightsMapPath);
-  if (!live) {
-    return Unexpected(ProviderError{"HAProxy runtime API " + options_.runtimeAddress + ": " +
-                                    live.error().message});
+  std::map<std::string, std::string> live;
+  for (const auto& [entry, threshold] : weightEntries(*plan)) {
+    auto value = runtime_.getMapValue(options_.config.weightsMapPath, entry);
+    if (!value) {
+      return Unexpected(ProviderError{"HAProxy runtime API " + options_.runtimeAddress + ": " +
+                                      value.error().message});
+    }
+    if (*value) {
+      live[entry] = **value;
+    }
   }
-  if (auto read = weightsFromEntries(*plan, *live); !read) {
+  if (auto read = weightsFromEntries(*plan, live); !read) {
     return Unexpected(ProviderError{"haproxy: " + read.error()});
   }
   return plan;

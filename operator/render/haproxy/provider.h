@@ -11,9 +11,10 @@
 //     HAProxy runs (read back with `show map`), and the map file rewritten once, so a later
 //     reload or restart starts from the same weights. No reload, no dropped connection.
 //
-// The plans are also kept in a state file beside the config, so a restarted operator knows
-// every owner's routes before the first reconcile: rendering from a partial set would drop
-// the routes of owners not reconciled yet.
+// The plans are also kept in a state file beside the config (written on topology changes; the
+// weights are the map file's), so a restarted operator knows every owner's routes before the
+// first reconcile: rendering from a partial set would drop the routes of owners not reconciled
+// yet. A weight change touches only its owner's entries: no other plan is copied or read.
 
 #include <map>
 #include <mutex>
@@ -75,6 +76,7 @@ class HaproxyProvider final : public TrafficProvider {
   RuntimeClient runtime_;
   mutable std::mutex mu_;
   std::map<std::string, engine::RoutePlan> plans_;  // by owner key
+  std::map<std::string, std::int32_t> entries_;     // the weights map, every owner
   std::string renderedConfig_;                      // what is on disk
   std::string renderedMap_;
   bool reloadPending_ = false;  // the config on disk is newer than what HAProxy runs

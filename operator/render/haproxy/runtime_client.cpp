@@ -212,6 +212,30 @@ Expected<void, RuntimeError> RuntimeClient::setMapValue(const std::string& mapFi
   return {};
 }
 
+Expected<std::optional<std::string>, RuntimeError> RuntimeClient::getMapValue(
+    const std::string& mapFile, const std::string& key) const {
+  auto answer = command("get map " + mapFile + " " + key);
+  if (!answer) {
+    return Error(answer.error());
+  }
+  // "type=str, case=sensitive, found=yes, idx=tree, key="k", value="v", type="str"" or
+  // "type=str, case=sensitive, found=no"
+  const std::string& text = *answer;
+  if (text.find("found=no") != std::string::npos) {
+    return std::optional<std::string>();
+  }
+  const auto at = text.find("value=\"");
+  if (text.find("found=yes") == std::string::npos || at == std::string::npos) {
+    return Error(RuntimeError{"get map " + mapFile + " " + key + ": " + text});
+  }
+  const auto begin = at + 7;
+  const auto end = text.find('"', begin);
+  if (end == std::string::npos) {
+    return Error(RuntimeError{"get map " + mapFile + " " + key + ": " + text});
+  }
+  return std::optional<std::string>(text.substr(begin, end - begin));
+}
+
 Expected<std::map<std::string, std::string>, RuntimeError> RuntimeClient::showMap(
     const std::string& mapFile) const {
   auto shown = command("show map " + mapFile);

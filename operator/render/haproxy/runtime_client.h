@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "operator/common/expected.h"
@@ -28,6 +29,9 @@ class RuntimeClient {
   // `set map <file> <key> <value>`, falling back to `add map` when the key is missing.
   Expected<void, RuntimeError> setMapValue(const std::string& mapFile, const std::string& key,
                                            const std::string& value) const;
+  // `get map <file> <key>`: the value HAProxy runs for one key, nullopt when it has none.
+  Expected<std::optional<std::string>, RuntimeError> getMapValue(const std::string& mapFile,
+                                                                 const std::string& key) const;
   // `show map <file>` as key -> value.
   Expected<std::map<std::string, std::string>, RuntimeError> showMap(
       const std::string& mapFile) const;
