@@ -294,10 +294,8 @@ kube::ReconcileOutcome CanaryRolloutReconciler::reconcile(const kube::ObjectKey&
   // While the data plane refuses the last weight, the canary is not measured (what it served
   // is unknown) and nothing moves forward: the reconcile only retries the weight, so a dead
   // gateway costs one status write, not one per analysis.
-  bool lastApplyFailed = false;
-  for (const auto& c : current.conditions) {
-    lastApplyFailed |= c.type == api::kConditionReady && c.reason == kReasonTrafficProviderError;
-  }
+  const auto* ready = api::findCondition(current.conditions, api::kConditionReady);
+  const bool lastApplyFailed = ready != nullptr && ready->reason == kReasonTrafficProviderError;
   const bool analyse = !lastApplyFailed && current.phase == api::CanaryPhase::Progressing &&
                        !spec.paused && current.canaryRevision == observation.canaryRevision &&
                        engine::analysisDue(spec, current, now);

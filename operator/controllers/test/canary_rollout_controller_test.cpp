@@ -142,6 +142,7 @@ class CanaryRolloutControllerTest : public ::testing::Test {
         return Unexpected(render::ProviderError{"runtime API 127.0.0.1:9999: connection refused"});
       }
       weight = p.routes[0].rules.back().destinations[1].weight;
+      held = {p.owner};
       return render::ApplyResult{};
     }
     Expected<std::optional<engine::RoutePlan>, render::ProviderError> verify(
@@ -150,9 +151,10 @@ class CanaryRolloutControllerTest : public ::testing::Test {
     }
     Expected<void, render::ProviderError> remove(const engine::Owner&) override {
       ++removes;
+      held.clear();
       return {};
     }
-    std::vector<engine::Owner> owners(std::string_view) override { return {}; }
+    std::vector<engine::Owner> owners(std::string_view) override { return held; }
     std::string requestCountQuery(const engine::Owner&, const std::string&,
                                   const std::string&) const override {
       return "DEAD_COUNT";
@@ -161,6 +163,7 @@ class CanaryRolloutControllerTest : public ::testing::Test {
     int applies = 0;
     int removes = 0;
     std::int32_t weight = -1;
+    std::vector<engine::Owner> held;  // the owners it carries output for
   };
 
   CanaryRolloutDeps deps_;
@@ -310,12 +313,29 @@ TEST_F(CanaryRolloutControllerTest, UnknownProviderNamesTheFieldAndTheConfigured
   EXPECT_NE(message.find("(configured: gatewayAPI)"), std::string::npos) << message;
 }
 
-TEST_F(CanaryRolloutControllerTest, DeletedRolloutIsRemovedFromEveryProvider) {
+TEST_F(CanaryRolloutControllerTest, DeletedRolloutLeavesItsHttpRouteToTheGarbageCollector) {
   ASSERT_TRUE(reconcile());
   ASSERT_TRUE(client_.remove(resources::canaryRollouts(), {"shop", "pay"}));
+  client_.clearActions();
   ASSERT_TRUE(reconcile());
   // The HTTPRoute is the garbage collector's (owner reference); nothing deleted it here.
   EXPECT_TRUE(routeCanaryWeight().has_value());
+  EXPECT_TRUE(client_.writes().empty());
+}
+
+TEST_F(CanaryRolloutControllerTest, DeletedRolloutIsRemovedFromEveryProvider) {
+  // A rollout on the gateway that holds its own output (like haproxy).
+  failing_->down = false;
+  ASSERT_TRUE(client_.patch(resources::canaryRollouts(), {"shop", "pay"},
+                            {{"spec", {{"route", {{"provider", "haproxy"}}}}}}));
+  ASSERT_TRUE(reconcile());
+  ASSERT_EQ(failing_->owners("CanaryRollout").size(), 1U);
+  ASSERT_TRUE(client_.remove(resources::canaryRollouts(), {"shop", "pay"}));
+  ASSERT_TRUE(reconcile());
+  EXPECT_TRUE(failing_->owners("CanaryRollout").empty());
+  // Deleted owners the provider still lists at start are handed to the queue.
+  failing_->held = {{"sluice.dev/v1alpha1", "CanaryRollout", "shop", "gone", ""}};
+  EXPECT_EQ(reconciler_->ownersInDataPlanes(), (std::vector<kube::ObjectKey>{{"shop", "gone"}}));
 }
 
 TEST_F(CanaryRolloutControllerTest, InvalidSpecIsReportedAndNotRetried) {

@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "operator/kube/apply.h"
 #include "operator/render/gatewayapi/httproute.h"
 #include "operator/render/object_meta.h"
 
@@ -41,19 +42,17 @@ Expected<ApplyResult, ProviderError> GatewayApiProvider::apply(const engine::Rou
             "HTTPRoute " + plan.owner.namespace_ + "/" + name + " already exists and belongs to " +
             (holder.empty() ? std::string("someone else (no sluice.dev/owner label)") : holder)});
       }
-      if (existing->contains("spec") && (*existing)["spec"] == desired["spec"]) {
-        continue;
-      }
     } else if (!existing.error().isNotFound()) {
       return Unexpected(
           ProviderError{"reading HTTPRoute " + name + ": " + existing.error().describe()});
     }
-    auto applied = writer_.apply(kube::resources::httpRoutes(), desired, {fieldManager_, true});
+    auto applied = kube::applyIfChanged(cache_, writer_, kube::resources::httpRoutes(), desired,
+                                        fieldManager_);
     if (!applied) {
       return Unexpected(
           ProviderError{"applying HTTPRoute " + name + ": " + applied.error().describe()});
     }
-    result.topologyChanged = true;
+    result.topologyChanged |= *applied;
   }
   auto owned = ownedRoutes(plan.owner);
   if (!owned) {
