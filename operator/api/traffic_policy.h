@@ -47,6 +47,8 @@ struct TrafficTier {
   std::optional<Quantity> bandwidth;
   Decimal burstAllowance{1'000'000, "1.0"};
   std::optional<LoadBalancingStrategy> strategy;  // overrides spec.strategy for this tier
+  // Geographic: the regions nearest to this tier's clients, nearest first.
+  std::vector<std::string> preferredRegions;
 };
 
 struct FailoverShift {
@@ -77,6 +79,9 @@ struct BackendQueries {
   std::string errorRate;
   std::string latencyP99Milliseconds;
   std::string requestsPerSecond;
+  // 1 while the backend passes its health checks, 0 when it fails them: drains a dead backend
+  // at once and lets a drained one (no traffic, so no error rate) recover.
+  std::string up;
 };
 
 struct TrafficMetricsSpec {
@@ -92,6 +97,8 @@ struct TrafficPolicySpec {
   LoadBalancingStrategy strategy = LoadBalancingStrategy::RoundRobin;
   std::vector<Backend> backends;
   std::vector<TrafficTier> tiers;
+  // Geographic for the default rule (requests of no tier): nearest region first.
+  std::vector<std::string> preferredRegions;
   std::optional<FailoverSpec> failover;
   std::optional<BudgetSpec> budget;
   std::optional<TrafficMetricsSpec> metrics;
