@@ -506,6 +506,14 @@ void readTrafficSpec(Reader& r, const json& spec, TrafficPolicySpec& out) {
   r.strings(spec, path, "hostnames", out.hostnames);
   r.stringEnum(spec, path, "provider", out.provider, kProviders);
   r.enumeration(spec, path, "strategy", out.strategy, &parseLoadBalancingStrategy, kStrategies);
+  r.strings(spec, path, "preferredRegions", out.preferredRegions);
+  if (const json* check = r.object(spec, path, "healthCheck")) {
+    const std::string hPath = childPath(path, "healthCheck");
+    r.string(*check, hPath, "path", out.healthCheck.path);
+    r.duration(*check, hPath, "interval", out.healthCheck.interval);
+    r.integer(*check, hPath, "healthyThreshold", out.healthCheck.healthyThreshold);
+    r.integer(*check, hPath, "unhealthyThreshold", out.healthCheck.unhealthyThreshold);
+  }
   r.objects(
       spec, path, "backends",
       [&](const json& b, const std::string& bPath) {
@@ -557,6 +565,7 @@ void readTrafficSpec(Reader& r, const json& spec, TrafficPolicySpec& out) {
     if (r.enumeration(t, tPath, "strategy", strategy, &parseLoadBalancingStrategy, kStrategies)) {
       tier.strategy = strategy;
     }
+    r.strings(t, tPath, "preferredRegions", tier.preferredRegions);
     out.tiers.push_back(std::move(tier));
   });
   if (const json* failover = r.object(spec, path, "failover")) {
@@ -594,6 +603,7 @@ void readTrafficSpec(Reader& r, const json& spec, TrafficPolicySpec& out) {
       r.string(*queries, qPath, "errorRate", m.queries.errorRate);
       r.string(*queries, qPath, "latencyP99Milliseconds", m.queries.latencyP99Milliseconds);
       r.string(*queries, qPath, "requestsPerSecond", m.queries.requestsPerSecond);
+      r.string(*queries, qPath, "up", m.queries.up);
     }
     out.metrics = std::move(m);
   }
@@ -602,6 +612,8 @@ void readTrafficSpec(Reader& r, const json& spec, TrafficPolicySpec& out) {
 void readTrafficStatus(Reader& r, const json& status, TrafficPolicyStatus& out) {
   const std::string path = "status";
   r.integer(status, path, "observedGeneration", out.observedGeneration);
+  r.integer(status, path, "activeBackends", out.activeBackends);
+  r.string(status, path, "message", out.message);
   r.objects(status, path, "backends", [&](const json& b, const std::string& bPath) {
     BackendStatus backend;
     r.string(b, bPath, "name", backend.name, Presence::Required);
@@ -610,6 +622,11 @@ void readTrafficStatus(Reader& r, const json& status, TrafficPolicyStatus& out) 
     r.number(b, bPath, "errorRate", backend.errorRate);
     r.number(b, bPath, "latencyP99Milliseconds", backend.latencyP99Milliseconds);
     r.optionalDecimal(b, bPath, "costPerHour", backend.costPerHour);
+    r.string(b, bPath, "state", backend.state);
+    r.integer(b, bPath, "step", backend.step);
+    readTimestamp(r, b, bPath, "stepAt", backend.stepAt);
+    readTimestamp(r, b, bPath, "healthySince", backend.healthySince);
+    r.string(b, bPath, "reason", backend.reason);
     out.backends.push_back(std::move(backend));
   });
   if (const json* decision = r.object(status, path, "decision")) {

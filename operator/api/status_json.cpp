@@ -69,6 +69,8 @@ json toJson(const CanaryRolloutStatus& status) {
 json toJson(const TrafficPolicyStatus& status) {
   json out = json::object();
   out["observedGeneration"] = status.observedGeneration;
+  out["activeBackends"] = status.activeBackends;
+  putString(out, "message", status.message);
   json backends = json::array();
   for (const auto& b : status.backends) {
     json backend = json::object();
@@ -84,6 +86,13 @@ json toJson(const TrafficPolicyStatus& status) {
     if (b.costPerHour) {
       backend["costPerHour"] = formatDecimal(b.costPerHour->micros);
     }
+    backend["state"] = b.state;
+    if (b.step != 0) {
+      backend["step"] = b.step;
+    }
+    putString(backend, "stepAt", b.stepAt);
+    putString(backend, "healthySince", b.healthySince);
+    putString(backend, "reason", b.reason);
     backends.push_back(std::move(backend));
   }
   out["backends"] = std::move(backends);

@@ -90,6 +90,14 @@ struct TrafficMetricsSpec {
   BackendQueries queries;
 };
 
+// Active health checks the gateway runs (Envoy Gateway healthCheck.active, HAProxy check).
+struct HealthCheckSpec {
+  std::string path = "/";
+  Duration interval{std::chrono::seconds{10}};
+  std::int32_t healthyThreshold = 2;
+  std::int32_t unhealthyThreshold = 2;
+};
+
 struct TrafficPolicySpec {
   std::vector<ParentRef> parentRefs;
   std::vector<std::string> hostnames;
@@ -99,6 +107,7 @@ struct TrafficPolicySpec {
   std::vector<TrafficTier> tiers;
   // Geographic for the default rule (requests of no tier): nearest region first.
   std::vector<std::string> preferredRegions;
+  HealthCheckSpec healthCheck;
   std::optional<FailoverSpec> failover;
   std::optional<BudgetSpec> budget;
   std::optional<TrafficMetricsSpec> metrics;
@@ -111,6 +120,14 @@ struct BackendStatus {
   std::optional<double> errorRate;
   std::optional<double> latencyP99Milliseconds;
   std::optional<Decimal> costPerHour;
+  // The incident shift state, so a restart resumes at the same step: Healthy | Draining |
+  // Drained | Recovering, the step (share = 1 - step/failover.shift.steps), when that step was
+  // taken, since when the backend has been healthy without a break, and why it left Healthy.
+  std::string state = "Healthy";
+  std::int32_t step = 0;
+  std::string stepAt;        // RFC 3339
+  std::string healthySince;  // RFC 3339
+  std::string reason;
 
   friend bool operator==(const BackendStatus&, const BackendStatus&) = default;
 };
@@ -136,6 +153,8 @@ struct ShiftStatus {
 
 struct TrafficPolicyStatus {
   std::int64_t observedGeneration = 0;
+  std::int32_t activeBackends = 0;  // backends with a weight above 0 in the default rule
+  std::string message;
   std::vector<BackendStatus> backends;
   std::optional<DecisionStatus> decision;
   std::optional<ShiftStatus> shift;

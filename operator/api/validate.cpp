@@ -1,5 +1,6 @@
 #include "operator/api/validate.h"
 
+#include <algorithm>
 #include <set>
 #include <string>
 
@@ -339,6 +340,33 @@ ValidationErrors validateTrafficPolicySpec(const TrafficPolicySpec& spec) {
     checkPrometheusAddress(errors, "spec.metrics.prometheus.address",
                            spec.metrics->prometheus.address);
     checkPositiveDuration(errors, "spec.metrics.interval", spec.metrics->interval);
+  }
+  const auto& check = spec.healthCheck;
+  if (check.path.empty() || check.path.front() != '/' ||
+      std::any_of(check.path.begin(), check.path.end(), [](char c) {
+        return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '\'' || c == '"' ||
+               c == '#' || c == '?';
+      })) {
+    errors.add("spec.healthCheck.path",
+               "must be an absolute path without spaces, quotes, '#', '?' or control characters, "
+               "got \"" +
+                   check.path + "\"");
+  }
+  checkPositiveDuration(errors, "spec.healthCheck.interval", check.interval);
+  checkRange(errors, "spec.healthCheck.healthyThreshold", check.healthyThreshold, 1, 10);
+  checkRange(errors, "spec.healthCheck.unhealthyThreshold", check.unhealthyThreshold, 1, 10);
+  auto checkRegions = [&](const std::string& path, const std::vector<std::string>& regions) {
+    checkMaxItems(errors, path, regions.size(), 32);
+    for (std::size_t i = 0; i < regions.size(); ++i) {
+      if (regions[i].empty()) {
+        errors.add(indexPath(path, i), "must not be empty");
+      }
+    }
+  };
+  checkRegions("spec.preferredRegions", spec.preferredRegions);
+  for (std::size_t i = 0; i < spec.tiers.size(); ++i) {
+    checkRegions(childPath(indexPath("spec.tiers", i), "preferredRegions"),
+                 spec.tiers[i].preferredRegions);
   }
   return errors;
 }

@@ -154,7 +154,8 @@ bool sameTopology(const RoutePlan& a, const RoutePlan& b) {
     const auto& x = a.routes[i];
     const auto& y = b.routes[i];
     if (x.name != y.name || x.hostnames != y.hostnames || x.parents != y.parents ||
-        x.tierHeader != y.tierHeader || withoutWeights(x.rules) != withoutWeights(y.rules)) {
+        x.tierHeader != y.tierHeader || x.resilience != y.resilience ||
+        withoutWeights(x.rules) != withoutWeights(y.rules)) {
       return false;
     }
   }

@@ -31,6 +31,7 @@
 // the numbers are weights. sameTopology() separates the two, so a provider can apply a weight
 // change without reconfiguring (HAProxy: a runtime API call, no reload).
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -93,8 +94,35 @@ struct Rule {
   std::string tier;                        // only requests of this tier (Route::tierHeader)
   std::int32_t priority = 0;               // higher first; equal priorities keep plan order
   std::string stickinessHeader;            // empty: every request draws a random bucket
+  // Queueing class under overload (1 = leaves a full server's queue first; HAProxy
+  // set-priority-class). None: the data plane's default, behind every classed request.
+  std::optional<std::int32_t> queueClass;
   std::vector<Destination> destinations;
   friend bool operator==(const Rule&, const Rule&) = default;
+};
+
+// How the gateway itself treats a route's destinations, beyond the weights: load balancing
+// among a destination's endpoints, active and passive health checks, and a per-destination
+// concurrency limit. Providers carry what they can (Envoy Gateway: BackendTrafficPolicy;
+// HAProxy: server options) and none of it changes weights: those stay the controller's.
+struct HealthCheck {
+  std::string path = "/";
+  std::chrono::milliseconds interval{10'000};
+  std::int32_t healthyThreshold = 2;
+  std::int32_t unhealthyThreshold = 2;
+  friend bool operator==(const HealthCheck&, const HealthCheck&) = default;
+};
+
+struct Resilience {
+  std::string loadBalancer;  // "RoundRobin" | "LeastRequest" | "Random"; empty: the default
+  std::optional<HealthCheck> activeHealthCheck;
+  // Passive checks: a destination endpoint answering 5xx this many times in a row is ejected
+  // for a while (Envoy outlier detection; HAProxy observe layer7). 0: off.
+  std::int32_t consecutiveErrors = 0;
+  // Requests in flight per destination before further ones queue (HAProxy server maxconn) or
+  // are refused (Envoy circuit breaker). None: unlimited.
+  std::optional<std::int32_t> maxConcurrentRequests;
+  friend bool operator==(const Resilience&, const Resilience&) = default;
 };
 
 struct Route {
@@ -103,6 +131,7 @@ struct Route {
   std::vector<api::ParentRef> parents;
   std::string tierHeader;  // the request header whose value is the tier; needed by Rule::tier
   std::vector<Rule> rules;
+  std::optional<Resilience> resilience;
   friend bool operator==(const Route&, const Route&) = default;
 };
 
