@@ -14,7 +14,7 @@ import threading
 import time
 
 
-def worker(host, port, vhost, jobs, lock, result, record, deadline):
+def worker(host, port, vhost, jobs, lock, result, record, deadline, extra_headers=()):
     conn = None
     while time.monotonic() < deadline:
         with lock:
@@ -24,6 +24,9 @@ def worker(host, port, vhost, jobs, lock, result, record, deadline):
         headers = {"X-Tenant-ID": tenant} if tenant else {}
         if vhost:
             headers["Host"] = vhost
+        for name, value in extra_headers:
+            headers[name] = value
+        started = time.monotonic()
         try:
             if conn is None:
                 conn = http.client.HTTPConnection(host, port, timeout=5)
@@ -38,6 +41,7 @@ def worker(host, port, vhost, jobs, lock, result, record, deadline):
                 conn.close()
             conn = None
         with lock:
+            result.setdefault("latencies", []).append(time.monotonic() - started)
             result["requests"] += 1
             if status == 0 or status >= 500:
                 result["errors"] += 1
@@ -62,7 +66,10 @@ def main():
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--max-seconds", type=float, default=30)
     p.add_argument("--record-tenants", action="store_true")
+    p.add_argument("--header", action="append", default=[],
+                   help="extra request header 'Name: value' (repeatable), e.g. 'X-Tier: premium'")
     a = p.parse_args()
+    extra = [tuple(part.strip() for part in h.split(":", 1)) for h in a.header]
 
     jobs = [f"{a.prefix}{i}" for i in range(a.tenants) for _ in range(a.rounds)]
     jobs += [""] * a.no_header
@@ -72,13 +79,18 @@ def main():
     deadline = time.monotonic() + a.max_seconds
     threads = [threading.Thread(target=worker,
                                 args=(a.url_host, a.port, a.host, jobs, lock, result,
-                                      a.record_tenants, deadline))
+                                      a.record_tenants, deadline, extra))
                for _ in range(a.concurrency)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     result["tenants"] = {k: sorted(v) for k, v in result["tenants"].items()}
+    latencies = sorted(result.pop("latencies", []))
+    if latencies:
+        result["latencyMs"] = {q: round(1000 * latencies[min(len(latencies) - 1,
+                                                             int(len(latencies) * f))], 2)
+                               for q, f in (("p50", 0.5), ("p99", 0.99))}
     print(json.dumps(result))
 
 

@@ -162,7 +162,7 @@ up() {
   echo "export CLUSTER_DIR=${cluster:-}" >>"$dir/env"
   kubeconfig=$dir/kubeconfig
 
-  local stable_port canary_port prom_port gw stats runtime om op
+  local stable_port canary_port prom_port gw stats runtime om op region
   stable_port=$(free_port); canary_port=$(free_port); prom_port=$(free_port)
   gw=$(free_port); stats=$(free_port); runtime=$(free_port); om=$(free_port); op=$(free_port)
   cat >>"$dir/env" <<ENV
@@ -188,6 +188,12 @@ export OPERATOR_PROBE_PORT=$op
 export OPERATOR_METRICS=http://127.0.0.1:$om
 export STACK_DIR=$dir
 ENV
+  # Three regional backends for TrafficPolicy (checkout-<region> Services).
+  for region in $REGIONS; do
+    local port; port=$(free_port)
+    echo "export $(region_var "$region")_PORT=$port" >>"$dir/env"
+    echo "export $(region_var "$region")_ADMIN=http://127.0.0.1:$port" >>"$dir/env"
+  done
   # shellcheck disable=SC1091
   . "$dir/env"
 
@@ -196,6 +202,12 @@ ENV
   start_bg backend-canary "$dir/logs/backend-canary.log" python3 "$here/backend.py" \
     --port "$CANARY_PORT" --service payment-api-canary --instance canary
 
+  local region_targets=""
+  for region in $REGIONS; do
+    start_region "$region"
+    region_targets+=", '127.0.0.1:$(region_port "$region")'"
+  done
+
   cat >"$dir/prometheus/prometheus.yml" <<PROM
 global:
   scrape_interval: 1s
@@ -203,7 +215,7 @@ global:
 scrape_configs:
 - job_name: backends
   static_configs:
-  - targets: ['127.0.0.1:$STABLE_PORT', '127.0.0.1:$CANARY_PORT']
+  - targets: ['127.0.0.1:$STABLE_PORT', '127.0.0.1:$CANARY_PORT'$region_targets]
 - job_name: haproxy
   static_configs:
   - targets: ['127.0.0.1:$HAPROXY_STATS_PORT']
@@ -225,7 +237,23 @@ PROM
   start_haproxy
   wait_http "$STABLE_ADMIN/healthz" 10 "stable backend"
   wait_http "$CANARY_ADMIN/healthz" 10 "canary backend"
+  for region in $REGIONS; do
+    wait_http "http://127.0.0.1:$(region_port "$region")/healthz" 10 "$region backend"
+  done
   echo "stack: up in $dir (source $dir/env)"
+}
+
+REGIONS="eastus westeurope southeastasia"
+
+region_var() { echo "$1" | tr 'a-z' 'A-Z'; }
+region_port() {
+  # shellcheck disable=SC1091
+  (. "$dir/env" && eval "echo \$$(region_var "$1")_PORT")
+}
+
+start_region() {
+  start_bg "backend-$1" "$dir/logs/backend-$1.log" python3 "$here/backend.py" \
+    --port "$(region_port "$1")" --service "checkout-$1" --instance "$1"
 }
 
 start_prometheus() {
@@ -293,5 +321,9 @@ case $cmd in
   haproxy-stop) stop_pid_file "$dir/pids/haproxy.pid" ;;
   haproxy-start) start_haproxy ;;
   prometheus-start) start_prometheus ;;
+  backend-stop) stop_pid_file "$dir/pids/backend-${3:?usage: stack.sh backend-stop DIR REGION}.pid" ;;
+  backend-start)
+    start_region "${3:?usage: stack.sh backend-start DIR REGION}"
+    wait_http "http://127.0.0.1:$(region_port "$3")/healthz" 10 "$3 backend" ;;
   *) echo "stack: unknown command $cmd" >&2; exit 2 ;;
 esac

@@ -12,6 +12,7 @@
 #include "operator/cmd/options.h"
 #include "operator/controllers/canary_rollout_controller.h"
 #include "operator/controllers/resources.h"
+#include "operator/controllers/traffic_policy_controller.h"
 #include "operator/kube/cached_reader.h"
 #include "operator/kube/config.h"
 #include "operator/kube/events.h"
@@ -114,6 +115,8 @@ int main(int argc, char** argv) {
   kube::CachedReader cache;
   const auto rolloutsResource = controllers::resources::canaryRollouts();
   cache.add(&manager.informer(rolloutsResource));
+  const auto policiesResource = controllers::resources::trafficPolicies();
+  cache.add(&manager.informer(policiesResource));
   cache.add(&manager.informer(kube::resources::services()));
   cache.add(&manager.informer(kube::resources::httpRoutes()));
   cache.add(&manager.informer(kube::resources::horizontalPodAutoscalers()));
@@ -164,6 +167,27 @@ int main(int argc, char** argv) {
                             }}};
   canaryOptions.startupKeys = [&canary] { return canary.ownersInDataPlanes(); };
   manager.addController(canaryOptions, canary);
+
+  controllers::TrafficPolicyDeps policyDeps;
+  policyDeps.cache = &cache;
+  policyDeps.statusWriter = client->get();
+  policyDeps.events = &events;
+  policyDeps.prometheus = &prometheusClients;
+  policyDeps.providers = &providers;
+  policyDeps.metrics = &metrics;
+  policyDeps.clock = &clock;
+  controllers::TrafficPolicyReconciler policies(policyDeps);
+  kube::ControllerOptions policyOptions;
+  policyOptions.name = "trafficpolicy";
+  policyOptions.forResource = policiesResource;
+  policyOptions.owns = {kube::resources::httpRoutes()};
+  policyOptions.workers = o.workers;
+  policyOptions.maxBackoff = std::chrono::seconds{10};
+  policyOptions.watches = {{kube::resources::services(), [&policies](const kube::Object& service) {
+                              return policies.policiesUsingService(service);
+                            }}};
+  policyOptions.startupKeys = [&policies] { return policies.ownersInDataPlanes(); };
+  manager.addController(policyOptions, policies);
 
   log->info("sluice-operator starting (namespace: {}, leader election: {})",
             o.watchNamespace.empty() ? "all" : o.watchNamespace, o.leaderElect);

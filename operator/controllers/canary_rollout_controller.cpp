@@ -5,6 +5,7 @@
 
 #include "operator/api/conditions.h"
 #include "operator/api/parse.h"
+#include "operator/controllers/plan_ops.h"
 #include "operator/controllers/resources.h"
 #include "operator/engine/canary_route.h"
 #include "operator/kube/apply.h"
@@ -21,36 +22,6 @@ using namespace std::chrono_literals;
 constexpr const char* kReasonServiceNotFound = "ServiceNotFound";
 constexpr const char* kReasonTrafficProviderError = "TrafficProviderError";
 constexpr const char* kReasonUnsupported = "Unsupported";
-
-const kube::Object* findPath(const kube::Object& object, std::initializer_list<const char*> path) {
-  const kube::Object* at = &object;
-  for (const char* key : path) {
-    if (!at->is_object()) {
-      return nullptr;
-    }
-    auto it = at->find(key);
-    if (it == at->end()) {
-      return nullptr;
-    }
-    at = &*it;
-  }
-  return at;
-}
-
-std::string stringAt(const kube::Object& object, std::initializer_list<const char*> path) {
-  const auto* v = findPath(object, path);
-  return v != nullptr && v->is_string() ? v->get<std::string>() : std::string();
-}
-
-// The Service as a route plan destination: an ExternalName Service carries its host.
-engine::ServiceTarget targetOf(const kube::Object& service, const api::ServiceRef& ref,
-                               const std::string& ns) {
-  engine::ServiceTarget target{ns, ref.name, ref.port, ""};
-  if (stringAt(service, {"spec", "type"}) == "ExternalName") {
-    target.externalName = stringAt(service, {"spec", "externalName"});
-  }
-  return target;
-}
 
 bool selectorMatches(const kube::Object& selector, const kube::Object& labels) {
   if (!selector.is_object() || selector.empty()) {
@@ -142,47 +113,7 @@ std::vector<kube::ObjectKey> CanaryRolloutReconciler::rolloutsUsingService(
 }
 
 std::vector<kube::ObjectKey> CanaryRolloutReconciler::ownersInDataPlanes() {
-  std::vector<kube::ObjectKey> out;
-  for (auto* provider : deps_.providers->all()) {
-    for (const auto& owner : provider->owners("CanaryRollout")) {
-      out.push_back({owner.namespace_, owner.name});
-    }
-  }
-  return out;
-}
-
-CanaryRolloutReconciler::Applied CanaryRolloutReconciler::applyPlan(
-    render::TrafficProvider& provider, const engine::RoutePlan& plan) {
-  // A rollout moved to another provider leaves nothing behind in the one it left.
-  for (auto* other : deps_.providers->all()) {
-    if (other != &provider) {
-      if (auto removed = other->remove(plan.owner); !removed) {
-        return {false, removed.error().message};
-      }
-    }
-  }
-  if (auto applied = provider.apply(plan); !applied) {
-    return {false, applied.error().message};
-  }
-  return {};
-}
-
-kube::ReconcileOutcome CanaryRolloutReconciler::removeEverywhere(const engine::Owner& owner) {
-  // Only providers that hold the owner's output themselves: objects with owner references
-  // (HTTPRoutes) are Kubernetes' garbage collector's to delete.
-  for (auto* provider : deps_.providers->all()) {
-    bool holds = false;
-    for (const auto& held : provider->owners(owner.kind)) {
-      holds |= held.namespace_ == owner.namespace_ && held.name == owner.name;
-    }
-    if (!holds) {
-      continue;
-    }
-    if (auto removed = provider->remove(owner); !removed) {
-      return Unexpected(kube::ReconcileError{removed.error().message});
-    }
-  }
-  return kube::ReconcileResult{};
+  return controllers::ownersInDataPlanes(*deps_.providers, "CanaryRollout");
 }
 
 void CanaryRolloutReconciler::mirrorStableHpa(const kube::Object& object,
@@ -231,12 +162,12 @@ kube::ReconcileOutcome CanaryRolloutReconciler::reconcile(const kube::ObjectKey&
     if (object.error().isNotFound()) {
       // Deleted: generated Kubernetes objects go with it through ownerReferences; the
       // providers drop whatever else they carry for it.
-      return removeEverywhere(gone);
+      return controllers::removeEverywhere(*deps_.providers, gone);
     }
     return Unexpected(kube::ReconcileError{"reading from cache: " + object.error().describe()});
   }
   if (findPath(*object, {"metadata", "deletionTimestamp"}) != nullptr) {
-    return removeEverywhere(gone);
+    return controllers::removeEverywhere(*deps_.providers, gone);
   }
   const auto now = deps_.clock->now();
   std::int64_t generation = 0;
@@ -313,7 +244,7 @@ kube::ReconcileOutcome CanaryRolloutReconciler::reconcile(const kube::ObjectKey&
   const auto routePlan =
       engine::canaryRoutePlan(*rollout, plan.canaryWeight, stableTarget, canaryTarget);
   auto apply = [&]() -> Applied {
-    auto applied = applyPlan(*provider, routePlan);
+    auto applied = controllers::applyPlan(*deps_.providers, *provider, routePlan);
     if (applied.ok && measuredAt && deps_.metrics != nullptr) {
       const std::chrono::duration<double> latency = deps_.clock->steadyNow() - *measuredAt;
       deps_.metrics->histogramObserve(

@@ -23,6 +23,7 @@
 #include "operator/api/canary_rollout.h"
 #include "operator/common/clock.h"
 #include "operator/controllers/canary_analysis.h"
+#include "operator/controllers/plan_ops.h"
 #include "operator/controllers/status.h"
 #include "operator/engine/canary.h"
 #include "operator/engine/route_plan.h"
@@ -61,13 +62,6 @@ class CanaryRolloutReconciler final : public kube::Reconciler {
   std::vector<kube::ObjectKey> ownersInDataPlanes();
 
  private:
-  struct Applied {
-    bool ok = true;
-    std::string message;
-  };
-
-  Applied applyPlan(render::TrafficProvider& provider, const engine::RoutePlan& plan);
-  kube::ReconcileOutcome removeEverywhere(const engine::Owner& owner);
   // spec.autoscaling.mirrorStableHPA: server-side applies the canary's copy of the stable HPA
   // (skipped when the cached copy already matches). A missing stable HPA is reported as an
   // Event; it does not hold the rollout.

@@ -252,7 +252,7 @@ std::string escapeLabelValue(std::string_view value) {
 }
 
 Expected<std::string, QueryError> renderQuery(std::string_view queryTemplate,
-                                              const TemplateValues& values) {
+                                              const Placeholders& values) {
   std::string out;
   std::size_t pos = 0;
   while (true) {
@@ -275,22 +275,28 @@ Expected<std::string, QueryError> renderQuery(std::string_view queryTemplate,
       name.remove_suffix(1);
     }
     const std::string* value = nullptr;
-    if (name == "canary") {
-      value = &values.canary;
-    } else if (name == "stable") {
-      value = &values.stable;
-    } else if (name == "namespace") {
-      value = &values.namespace_;
-    } else if (name == "interval") {
-      value = &values.interval;
-    } else {
-      return fail(QueryErrorKind::BadTemplate,
-                  "unknown placeholder {{" + std::string(name) +
-                      "}} (known: canary, stable, namespace, interval)");
+    std::string known;
+    for (const auto& [key, v] : values) {
+      known += (known.empty() ? "" : ", ") + std::string(key);
+      if (key == name) {
+        value = &v;
+      }
+    }
+    if (value == nullptr) {
+      return fail(QueryErrorKind::BadTemplate, "unknown placeholder {{" + std::string(name) +
+                                                   "}} (known: " + known + ")");
     }
     out += escapeLabelValue(*value);
     pos = close + 2;
   }
+}
+
+Expected<std::string, QueryError> renderQuery(std::string_view queryTemplate,
+                                              const TemplateValues& values) {
+  return renderQuery(queryTemplate, Placeholders{{"canary", values.canary},
+                                                 {"stable", values.stable},
+                                                 {"namespace", values.namespace_},
+                                                 {"interval", values.interval}});
 }
 
 std::string formatDuration(std::chrono::milliseconds duration) {

@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "operator/common/expected.h"
 
@@ -68,6 +70,11 @@ struct TemplateValues {
 // allowed). An unknown or unterminated placeholder is a BadTemplate error.
 Expected<std::string, QueryError> renderQuery(std::string_view queryTemplate,
                                               const TemplateValues& values);
+
+// The same with any set of placeholders: name -> value, each value escaped as above.
+using Placeholders = std::vector<std::pair<std::string_view, std::string>>;
+Expected<std::string, QueryError> renderQuery(std::string_view queryTemplate,
+                                              const Placeholders& values);
 
 // PromQL string-literal escaping: \ -> \\, " -> \", newline -> \n.
 std::string escapeLabelValue(std::string_view value);

@@ -30,6 +30,15 @@ struct ApplyResult {
   int weightsChanged = 0;        // destination weights moved without a topology change
 };
 
+// PromQL templates for one destination, from the metrics a data plane exports; "{{interval}}"
+// is the rate window. Empty: the data plane exports nothing for it.
+struct DestinationQueries {
+  std::string errorRate;               // failed / all requests, 0..1
+  std::string latencyP99Milliseconds;  // or the closest the data plane exports (documented)
+  std::string requestsPerSecond;
+  std::string up;  // 1 while the gateway's health checks pass, else 0
+};
+
 class TrafficProvider {
  public:
   virtual ~TrafficProvider() = default;
@@ -60,6 +69,14 @@ class TrafficProvider {
   // "{{interval}}", from the metrics this data plane exports; empty when it exports none.
   virtual std::string requestCountQuery(const engine::Owner& owner, const std::string& route,
                                         const std::string& destination) const = 0;
+
+  // The built-in queries a TrafficPolicy falls back on when its spec.metrics.queries leave
+  // one empty.
+  virtual DestinationQueries destinationQueries(const engine::Owner& /*owner*/,
+                                                const std::string& /*route*/,
+                                                const std::string& /*destination*/) const {
+    return {};
+  }
 };
 
 // The providers this operator runs, by name.

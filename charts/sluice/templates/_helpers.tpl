@@ -55,14 +55,19 @@ into a Role in watchNamespace when the operator watches one namespace.
 */}}
 {{- define "sluice.rules" -}}
 # Exactly what the operator asks for today (e2e.control-plane.rbac checks each rule against
-# kube-apiserver's audit log). TrafficPolicy and TierLimit have no controller yet: their rules
-# come with their controllers.
+# kube-apiserver's audit log). TierLimit has no controller yet: its rules come with it.
 - apiGroups: ["sluice.dev"]
   resources: ["canaryrollouts"]
   # patch: removing a day-2 annotation (sluice.dev/promote, abort, retry) once consumed.
   verbs: ["list", "watch", "patch"]
 - apiGroups: ["sluice.dev"]
   resources: ["canaryrollouts/status"]
+  verbs: ["update"]
+- apiGroups: ["sluice.dev"]
+  resources: ["trafficpolicies"]
+  verbs: ["list", "watch"]
+- apiGroups: ["sluice.dev"]
+  resources: ["trafficpolicies/status"]
   verbs: ["update"]
 - apiGroups: ["gateway.networking.k8s.io"]
   resources: ["httproutes"]

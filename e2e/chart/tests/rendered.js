@@ -9,6 +9,8 @@ const { repoRoot } = require('./lib');
 const EXPECTED_RULES = [
   { apiGroups: ['sluice.dev'], resources: ['canaryrollouts'], verbs: ['list', 'watch', 'patch'] },
   { apiGroups: ['sluice.dev'], resources: ['canaryrollouts/status'], verbs: ['update'] },
+  { apiGroups: ['sluice.dev'], resources: ['trafficpolicies'], verbs: ['list', 'watch'] },
+  { apiGroups: ['sluice.dev'], resources: ['trafficpolicies/status'], verbs: ['update'] },
   { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
   { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['list', 'watch', 'create', 'patch'] },
   { apiGroups: [''], resources: ['services', 'pods'], verbs: ['list', 'watch'] },

@@ -61,6 +61,8 @@ class HaproxyProvider final : public TrafficProvider {
   // sum(increase(haproxy_backend_http_requests_total{proxy="<backend>"}[{{interval}}]))
   std::string requestCountQuery(const engine::Owner& owner, const std::string& route,
                                 const std::string& destination) const override;
+  DestinationQueries destinationQueries(const engine::Owner& owner, const std::string& route,
+                                        const std::string& destination) const override;
 
   HaproxyStats stats() const;
 
