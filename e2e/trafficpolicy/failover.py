@@ -19,6 +19,8 @@ def scenario(build_dir):
         start_policy(s, "checkout", HOST)
         st = wait_policy(s, "checkout", lambda st: st.get("activeBackends") == 3 and
                          condition(st, "Ready").get("status") == "True", 60, "3 active backends")
+        # The policy's first plan reloads HAProxy; measure once the route answers.
+        wait_for(lambda: shares(send(s, HOST, 30))["other"] == 0, 30, "the route to answer")
         before = shares(send(s, HOST, 600))
         log(f"baseline shares: {before}")
         check(before["other"] == 0, f"requests failed before any fault: {before}")

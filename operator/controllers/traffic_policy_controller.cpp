@@ -136,7 +136,7 @@ engine::TrafficObservation TrafficPolicyReconciler::observe(const api::TrafficPo
   serviceFound.assign(spec.backends.size(), false);
   for (std::size_t i = 0; i < spec.backends.size(); ++i) {
     const auto& ref = spec.backends[i].serviceRef;
-    serviceFound[i] = deps_.cache->get(kube::resources::services(), {ns, ref.name}).has_value();
+    serviceFound[i] = deps_.cache->get(kube::resources::services(), {ns, ref.name}).hasValue();
     if (!serviceFound[i]) {
       observation.backends[i].down = true;
       observation.backends[i].downReason = "Service " + ns + "/" + ref.name + " not found";
@@ -170,8 +170,8 @@ engine::TrafficObservation TrafficPolicyReconciler::observe(const api::TrafficPo
       }
       auto promql = prometheus::renderQuery(text, values);
       if (!promql) {
-        metricsError = std::string("spec.metrics.queries.") + what + ": " +
-                       promql.error().describe();
+        metricsError =
+            std::string("spec.metrics.queries.") + what + ": " + promql.error().describe();
         return std::nullopt;
       }
       auto value = (*client)->query(*promql);
@@ -188,8 +188,8 @@ engine::TrafficObservation TrafficPolicyReconciler::observe(const api::TrafficPo
       return std::nullopt;
     };
     auto& o = observation.backends[i];
-    o.requestsPerSecond = run(queries.requestsPerSecond, builtin.requestsPerSecond, true,
-                              "requestsPerSecond");
+    o.requestsPerSecond =
+        run(queries.requestsPerSecond, builtin.requestsPerSecond, true, "requestsPerSecond");
     o.errorRate = run(queries.errorRate, builtin.errorRate, false, "errorRate");
     o.latencyP99Ms = run(queries.latencyP99Milliseconds, builtin.latencyP99Milliseconds, false,
                          "latencyP99Milliseconds");
@@ -254,11 +254,11 @@ kube::ReconcileOutcome TrafficPolicyReconciler::reconcile(const kube::ObjectKey&
   const api::TrafficPolicyStatus& current = policy->status;
   render::TrafficProvider* provider = deps_.providers->find(spec.provider);
   if (provider == nullptr) {
-    return status_.blocked(kind, *object, current, generation, kReasonTrafficProviderError,
-                           "spec.provider: " + spec.provider +
-                               " is not configured in this operator (configured: " +
-                               deps_.providers->names() + ")",
-                           std::nullopt);
+    return status_.blocked(
+        kind, *object, current, generation, kReasonTrafficProviderError,
+        "spec.provider: " + spec.provider +
+            " is not configured in this operator (configured: " + deps_.providers->names() + ")",
+        std::nullopt);
   }
   const auto owner = engine::ownerOf(*policy);
   const auto now = deps_.clock->now();
@@ -338,9 +338,9 @@ kube::ReconcileOutcome TrafficPolicyReconciler::reconcile(const kube::ObjectKey&
     out.name = b.name;
     out.weight = i < defaults.size() ? defaults[i] : 0;
     const auto health = decision.health[i];
-    out.healthy = health == engine::BackendHealth::Healthy ||
-                  (health == engine::BackendHealth::Unknown &&
-                   s.phase == engine::BackendPhase::Healthy);
+    out.healthy =
+        health == engine::BackendHealth::Healthy ||
+        (health == engine::BackendHealth::Unknown && s.phase == engine::BackendPhase::Healthy);
     if (o.errorRate) {
       out.errorRate = roundTo(*o.errorRate, 0.001);
     }
@@ -350,8 +350,8 @@ kube::ReconcileOutcome TrafficPolicyReconciler::reconcile(const kube::ObjectKey&
     if (o.requestsPerSecond && b.cost.perMillionRequests) {
       const double perHour =
           *o.requestsPerSecond * 3600.0 * b.cost.perMillionRequests->toDouble() / 1e6;
-      out.costPerHour = api::decimalFromMicros(static_cast<std::int64_t>(
-          std::llround(roundTo(perHour, 0.0001) * 1e6)));
+      out.costPerHour = api::decimalFromMicros(
+          static_cast<std::int64_t>(std::llround(roundTo(perHour, 0.0001) * 1e6)));
     }
     out.state = engine::toString(s.phase);
     out.step = s.step;
@@ -372,22 +372,21 @@ kube::ReconcileOutcome TrafficPolicyReconciler::reconcile(const kube::ObjectKey&
   }
   const bool weightsMoved = !inputs.previous || *inputs.previous != decision.rules;
   if (weightsMoved || !current.decision) {
-    next.decision = api::DecisionStatus{api::toString(spec.strategy), formatRfc3339(now),
-                                        took.count()};
+    next.decision =
+        api::DecisionStatus{api::toString(spec.strategy), formatRfc3339(now), took.count()};
   }
   next.shift.reset();
   for (std::size_t i = 0; i < spec.backends.size(); ++i) {
     const auto& s = decision.backends[i];
-    if (s.phase != engine::BackendPhase::Draining &&
-        s.phase != engine::BackendPhase::Recovering) {
+    if (s.phase != engine::BackendPhase::Draining && s.phase != engine::BackendPhase::Recovering) {
       continue;
     }
     const bool draining = s.phase == engine::BackendPhase::Draining;
     const std::int32_t taken = draining ? s.step : failover.shift.steps - s.step;
     api::ShiftStatus shift;
-    shift.reason = draining ? s.reason : "healthy for " +
-                                             api::formatDuration(failover.recovery.healthyFor) +
-                                             ": shifting back";
+    shift.reason = draining ? s.reason
+                            : "healthy for " + api::formatDuration(failover.recovery.healthyFor) +
+                                  ": shifting back";
     std::vector<std::string> others;
     for (const auto& name : receiving) {
       if (name != spec.backends[i].name) {
@@ -405,21 +404,21 @@ kube::ReconcileOutcome TrafficPolicyReconciler::reconcile(const kube::ObjectKey&
   }
 
   std::string message;
-  api::setCondition(next.conditions,
-                    {api::kConditionReady, api::kConditionTrue, "WeightsApplied",
-                     std::to_string(next.activeBackends) + " of " +
-                         std::to_string(spec.backends.size()) +
-                         " backends receive traffic through " + spec.provider,
-                     "", generation},
-                    now);
+  api::setCondition(
+      next.conditions,
+      {api::kConditionReady, api::kConditionTrue, "WeightsApplied",
+       std::to_string(next.activeBackends) + " of " + std::to_string(spec.backends.size()) +
+           " backends receive traffic through " + spec.provider,
+       "", generation},
+      now);
   if (next.shift) {
-    api::setCondition(next.conditions,
-                      {api::kConditionProgressing, api::kConditionTrue, "Shifting",
-                       "shifting traffic from " + next.shift->from + " to " + next.shift->to +
-                           ", step " + std::to_string(next.shift->step) + " of " +
-                           std::to_string(failover.shift.steps),
-                       "", generation},
-                      now);
+    api::setCondition(
+        next.conditions,
+        {api::kConditionProgressing, api::kConditionTrue, "Shifting",
+         "shifting traffic from " + next.shift->from + " to " + next.shift->to + ", step " +
+             std::to_string(next.shift->step) + " of " + std::to_string(failover.shift.steps),
+         "", generation},
+        now);
   } else {
     api::setCondition(next.conditions,
                       {api::kConditionProgressing, api::kConditionFalse, "Stable",
@@ -439,8 +438,7 @@ kube::ReconcileOutcome TrafficPolicyReconciler::reconcile(const kube::ObjectKey&
   } else {
     api::setCondition(next.conditions,
                       {api::kConditionDegraded, api::kConditionFalse, "EnoughHealthyBackends",
-                       "at least failover.minHealthyBackends backends are healthy", "",
-                       generation},
+                       "at least failover.minHealthyBackends backends are healthy", "", generation},
                       now);
   }
   if (spec.metrics) {
@@ -481,11 +479,10 @@ kube::ReconcileOutcome TrafficPolicyReconciler::reconcile(const kube::ObjectKey&
              (over ? spec.budget->maxCostPerHour.text
                    : std::to_string(spec.budget->alertAtPercent) + " % of " +
                          spec.budget->maxCostPerHour.text) +
-             (over ? ": traffic below the most important tier moves to the cheapest backends"
-                   : "");
+             (over ? ": traffic below the most important tier moves to the cheapest backends" : "");
     }
-    api::setCondition(next.conditions,
-                      {kConditionOverBudget, state, reason, text, "", generation}, now);
+    api::setCondition(next.conditions, {kConditionOverBudget, state, reason, text, "", generation},
+                      now);
   } else {
     api::removeCondition(next.conditions, kConditionOverBudget);
   }

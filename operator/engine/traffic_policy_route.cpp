@@ -43,8 +43,8 @@ Resilience resilienceOf(const api::TrafficPolicySpec& spec) {
   }
   if (maxRps > 0 && slowestMs > 0) {
     // requests in flight = rate × time in the system (Little's law), with room for bursts.
-    const double inFlight = static_cast<double>(maxRps) * static_cast<double>(slowestMs) /
-                            1000.0 * static_cast<double>(burstMicros) / 1e6;
+    const double inFlight = static_cast<double>(maxRps) * static_cast<double>(slowestMs) / 1000.0 *
+                            static_cast<double>(burstMicros) / 1e6;
     r.maxConcurrentRequests =
         static_cast<std::int32_t>(std::clamp(std::ceil(inFlight), 1.0, 1'000'000.0));
   }
@@ -81,8 +81,8 @@ RoutePlan trafficPolicyRoutePlan(const api::TrafficPolicy& policy,
       rule.queueClass = lastClass + 1;
     }
     for (std::size_t i = 0; i < spec.backends.size() && i < targets.size(); ++i) {
-      rule.destinations.push_back({spec.backends[i].name, targets[i],
-                                   i < weights.weights.size() ? weights.weights[i] : 0});
+      rule.destinations.push_back(
+          {spec.backends[i].name, targets[i], i < weights.weights.size() ? weights.weights[i] : 0});
     }
     route.rules.push_back(std::move(rule));
   }
@@ -100,8 +100,8 @@ std::optional<std::vector<RuleWeights>> ruleWeightsOf(const api::TrafficPolicySp
   for (std::size_t r = 0; r < rules.size(); ++r) {
     RuleWeights w;
     w.tier = r < spec.tiers.size() ? spec.tiers[r].name : "";
-    w.strategy = r < spec.tiers.size() ? spec.tiers[r].strategy.value_or(spec.strategy)
-                                       : spec.strategy;
+    w.strategy =
+        r < spec.tiers.size() ? spec.tiers[r].strategy.value_or(spec.strategy) : spec.strategy;
     if (rules[r].name != ruleNameOf(w.tier) ||
         rules[r].destinations.size() != spec.backends.size()) {
       return std::nullopt;

@@ -283,8 +283,8 @@ Expected<std::string, QueryError> renderQuery(std::string_view queryTemplate,
       }
     }
     if (value == nullptr) {
-      return fail(QueryErrorKind::BadTemplate, "unknown placeholder {{" + std::string(name) +
-                                                   "}} (known: " + known + ")");
+      return fail(QueryErrorKind::BadTemplate,
+                  "unknown placeholder {{" + std::string(name) + "}} (known: " + known + ")");
     }
     out += escapeLabelValue(*value);
     pos = close + 2;

@@ -62,8 +62,12 @@ TEST(CanaryStatusJson, RoundTrips) {
 TEST(TrafficPolicyStatusJson, RoundTrips) {
   TrafficPolicyStatus s;
   s.observedGeneration = 2;
-  s.backends = {BackendStatus{"eastus", 70, true, 0.001, 42.5, decimalFromMicros(1'250'000)},
-                BackendStatus{"westeu", 30, false, 0.2, std::nullopt, std::nullopt}};
+  s.activeBackends = 2;
+  s.message = "shifting";
+  s.backends = {BackendStatus{"eastus", 70, true, 0.001, 42.5, decimalFromMicros(1'250'000),
+                              "Healthy", 0, "", "2026-11-23T09:00:00Z", ""},
+                BackendStatus{"westeu", 30, false, 0.2, std::nullopt, std::nullopt, "Draining", 3,
+                              "2026-11-23T09:59:12Z", "", "error rate 0.2 above 0.05"}};
   s.decision = DecisionStatus{"Hybrid", "2026-11-23T10:00:00Z", 87};
   s.shift = ShiftStatus{"error rate 0.2 above 0.05", "westeu", "eastus", "2026-11-23T09:59:00Z", 3};
   s.estimatedCostPerHour = decimalFromMicros(12'340'000);

@@ -390,19 +390,21 @@ std::string HaproxyProvider::requestCountQuery(const engine::Owner& owner, const
 }
 
 DestinationQueries HaproxyProvider::destinationQueries(const engine::Owner& owner,
-                                                      const std::string& route,
-                                                      const std::string& destination) const {
+                                                       const std::string& route,
+                                                       const std::string& destination) const {
   engine::Route r;
   r.name = route;
   const std::string proxy = "proxy=\"" + backendName(owner, r, destination) + "\"";
   DestinationQueries q;
-  q.requestsPerSecond = "sum(rate(haproxy_backend_http_requests_total{" + proxy + "}[{{interval}}]))";
+  q.requestsPerSecond =
+      "sum(rate(haproxy_backend_http_requests_total{" + proxy + "}[{{interval}}]))";
   q.errorRate = "sum(rate(haproxy_backend_http_responses_total{" + proxy +
                 ",code=\"5xx\"}[{{interval}}])) / sum(rate(haproxy_backend_http_responses_total{" +
                 proxy + "}[{{interval}}])) > -1";
   // HAProxy exports no latency histogram: the mean total time of its last 1,024 requests is
   // the closest it has to a p99 (it understates tails; give a histogram query for those).
-  q.latencyP99Milliseconds = "1000 * max(haproxy_backend_total_time_average_seconds{" + proxy + "})";
+  q.latencyP99Milliseconds =
+      "1000 * max(haproxy_backend_total_time_average_seconds{" + proxy + "})";
   q.up = "max(haproxy_backend_status{" + proxy + ",state=\"UP\"})";
   return q;
 }
