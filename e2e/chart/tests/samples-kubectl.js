@@ -8,6 +8,8 @@
 // printer columns; `kubectl get sluice`, the short names and `kubectl explain` of the three
 // kinds work. In a control plane of its own, the oldest and newest upstream CRD releases apply
 // next to ours, the newest over the oldest (an upgrade), so the shared cluster keeps v1.2.1.
+// At every upstream release, the HTTPRoutes and BackendTrafficPolicies the render tests keep
+// as goldens pass admission (server-side dry run).
 
 const fs = require('node:fs');
 const path = require('node:path');
@@ -46,6 +48,24 @@ function applyCrds(client, dirs, what) {
   return c.equal(w.status, 0, `${what}: ${names.length} CRDs established (stderr: ${w.stderr.trim()})`);
 }
 
+// The objects the operator generates for upstream kinds (the render tests' goldens: HTTPRoute,
+// BackendTrafficPolicy) pass admission, CEL rules included, at the upstream release installed:
+// server-side dry run, so nothing is stored (their owner does not exist).
+const goldenDir = path.join(repoRoot, 'operator', 'render', 'test', 'golden');
+function generatedObjectsAdmitted(client, ns, what) {
+  const files = fs.readdirSync(goldenDir).filter((f) => f.endsWith('.json')).sort();
+  const kinds = new Set();
+  for (const f of files) {
+    const doc = JSON.parse(fs.readFileSync(path.join(goldenDir, f), 'utf8'));
+    if (!/^(gateway\.networking\.k8s\.io|gateway\.envoyproxy\.io)\//.test(doc.apiVersion)) continue;
+    kinds.add(doc.kind);
+    doc.metadata.namespace = ns;
+    const r = client.kubectl(['apply', '--dry-run=server', '-n', ns, '-f', '-'], JSON.stringify(doc));
+    c.equal(r.status, 0, `${what}: ${f} (${doc.kind}) passes admission (stderr: ${r.stderr.trim()})`);
+  }
+  c.equal([...kinds].sort(), ['BackendTrafficPolicy', 'HTTPRoute'], `${what}: goldens of both upstream kinds`);
+}
+
 // Every upstream release in shared/crds next to ours, oldest first, each over the last,
 // in a control plane of our own: the shared one must keep the versions the stack uses.
 function upstreamReleases() {
@@ -59,10 +79,16 @@ function upstreamReleases() {
     `two releases each of gateway-api and envoy-gateway in shared/crds (got ${releases.join(', ')})`);
   const own = k.own ? k : startCluster('samples-upstream');
   if (!applyCrds(own, [crdDir], 'own cluster: crds/')) return;
+  const ns = `sluice-upstream-${process.pid}`;
+  const created = own.kubectl(['create', 'namespace', ns]);
+  c.equal(created.status, 0, `own cluster: create namespace ${ns} (stderr: ${created.stderr.trim()})`);
   for (let i = 0; i < Math.max(...Object.values(byProject).map((l) => l.length)); i++) {
     const step = Object.values(byProject).map((l) => l[Math.min(i, l.length - 1)]);
-    applyCrds(own, step.map((d) => path.join(sharedCrds, d)), `own cluster: ${step.join(' + ')}`);
+    if (applyCrds(own, step.map((d) => path.join(sharedCrds, d)), `own cluster: ${step.join(' + ')}`)) {
+      generatedObjectsAdmitted(own, ns, `own cluster: ${step.join(' + ')}`);
+    }
   }
+  own.kubectl(['delete', 'namespace', ns, '--wait=false']);
   if (own === k) applyCrds(k, sharedUpstream.map((d) => path.join(sharedCrds, d)), `back to ${sharedUpstream.join(' + ')}`);
 }
 
@@ -75,6 +101,7 @@ function main() {
   if (!applyCrds(k, [crdDir, ...sharedUpstream.map((d) => path.join(sharedCrds, d))], 'crds/ + ' + sharedUpstream.join(' + '))) return;
   let r = kubectl(['create', 'namespace', namespace]);
   c.equal(r.status, 0, `create namespace (stderr: ${r.stderr.trim()})`);
+  generatedObjectsAdmitted(k, namespace, sharedUpstream.join(' + '));
 
   // Valid samples apply.
   const applied = [];

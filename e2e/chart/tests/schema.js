@@ -24,11 +24,20 @@ function typeOf(v) {
   return typeof v;
 }
 
+// A Go duration, as kube-apiserver's `format: duration` takes it ("1m30s", "500ms").
+const GO_DURATION = /^[-+]?(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h))+$|^0$/;
+
 // Validates a value against a schema node; returns [{path, message}] in kube's path format
-// (spec.tiers[1].burst). CEL rules are not evaluated here.
+// (spec.tiers[1].burst). CEL rules are not evaluated here. allOf and anyOf (upstream CRDs use
+// them for enums and int-or-string patterns) are applied; of the formats, int32, int64 and
+// duration are checked.
 function validate(schema, value, path, errors = []) {
   const t = typeOf(value);
   const want = schema.type;
+  for (const sub of schema.allOf || []) validate(sub, value, path, errors);
+  if (schema.anyOf && !schema.anyOf.some((sub) => validate(sub, value, path).length === 0)) {
+    errors.push({ path, message: 'matches none of anyOf' });
+  }
   if (schema['x-kubernetes-int-or-string']) {
     if (t !== 'integer' && t !== 'string') errors.push({ path, message: `must be integer or string, got ${t}` });
     return errors;
@@ -49,6 +58,10 @@ function validate(schema, value, path, errors = []) {
     }
     if (schema.maxLength !== undefined && [...value].length > schema.maxLength) errors.push({ path, message: 'too long' });
     if (schema.minLength !== undefined && [...value].length < schema.minLength) errors.push({ path, message: 'too short' });
+    if (schema.format === 'duration' && !GO_DURATION.test(value)) errors.push({ path, message: `not a duration: ${value}` });
+  }
+  if (t === 'integer' && schema.format === 'int32' && (value < -(2 ** 31) || value >= 2 ** 31)) {
+    errors.push({ path, message: 'out of int32 range' });
   }
   if (t === 'integer' || t === 'number') {
     if (schema.minimum !== undefined && value < schema.minimum) errors.push({ path, message: `below minimum ${schema.minimum}` });

@@ -65,9 +65,22 @@ Expected<std::vector<json>, std::string> renderHttpRoutes(const engine::RoutePla
       }
       parentRefs.push_back(std::move(p));
     }
+    // The HTTPRoute CRD (v1.2.1 through v1.4.1) caps both lists; the API server would refuse
+    // the whole route with a message that names no plan rule.
+    if (route.rules.size() > kMaxRules) {
+      return Unexpected("route " + route.name + ": " + std::to_string(route.rules.size()) +
+                        " rules, Gateway API allows at most " + std::to_string(kMaxRules) +
+                        " rules a route");
+    }
     json rules = json::array();
     std::set<std::string> seen;
     for (const auto* rule : engine::evaluationOrder(route)) {
+      if (rule->destinations.size() > kMaxBackendRefs) {
+        return Unexpected("route " + route.name + " rule " + rule->name + ": " +
+                          std::to_string(rule->destinations.size()) +
+                          " destinations, Gateway API allows at most " +
+                          std::to_string(kMaxBackendRefs) + " backendRefs a rule");
+      }
       json matches = httpMatches(route, *rule);
       if (!seen.insert(matches.dump()).second) {
         return Unexpected("route " + route.name + " rule " + rule->name +

@@ -23,9 +23,13 @@
 namespace sluice::render::gatewayapi {
 
 inline constexpr const char* kHttpRouteApiVersion = "gateway.networking.k8s.io/v1";
+// The HTTPRoute schema's maxItems for spec.rules and rules[].backendRefs.
+inline constexpr std::size_t kMaxRules = 16;
+inline constexpr std::size_t kMaxBackendRefs = 16;
 
 // One gateway.networking.k8s.io/v1 HTTPRoute per route. Errors: an invalid plan, a route
-// without parentRefs, two rules with the same matches.
+// without parentRefs, two rules with the same matches, more than kMaxRules rules or
+// kMaxBackendRefs destinations in a rule (never a destination dropped).
 Expected<std::vector<nlohmann::json>, std::string> renderHttpRoutes(const engine::RoutePlan& plan);
 
 // The route as an HTTPRoute carries it (for verify): name, hostnames and parents from the

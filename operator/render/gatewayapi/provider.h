@@ -6,12 +6,21 @@
 // deleted, and an HTTPRoute of the same name that belongs to someone else is an error, never
 // overwritten.
 //
-// BackendTrafficPolicy (Envoy Gateway), decided here so the kinds to come fit: one per
-// generated HTTPRoute, named after it, rendered from the same owner's plan (the route's
-// limits and health settings). A route has exactly one owner; a kind that contributes to
-// another kind's route (a TierLimit's limits, a CanaryRollout split inside a TrafficPolicy
-// backend) does so through the owning kind's controller, which reads it from the cache and
-// folds it into its plan. Two writers never share one object.
+// BackendTrafficPolicy (Envoy Gateway): one per generated HTTPRoute whose plan route has
+// resilience settings, named after it (backend_traffic_policy.h), owned and labelled the same
+// way, applied after the HTTPRoutes and deleted when the route no longer wants one. A route
+// has exactly one owner; a kind that contributes to another kind's route (a TierLimit's
+// limits, a CanaryRollout split inside a TrafficPolicy backend) does so through the owning
+// kind's controller, which reads it from the cache and folds it into its plan. Two writers
+// never share one object.
+//
+// Clusters without Envoy Gateway. The HTTPRoutes are applied first and stay; a plan that wants
+// a policy then fails the apply with "BackendTrafficPolicy: the CRD gateway.envoyproxy.io/
+// v1alpha1 backendtrafficpolicies is not installed" (the API server answered 404), or "...
+// the operator does not watch ..." when the cache has no informer for them (the wiring adds
+// one only if the CRD is served when the operator starts: an informer on a missing CRD never
+// syncs). The controller reports the message and retries; weights keep moving meanwhile. A
+// plan without resilience settings needs neither the CRD nor the informer.
 
 #include <string>
 
@@ -22,7 +31,8 @@ namespace sluice::render::gatewayapi {
 
 class GatewayApiProvider final : public TrafficProvider {
  public:
-  // cache: informer-backed reads of HTTPRoutes; writer: server-side apply and delete.
+  // cache: informer-backed reads of HTTPRoutes and BackendTrafficPolicies; writer:
+  // server-side apply and delete.
   GatewayApiProvider(kube::Reader& cache, kube::Writer& writer, std::string fieldManager);
 
   std::string_view name() const override { return "gatewayAPI"; }
@@ -39,7 +49,13 @@ class GatewayApiProvider final : public TrafficProvider {
   }
 
  private:
-  Expected<std::vector<kube::Object>, ProviderError> ownedRoutes(const engine::Owner& owner);
+  // The owner's objects of one resource, from the cache.
+  kube::Result<std::vector<kube::Object>> owned(const kube::Resource& resource,
+                                                const engine::Owner& owner);
+  // Applies `desired` (all the owner's objects of `resource`; each must not belong to another
+  // owner) and deletes the owner's others. True when it wrote.
+  Expected<bool, ProviderError> sync(const kube::Resource& resource, const engine::Owner& owner,
+                                     const std::vector<kube::Object>& desired);
 
   kube::Reader& cache_;
   kube::Writer& writer_;

@@ -6,6 +6,8 @@
 #include <set>
 #include <sstream>
 
+#include "operator/render/resilience.h"
+
 namespace sluice::render::haproxy {
 namespace {
 
@@ -94,6 +96,55 @@ Expected<std::string, std::string> matchCondition(const engine::Route& route,
     out += " { req.fhdr(" + header.name + ") -m " + how + " -- " + *value + " }";
   }
   return out;
+}
+
+// http-request set-priority-class takes -2047..2047; the plan's unclassed rules get the last.
+constexpr std::int32_t kMaxPriorityClass = 2047;
+
+// The backend lines a route's resilience adds before its server (validateResilience passed).
+std::string backendOptions(const engine::Resilience& r, const ConfigOptions& options) {
+  std::ostringstream out;
+  const std::string& lb = r.loadBalancer;
+  out << "  balance "
+      << (lb == "LeastRequest" ? "leastconn"
+          : lb == "Random"     ? "random"
+                               : "roundrobin")
+      << "\n";
+  if (r.activeHealthCheck) {
+    // Healthy is a 200, as for Envoy Gateway's active checks (HAProxy would take any 2xx/3xx).
+    out << "  option httpchk\n"
+        << "  http-check send meth GET uri " << r.activeHealthCheck->path << "\n"
+        << "  http-check expect status 200\n"
+        << "  timeout check " << healthCheckTimeout(*r.activeHealthCheck).count() << "ms\n";
+  }
+  if (r.maxConcurrentRequests) {
+    // Requests past maxconn wait in the queue; unbounded they would wait for "timeout
+    // connect" only (HAProxy's default), far less than a server is given to answer.
+    out << "  timeout queue " << options.serverTimeoutMillis << "ms\n";
+  }
+  return out.str();
+}
+
+// The options on a route's server lines.
+std::string serverOptions(const engine::Resilience& r) {
+  std::ostringstream out;
+  if (r.activeHealthCheck) {
+    const auto& check = *r.activeHealthCheck;
+    out << " check inter " << check.interval.count() << "ms rise " << check.healthyThreshold
+        << " fall " << check.unhealthyThreshold;
+  } else if (r.consecutiveErrors > 0) {
+    // A server the passive checks mark down comes back only through a check: a TCP connect
+    // every ejection time, the first success restoring it (Envoy re-admits an ejected host
+    // after baseEjectionTime likewise).
+    out << " check inter " << kEjectionTime.count() << "ms rise 1";
+  }
+  if (r.consecutiveErrors > 0) {
+    out << " observe layer7 error-limit " << r.consecutiveErrors << " on-error mark-down";
+  }
+  if (r.maxConcurrentRequests) {
+    out << " maxconn " << *r.maxConcurrentRequests;
+  }
+  return out.str();
 }
 
 }  // namespace
@@ -234,6 +285,16 @@ Expected<std::string, std::string> renderConfig(const ConfigOptions& options,
         return Error(where + " rule " + rule.name + ": invalid stickiness header \"" +
                      rule.stickinessHeader + "\"");
       }
+      if (rule.queueClass &&
+          (*rule.queueClass < -kMaxPriorityClass || *rule.queueClass >= kMaxPriorityClass)) {
+        return Error(where + " rule " + rule.name + ": queueClass " +
+                     std::to_string(*rule.queueClass) + " is not " +
+                     std::to_string(-kMaxPriorityClass) + ".." +
+                     std::to_string(kMaxPriorityClass - 1));
+      }
+    }
+    if (auto valid = validateResilience(route); !valid) {
+      return Error(entry.plan->owner.key() + " " + valid.error());
     }
   }
 
@@ -313,6 +374,21 @@ Expected<std::string, std::string> renderConfig(const ConfigOptions& options,
   out << "  http-request return status 404 content-type text/plain string \"no rule\\n\" if "
          "!{ var(txn.sluice_rule) -m found }\n";
 
+  // 2b. The queueing class: HAProxy dequeues lower classes first, and an unset class is 0, so
+  //     in a route with classed rules the others get the last class (the plan puts them behind
+  //     every classed request). Rules of one route share its backends, hence their queues.
+  for (const auto& entry : routes) {
+    const auto& rules = entry.route->rules;
+    if (std::none_of(rules.begin(), rules.end(), [](const auto& r) { return r.queueClass; })) {
+      continue;
+    }
+    for (const auto& rule : rules) {
+      out << "  http-request set-priority-class int(" << rule.queueClass.value_or(kMaxPriorityClass)
+          << ") if { var(txn.sluice_rule) -m str " << ruleId(entry.plan->owner, *entry.route, rule)
+          << " }\n";
+    }
+  }
+
   // 3. The bucket: a hash of the rule's stickiness header, or random without it.
   for (const auto& entry : routes) {
     for (const auto& rule : entry.route->rules) {
@@ -367,9 +443,14 @@ Expected<std::string, std::string> renderConfig(const ConfigOptions& options,
           return Error(entry.plan->owner.key() + " route " + entry.route->name + " destination " +
                        d.name + ": invalid server address " + address);
         }
-        out << "\nbackend " << backendName(entry.plan->owner, *entry.route, d.name) << "\n"
-            << "  balance roundrobin\n"
-            << "  server s0 " << address << "\n";
+        out << "\nbackend " << backendName(entry.plan->owner, *entry.route, d.name) << "\n";
+        if (entry.route->resilience) {
+          out << backendOptions(*entry.route->resilience, options) << "  server s0 " << address
+              << serverOptions(*entry.route->resilience) << "\n";
+        } else {
+          out << "  balance roundrobin\n"
+              << "  server s0 " << address << "\n";
+        }
       }
     }
   }

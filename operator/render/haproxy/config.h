@@ -15,6 +15,19 @@
 // route_plan.h: the last destination holds the lowest buckets). The first destination needs no
 // entry. A second frontend serves the Prometheus exporter on /metrics.
 //
+// Queueing: a rule with a queueClass sets the request's priority class once the rule is chosen
+// (lower leaves a full server's queue first); the other rules of that route get class 2047.
+//
+// A route's resilience (render/resilience.h) becomes options of its backends:
+//   loadBalancer              balance roundrobin (also the default) | leastconn | random
+//   activeHealthCheck         option httpchk, http-check send meth GET uri <path>, expect
+//                             status 200, timeout check; server: check inter rise fall
+//   consecutiveErrors         server: observe layer7 error-limit <n> on-error mark-down (plus a
+//                             TCP check every kEjectionTime without an active check: the way
+//                             back up)
+//   maxConcurrentRequests     server: maxconn <n>; backend: timeout queue = the server timeout
+// Routes without resilience render exactly as before it existed.
+//
 // Names: a route is "<kind>:<namespace>:<owner>:<route>" (kind in lower case); its backends
 // add ":<destination>", its map keys ":<rule>:<destination>". ':' cannot occur in Kubernetes
 // names, so names never collide across owners.
@@ -50,8 +63,8 @@ std::string weightKey(const engine::Owner& owner, const engine::Route& route,
                       const engine::Rule& rule, const std::string& destination);
 
 // Errors: an invalid plan, the same hostname (or a second default route) in two routes (the
-// error names both owners), hostnames, header names or values HAProxy cannot carry, options
-// out of range.
+// error names both owners), hostnames, header names or values HAProxy cannot carry, invalid
+// resilience settings or queue classes (naming the route and rule), options out of range.
 Expected<std::string, std::string> renderConfig(const ConfigOptions& options,
                                                 const std::vector<engine::RoutePlan>& plans);
 

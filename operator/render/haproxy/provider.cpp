@@ -10,6 +10,48 @@ namespace {
 
 using nlohmann::json;
 
+// Resilience and queue classes are topology (engine::sameTopology compares them): a state
+// file that dropped them would read back as a changed plan, and reload HAProxy on every start.
+json toJson(const std::optional<engine::Resilience>& resilience) {
+  if (!resilience) {
+    return nullptr;
+  }
+  json out{{"loadBalancer", resilience->loadBalancer},
+           {"consecutiveErrors", resilience->consecutiveErrors},
+           {"activeHealthCheck", nullptr},
+           {"maxConcurrentRequests", nullptr}};
+  if (const auto& check = resilience->activeHealthCheck) {
+    out["activeHealthCheck"] = {{"path", check->path},
+                                {"intervalMillis", check->interval.count()},
+                                {"healthyThreshold", check->healthyThreshold},
+                                {"unhealthyThreshold", check->unhealthyThreshold}};
+  }
+  if (resilience->maxConcurrentRequests) {
+    out["maxConcurrentRequests"] = *resilience->maxConcurrentRequests;
+  }
+  return out;
+}
+
+// State files written before a field existed lack it: absent reads as unset.
+std::optional<engine::Resilience> resilienceFromJson(const json& j) {
+  if (!j.contains("resilience") || j["resilience"].is_null()) {
+    return std::nullopt;
+  }
+  const auto& r = j["resilience"];
+  engine::Resilience out;
+  out.loadBalancer = r.at("loadBalancer");
+  out.consecutiveErrors = r.at("consecutiveErrors");
+  if (const auto& check = r.at("activeHealthCheck"); !check.is_null()) {
+    out.activeHealthCheck = engine::HealthCheck{
+        check.at("path"), std::chrono::milliseconds(check.at("intervalMillis").get<std::int64_t>()),
+        check.at("healthyThreshold"), check.at("unhealthyThreshold")};
+  }
+  if (const auto& max = r.at("maxConcurrentRequests"); !max.is_null()) {
+    out.maxConcurrentRequests = max.get<std::int32_t>();
+  }
+  return out;
+}
+
 json toJson(const engine::RoutePlan& plan) {
   json routes = json::array();
   for (const auto& route : plan.routes) {
@@ -42,13 +84,15 @@ json toJson(const engine::RoutePlan& plan) {
                        {"tier", rule.tier},
                        {"priority", rule.priority},
                        {"stickinessHeader", rule.stickinessHeader},
+                       {"queueClass", rule.queueClass ? json(*rule.queueClass) : json(nullptr)},
                        {"destinations", destinations}});
     }
     routes.push_back({{"name", route.name},
                       {"hostnames", route.hostnames},
                       {"parents", parents},
                       {"tierHeader", route.tierHeader},
-                      {"rules", rules}});
+                      {"rules", rules},
+                      {"resilience", toJson(route.resilience)}});
   }
   const auto& o = plan.owner;
   return {{"owner",
@@ -85,6 +129,9 @@ engine::RoutePlan planFromJson(const json& j) {
       rule.tier = ru.at("tier");
       rule.priority = ru.at("priority");
       rule.stickinessHeader = ru.at("stickinessHeader");
+      if (ru.contains("queueClass") && !ru["queueClass"].is_null()) {
+        rule.queueClass = ru["queueClass"].get<std::int32_t>();
+      }
       for (const auto& d : ru.at("destinations")) {
         rule.destinations.push_back(
             {d.at("name"),
@@ -93,6 +140,7 @@ engine::RoutePlan planFromJson(const json& j) {
       }
       route.rules.push_back(std::move(rule));
     }
+    route.resilience = resilienceFromJson(r);
     plan.routes.push_back(std::move(route));
   }
   return plan;

@@ -75,6 +75,51 @@ TEST(HaproxyConfig, TwoOwnersGolden) {
             "trafficpolicy:shop:web:web:all:us 500000\n");
 }
 
+// twoPlans() with every resilience setting and queue classes: the web route load-balances by
+// least connections, checks /healthz actively and passively and limits each server to 100;
+// the canary's passive checks alone; web's premium tier leaves a full queue first.
+std::vector<engine::RoutePlan> resilientPlans() {
+  using namespace std::chrono_literals;
+  auto plans = twoPlans();
+  plans[0].routes[0].resilience = engine::Resilience{"Random", std::nullopt, 3, std::nullopt};
+  plans[1].routes[0].resilience =
+      engine::Resilience{"LeastRequest", engine::HealthCheck{"/healthz?probe=1", 5s, 2, 3}, 5, 100};
+  plans[1].routes[0].rules[1].queueClass = 1;
+  return plans;
+}
+
+TEST(HaproxyConfig, ResilienceAndQueueClassesGolden) {
+  auto cfg = renderConfig(options(), resilientPlans());
+  ASSERT_TRUE(cfg.hasValue()) << cfg.error();
+  testing::expectGolden("haproxy_resilience.cfg", *cfg);
+}
+
+// Routes without resilience or queue classes render exactly as before: only the route that
+// has them changes.
+TEST(HaproxyConfig, ResilienceChangesOnlyItsRoute) {
+  auto plain = renderConfig(options(), twoPlans());
+  auto plans = twoPlans();
+  plans[1].routes[0].resilience = engine::Resilience{};
+  auto empty = renderConfig(options(), plans);
+  ASSERT_TRUE(plain.hasValue() && empty.hasValue());
+  EXPECT_EQ(*plain, *empty) << "a resilience that asks for nothing changes nothing";
+  auto resilient = renderConfig(options(), resilientPlans());
+  ASSERT_TRUE(resilient.hasValue());
+  EXPECT_EQ(plain->find("set-priority-class"), std::string::npos);
+  EXPECT_EQ(plain->find(" check"), std::string::npos);
+  // The canary's backends carry passive checks; their way back up is a TCP check.
+  EXPECT_NE(resilient->find("  balance random\n  server s0 127.0.0.1:9001 check inter 30000ms "
+                            "rise 1 observe layer7 error-limit 3 on-error mark-down\n"),
+            std::string::npos)
+      << *resilient;
+  EXPECT_NE(resilient->find("http-request set-priority-class int(1) if { var(txn.sluice_rule) "
+                            "-m str trafficpolicy:shop:web:web:premium }"),
+            std::string::npos);
+  EXPECT_NE(resilient->find("http-request set-priority-class int(2047) if { var(txn.sluice_rule) "
+                            "-m str trafficpolicy:shop:web:web:all }"),
+            std::string::npos);
+}
+
 TEST(HaproxyConfig, WeightsReadBackFromTheMap) {
   auto plans = twoPlans();
   std::map<std::string, std::string> live;
@@ -127,6 +172,18 @@ std::string haproxyRejects(const std::vector<engine::RoutePlan>& routes, const s
 
 TEST(HaproxyConfig, RealHaproxyAcceptsIt) {
   EXPECT_EQ(haproxyRejects(twoPlans(), "two"), "");
+}
+
+// Every keyword resilience and queue classes add exists in the HAProxy this machine (and the
+// image: Debian bookworm, 2.6) runs.
+TEST(HaproxyConfig, RealHaproxyAcceptsResilienceAndQueueClasses) {
+  EXPECT_EQ(haproxyRejects(resilientPlans(), "resilience"), "");
+  auto plans = resilientPlans();
+  plans[1].routes[0].resilience->loadBalancer = "RoundRobin";
+  plans[1].routes[0].resilience->consecutiveErrors = 0;
+  plans[0].routes[0].resilience->maxConcurrentRequests = 1;
+  plans[0].routes[0].rules[0].queueClass = -2047;
+  EXPECT_EQ(haproxyRejects(plans, "resilience-2"), "");
 }
 
 // HAProxy starts before the first rollout exists: no routes is a valid config whose frontend
@@ -204,7 +261,40 @@ INSTANTIATE_TEST_SUITE_P(
             [](auto&, auto& r) { r[0].routes[0].rules[0].matches[0].headers[0].type = "Prefix"; },
             "unknown header match type"},
         BadCase{"tier without header", [](auto&, auto& r) { r[1].routes[0].tierHeader.clear(); },
-                "tierHeader"}),
+                "tierHeader"},
+        BadCase{"space in health check path",
+                [](auto&, auto& r) {
+                  r[1].routes[0].resilience = engine::Resilience{};
+                  r[1].routes[0].resilience->activeHealthCheck = engine::HealthCheck{"/a b"};
+                },
+                "TrafficPolicy/shop/web route web resilience: activeHealthCheck.path \"/a b\""},
+        BadCase{"quote in health check path",
+                [](auto&, auto& r) {
+                  r[1].routes[0].resilience = engine::Resilience{};
+                  r[1].routes[0].resilience->activeHealthCheck = engine::HealthCheck{"/'"};
+                },
+                "activeHealthCheck.path"},
+        BadCase{"newline in health check path",
+                [](auto&, auto& r) {
+                  r[1].routes[0].resilience = engine::Resilience{};
+                  r[1].routes[0].resilience->activeHealthCheck = engine::HealthCheck{"/a\nb"};
+                },
+                "activeHealthCheck.path"},
+        BadCase{"unknown load balancer",
+                [](auto&, auto& r) {
+                  r[1].routes[0].resilience = engine::Resilience{};
+                  r[1].routes[0].resilience->loadBalancer = "Fastest";
+                },
+                "loadBalancer \"Fastest\""},
+        BadCase{"no concurrency",
+                [](auto&, auto& r) {
+                  r[1].routes[0].resilience = engine::Resilience{};
+                  r[1].routes[0].resilience->maxConcurrentRequests = 0;
+                },
+                "maxConcurrentRequests 0"},
+        BadCase{"queue class out of range",
+                [](auto&, auto& r) { r[1].routes[0].rules[0].queueClass = 2047; },
+                "route web rule all: queueClass 2047 is not -2047..2046"}),
     [](const auto& testInfo) {
       std::string name = testInfo.param.name;
       for (char& ch : name) {

@@ -443,6 +443,31 @@ TEST_F(HaproxyProviderTest, RestartedProviderKeepsEveryOwnerAndDoesNotReload) {
   EXPECT_EQ(canaryWeightOf(**restarted.verify(plan(50).owner)), engine::weightFromPercent(50));
 }
 
+// Resilience and queue classes are topology: the state file must carry them, or a restarted
+// provider would see every such owner changed and reload HAProxy.
+TEST_F(HaproxyProviderTest, ResilienceAndQueueClassesSurviveARestartWithoutAReload) {
+  auto resilient = plan(50);
+  resilient.routes[0].resilience =
+      engine::Resilience{"LeastRequest", engine::HealthCheck{"/healthz", 1s, 1, 2}, 5, 64};
+  resilient.routes[0].rules[0].queueClass = 1;
+  apply(resilient);
+  // HAProxy runs it: the checks pass (the backends answer 200) and requests flow.
+  EXPECT_EQ(get({{"X-Canary", "always"}}), "canary");
+  HaproxyProvider restarted(stack_->options);
+  ASSERT_TRUE(restarted.start().hasValue());
+  EXPECT_EQ(restarted.stats().configWrites, 0);
+  auto live = restarted.verify(resilient.owner);
+  ASSERT_TRUE(live.hasValue() && live->has_value());
+  EXPECT_EQ(**live, resilient);
+  auto applied = restarted.apply(resilient);
+  ASSERT_TRUE(applied.hasValue()) << applied.error().message;
+  EXPECT_FALSE(applied->topologyChanged);
+  EXPECT_EQ(restarted.stats().reloads, 0);
+  EXPECT_EQ(restarted.stats().configWrites, 0);
+  // Back to the plain plan the other tests start from.
+  setWeight(50);
+}
+
 TEST_F(HaproxyProviderTest, ExporterShowsPerBackendCounters) {
   setWeight(100);
   ASSERT_EQ(tenantSide("x"), "canary");

@@ -133,6 +133,54 @@ TEST(HttpRoute, TierRulesMatchTheTierHeader) {
             nlohmann::json({{"type", "Exact"}, {"name", "X-Tier"}, {"value", "premium"}}));
 }
 
+// Gateway API's schema caps a rule at 16 backendRefs (maxItems, v1.2.1 and v1.4.1): a plan
+// past it fails naming the route, the rule and the count, rather than losing destinations.
+TEST(HttpRoute, MoreThanSixteenDestinationsInARuleAreRefused) {
+  engine::RoutePlan plan;
+  plan.owner = {"sluice.dev/v1alpha1", "TrafficPolicy", "shop", "checkout", "uid-1"};
+  engine::Route route;
+  route.name = "checkout";
+  route.parents = {{"edge", "", ""}};
+  engine::Rule rule;
+  rule.name = "default";
+  auto withDestinations = [&](int count) {
+    rule.destinations.clear();
+    for (int i = 0; i < count; ++i) {
+      const std::int32_t share = engine::kWeightScale / count;
+      rule.destinations.push_back({"region-" + std::to_string(i),
+                                   {"shop", "checkout-" + std::to_string(i), 80, ""},
+                                   i == 0 ? engine::kWeightScale - share * (count - 1) : share});
+    }
+    route.rules = {rule};
+    plan.routes = {route};
+    return renderHttpRoutes(plan);
+  };
+  auto sixteen = withDestinations(16);
+  ASSERT_TRUE(sixteen.hasValue()) << sixteen.error();
+  EXPECT_EQ(sixteen->front()["spec"]["rules"][0]["backendRefs"].size(), 16U);
+  auto twenty = withDestinations(20);
+  ASSERT_FALSE(twenty.hasValue());
+  EXPECT_EQ(twenty.error(),
+            "route checkout rule default: 20 destinations, Gateway API allows at most 16 "
+            "backendRefs a rule");
+}
+
+TEST(HttpRoute, MoreThanSixteenRulesAreRefused) {
+  auto plan = canaryPlan(5);
+  auto& rules = plan.routes[0].rules;
+  const auto model = rules.back();
+  while (rules.size() < 17) {
+    auto rule = model;
+    rule.name = "extra-" + std::to_string(rules.size());
+    rule.matches = {{{{"X-Extra", rule.name, "Exact"}}}};
+    rules.push_back(rule);
+  }
+  auto routes = renderHttpRoutes(plan);
+  ASSERT_FALSE(routes.hasValue());
+  EXPECT_NE(routes.error().find("17 rules, Gateway API allows at most 16"), std::string::npos)
+      << routes.error();
+}
+
 TEST(HttpRoute, RejectsForeignShapes) {
   EXPECT_FALSE(routeOf(nlohmann::json::object()).hasValue());
   EXPECT_FALSE(routeOf(nlohmann::json::parse(R"({"metadata":{"name":"x"},"spec":{}})")).hasValue());
