@@ -119,6 +119,21 @@ int main(int argc, char** argv) {
   cache.add(&manager.informer(policiesResource));
   cache.add(&manager.informer(kube::resources::services()));
   cache.add(&manager.informer(kube::resources::httpRoutes()));
+  // Envoy Gateway's BackendTrafficPolicy is optional: without its CRD the gatewayAPI provider
+  // still writes HTTPRoutes and says in status that the policy could not be written. An
+  // informer on a resource the API server does not serve would never sync (nor let the
+  // operator become ready), so it is watched only when served at start.
+  const auto btp = kube::resources::backendTrafficPolicies();
+  kube::ListOptions probe;
+  probe.limit = 1;
+  auto listed = (*client)->list(btp, o.watchNamespace, probe);
+  const bool btpServed = listed || !listed.error().isNotFound();
+  if (btpServed) {
+    cache.add(&manager.informer(btp));
+  } else {
+    log->warn("{}.{} is not served: BackendTrafficPolicies will not be written", btp.plural,
+              btp.group);
+  }
   cache.add(&manager.informer(kube::resources::horizontalPodAutoscalers()));
   cache.add(&manager.informer(kube::resources::pods()));
 
@@ -181,6 +196,9 @@ int main(int argc, char** argv) {
   policyOptions.name = "trafficpolicy";
   policyOptions.forResource = policiesResource;
   policyOptions.owns = {kube::resources::httpRoutes()};
+  if (btpServed) {
+    policyOptions.owns.push_back(btp);  // CanaryRollout routes carry no resilience: no policy
+  }
   policyOptions.workers = o.workers;
   policyOptions.maxBackoff = std::chrono::seconds{10};
   policyOptions.watches = {{kube::resources::services(), [&policies](const kube::Object& service) {

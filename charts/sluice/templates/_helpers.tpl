@@ -75,6 +75,10 @@ into a Role in watchNamespace when the operator watches one namespace.
   # collector deletes them with their rollout; delete: a rollout moved to another provider
   # (or a route its plan no longer has).
   verbs: ["list", "watch", "create", "patch", "delete"]
+- apiGroups: ["gateway.envoyproxy.io"]
+  resources: ["backendtrafficpolicies"]
+  # Next to a TrafficPolicy's HTTPRoute: load balancer, health checks, circuit breaker.
+  verbs: ["list", "watch", "create", "patch", "delete"]
 - apiGroups: ["autoscaling"]
   resources: ["horizontalpodautoscalers"]
   verbs: ["list", "watch", "create", "patch"]
