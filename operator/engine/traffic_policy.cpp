@@ -1,0 +1,940 @@
+#include "operator/engine/traffic_policy.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include "operator/api/units.h"
+#include "operator/engine/route_plan.h"
+
+namespace sluice::engine {
+namespace {
+
+using api::LoadBalancingStrategy;
+using std::chrono::milliseconds;
+
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
+// HealthBased/Hybrid never score a backend below this: a poor backend keeps a trickle of
+// traffic, so it is still measured and recovers by itself.
+constexpr double kMinHealthFactor = 0.05;
+// Latencies below this count as this: a backend reporting 0 ms must not zero the others.
+constexpr double kMinLatencyMs = 1.0;
+constexpr std::size_t kStrategyCount = 7;
+
+constexpr std::array<const char*, 4> kPhaseNames = {"Healthy", "Draining", "Drained", "Recovering"};
+constexpr std::array<const char*, 4> kHealthNames = {"Healthy", "Unhealthy", "Down", "Unknown"};
+
+std::string formatNumber(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
+std::string formatDecimal(const api::Decimal& d) {
+  return d.text.empty() ? formatNumber(d.toDouble()) : d.text;
+}
+
+// NaN, infinities and negative values are as good as no answer.
+std::optional<double> known(std::optional<double> v) {
+  if (v && std::isfinite(*v) && *v >= 0) {
+    return v;
+  }
+  return std::nullopt;
+}
+
+BackendState healthyState(std::string name) {
+  BackendState s;
+  s.name = std::move(name);
+  return s;
+}
+
+bool isAllocation(LoadBalancingStrategy s) {
+  return s == LoadBalancingStrategy::Geographic || s == LoadBalancingStrategy::CostOptimized;
+}
+
+// Everything one decideTraffic() call builds up. Per-backend facts are computed once and shared
+// by every rule; a rule's weights depend only on its strategy (and, for Geographic, its
+// regions), so each distinct one is computed once.
+class Decider {
+ public:
+  explicit Decider(const TrafficInputs& in)
+      : in_(in),
+        spec_(*in.spec),
+        failover_(spec_.failover.value_or(api::FailoverSpec{})),
+        n_(spec_.backends.size()),
+        steps_(std::max<std::int32_t>(1, failover_.shift.steps)),
+        errorThreshold_(failover_.errorRateThreshold.toDouble()),
+        latencyThreshold_(static_cast<double>(failover_.latencyThresholdMilliseconds)) {}
+
+  TrafficDecision run();
+
+ private:
+  struct Facts {
+    double base = 0;
+    std::optional<double> errorRate;
+    std::optional<double> latency;
+    std::optional<double> rps;
+    std::optional<double> cost;  // per million requests, as configured
+    double limit = kInfinity;    // capacity as a fraction of the observed traffic
+    double drain = 1;            // the share the incident shift leaves it
+    bool down = false;
+  };
+
+  void emit(EventType type, const char* reason, std::string message) {
+    out_.events.push_back({type, reason, std::move(message)});
+  }
+  std::string who(std::size_t i) const { return "backend " + spec_.backends[i].name; }
+
+  void normalizeStates();
+  void observe();
+  bool nothingKnown() const;
+  void holdWeights();
+  BackendHealth verdict(std::size_t i, std::string& cause) const;
+  void advance(std::size_t i, BackendHealth health, const std::string& cause);
+  void startDraining(std::size_t i, const std::string& cause);
+  void drained(std::size_t i);
+  void startRecovery(std::size_t i);
+  void recovered(std::size_t i);
+  bool stepDue(const BackendState& s) const {
+    return !s.stepAt || in_.now >= *s.stepAt + failover_.shift.interval;
+  }
+  void decidePanic();
+  void decideBudget();
+  void decideRules();
+  std::optional<milliseconds> requeueAfter() const;
+
+  const std::vector<std::int32_t>& weightsFor(LoadBalancingStrategy strategy,
+                                              const std::vector<std::string>& regions);
+  void computeShares(LoadBalancingStrategy strategy, const std::vector<std::string>& regions);
+  void factorShares(LoadBalancingStrategy strategy);
+  void allocationShares(LoadBalancingStrategy strategy, const std::vector<std::string>& regions);
+  void fillInOrder(bool fullOnly, double mass);
+  void waterFill(const std::vector<std::size_t>& members, const std::vector<double>& weights,
+                 double mass);
+  void toWeights(std::vector<std::int32_t>& weights);
+  std::vector<std::int32_t> baselineWeights();
+
+  const TrafficInputs& in_;
+  const api::TrafficPolicySpec& spec_;
+  const api::FailoverSpec failover_;
+  const std::size_t n_;
+  const std::int32_t steps_;
+  const double errorThreshold_;
+  const double latencyThreshold_;
+
+  TrafficDecision out_;
+  std::vector<Facts> facts_;
+  double traffic_ = 0;  // T: the sum of the known requests per second
+  bool everyBackendDown_ = false;
+
+  // Per-strategy factor inputs, computed once.
+  double fastest_ = kInfinity;
+  double leastInFlight_ = kInfinity;
+  double cheapest_ = kInfinity;
+  double dearest_ = 0;
+  bool anyCost_ = false;
+  std::vector<std::size_t> byCost_;  // candidates, cheapest first (ties: spec order)
+
+  // Scratch space reused by every rule.
+  std::vector<double> shares_;
+  std::vector<double> weight_;
+  std::vector<std::size_t> order_;
+  std::vector<std::size_t> groupEnds_;
+  std::vector<std::size_t> members_;
+  std::vector<std::size_t> active_;
+  std::vector<std::size_t> next_;
+  std::vector<double> remainder_;
+
+  std::array<std::optional<std::vector<std::int32_t>>, kStrategyCount> memo_;
+  std::vector<std::pair<const std::vector<std::string>*, std::vector<std::int32_t>>> geoMemo_;
+};
+
+void Decider::normalizeStates() {
+  out_.backends.resize(n_);
+  bool aligned = in_.states.size() >= n_;
+  for (std::size_t i = 0; aligned && i < n_; ++i) {
+    aligned = in_.states[i].name == spec_.backends[i].name;
+  }
+  if (aligned) {
+    std::copy_n(in_.states.begin(), n_, out_.backends.begin());
+  } else {
+    std::unordered_map<std::string_view, const BackendState*> byName;
+    byName.reserve(in_.states.size());
+    for (const auto& s : in_.states) {
+      byName.emplace(s.name, &s);  // the first of duplicates wins
+    }
+    for (std::size_t i = 0; i < n_; ++i) {
+      auto it = byName.find(spec_.backends[i].name);
+      if (it != byName.end()) {
+        out_.backends[i] = *it->second;
+      } else {
+        out_.backends[i] = healthyState(spec_.backends[i].name);
+      }
+    }
+  }
+  // A state written under another shift.steps (or by hand) is brought into range, so the
+  // share it implies stays between 0 and 1.
+  for (auto& s : out_.backends) {
+    switch (s.phase) {
+      case BackendPhase::Healthy:
+        s.step = 0;
+        break;
+      case BackendPhase::Drained:
+        s.step = steps_;
+        break;
+      case BackendPhase::Draining:
+        s.step = std::max<std::int32_t>(1, s.step);
+        if (s.step >= steps_) {
+          s.phase = BackendPhase::Drained;
+          s.step = steps_;
+        }
+        break;
+      case BackendPhase::Recovering:
+        s.step = std::min<std::int32_t>(s.step, steps_ - 1);
+        if (s.step <= 0) {
+          s = healthyState(std::move(s.name));
+        }
+        break;
+    }
+  }
+}
+
+void Decider::observe() {
+  facts_.resize(n_);
+  for (std::size_t i = 0; i < n_; ++i) {
+    const api::Backend& b = spec_.backends[i];
+    Facts& f = facts_[i];
+    f.base = std::max<double>(0, b.weight);
+    if (b.cost.perMillionRequests && b.cost.perMillionRequests->micros >= 0) {
+      f.cost = b.cost.perMillionRequests->toDouble();
+    }
+    if (i >= in_.observation.backends.size()) {
+      continue;
+    }
+    const BackendObservation& o = in_.observation.backends[i];
+    f.errorRate = known(o.errorRate);
+    f.latency = known(o.latencyP99Ms);
+    f.rps = known(o.requestsPerSecond);
+    f.down = o.down || (o.up && !*o.up);
+    if (f.rps) {
+      traffic_ += *f.rps;
+    }
+  }
+}
+
+bool Decider::nothingKnown() const {
+  for (std::size_t i = 0; i < n_ && i < in_.observation.backends.size(); ++i) {
+    const BackendObservation& o = in_.observation.backends[i];
+    if (o.down || o.up || known(o.errorRate) || known(o.latencyP99Ms) ||
+        known(o.requestsPerSecond)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::vector<std::int32_t> Decider::baselineWeights() {
+  for (auto& f : facts_) {
+    f.drain = 1;
+  }
+  shares_.assign(n_, 0);
+  for (std::size_t i = 0; i < n_; ++i) {
+    shares_[i] = facts_[i].base;
+  }
+  std::vector<std::int32_t> weights;
+  toWeights(weights);
+  return weights;
+}
+
+// Nothing to decide from: the data plane keeps what it has, so a Prometheus outage never moves
+// traffic. Panic and budget verdicts hold too, so their Events do not repeat when it returns.
+void Decider::holdWeights() {
+  out_.held = true;
+  out_.health.assign(n_, BackendHealth::Unknown);
+  out_.panic = in_.wasPanic;
+  out_.budget = spec_.budget ? in_.budgetBefore : BudgetState::None;
+  const auto& prev = in_.previous;
+  bool usable = prev && prev->size() == spec_.tiers.size() + 1;
+  for (std::size_t r = 0; usable && r < prev->size(); ++r) {
+    const RuleWeights& rule = (*prev)[r];
+    const std::string& tier = r < spec_.tiers.size() ? spec_.tiers[r].name : std::string();
+    std::int64_t sum = 0;
+    for (auto w : rule.weights) {
+      usable = usable && w >= 0;
+      sum += w;
+    }
+    usable = usable && rule.tier == tier && rule.weights.size() == n_ &&
+             (sum == kWeightScale || n_ == 0);
+  }
+  if (usable) {
+    out_.rules = *prev;
+    return;
+  }
+  const auto weights = baselineWeights();
+  for (const auto& tier : spec_.tiers) {
+    out_.rules.push_back({tier.name, LoadBalancingStrategy::RoundRobin, weights});
+  }
+  out_.rules.push_back({"", LoadBalancingStrategy::RoundRobin, weights});
+}
+
+BackendHealth Decider::verdict(std::size_t i, std::string& cause) const {
+  const Facts& f = facts_[i];
+  if (f.down) {
+    const auto& o = in_.observation.backends[i];
+    cause = !o.downReason.empty() ? o.downReason
+            : (o.up && !*o.up)    ? "health check failing"
+                                  : "down";
+    return BackendHealth::Down;
+  }
+  if (f.errorRate && *f.errorRate > errorThreshold_) {
+    cause = "error rate " + formatNumber(*f.errorRate) + " above " +
+            formatDecimal(failover_.errorRateThreshold);
+  }
+  if (f.latency && *f.latency > latencyThreshold_) {
+    cause += cause.empty() ? "" : ", ";
+    cause += "p99 latency " + formatNumber(*f.latency) + " ms above " +
+             std::to_string(failover_.latencyThresholdMilliseconds) + " ms";
+  }
+  if (!cause.empty()) {
+    return BackendHealth::Unhealthy;
+  }
+  const bool up =
+      i < in_.observation.backends.size() && in_.observation.backends[i].up.value_or(false);
+  if (f.errorRate || up) {
+    return BackendHealth::Healthy;
+  }
+  return BackendHealth::Unknown;
+}
+
+void Decider::startDraining(std::size_t i, const std::string& cause) {
+  BackendState& s = out_.backends[i];
+  const bool resumed = s.phase == BackendPhase::Recovering;
+  s.phase = BackendPhase::Draining;
+  s.step = resumed ? s.step : 1;
+  s.stepAt = in_.now;
+  s.reason = cause;
+  const std::string pace = std::to_string(steps_) + (steps_ == 1 ? " step" : " steps") + " of " +
+                           api::formatDuration(failover_.shift.interval);
+  emit(EventType::Warning, "DrainStarted",
+       who(i) + ": " + cause + "; " +
+           (resumed ? "recovery interrupted, draining from step " + std::to_string(s.step) +
+                          " of " + pace
+                    : "draining in " + pace));
+  if (s.step >= steps_) {
+    drained(i);
+  }
+}
+
+void Decider::drained(std::size_t i) {
+  BackendState& s = out_.backends[i];
+  s.phase = BackendPhase::Drained;
+  s.step = steps_;
+  emit(EventType::Warning, "Drained", who(i) + ": no traffic (" + s.reason + ")");
+}
+
+void Decider::startRecovery(std::size_t i) {
+  BackendState& s = out_.backends[i];
+  s.step = s.phase == BackendPhase::Drained ? steps_ - 1 : s.step - 1;
+  s.phase = BackendPhase::Recovering;
+  s.stepAt = in_.now;
+  emit(EventType::Normal, "RecoveryStarted",
+       who(i) + ": healthy for " + api::formatDuration(failover_.recovery.healthyFor) +
+           "; returning in steps of " + api::formatDuration(failover_.shift.interval) + ", " +
+           std::to_string(s.step) + " to go");
+  if (s.step <= 0) {
+    recovered(i);
+  }
+}
+
+void Decider::recovered(std::size_t i) {
+  out_.backends[i] = healthyState(std::move(out_.backends[i].name));
+  emit(EventType::Normal, "Recovered", who(i) + ": back to its full share");
+}
+
+void Decider::advance(std::size_t i, BackendHealth health, const std::string& cause) {
+  BackendState& s = out_.backends[i];
+  switch (health) {
+    case BackendHealth::Down:
+      s.healthySince.reset();
+      if (s.phase != BackendPhase::Drained) {
+        s.phase = BackendPhase::Drained;
+        s.step = steps_;
+        s.stepAt = in_.now;
+        s.reason = cause;
+        emit(EventType::Warning, "BackendDown", who(i) + ": " + cause + "; drained at once");
+      }
+      return;
+    case BackendHealth::Unknown:
+      s.healthySince.reset();
+      return;
+    case BackendHealth::Unhealthy:
+      s.healthySince.reset();
+      switch (s.phase) {
+        case BackendPhase::Healthy:
+        case BackendPhase::Recovering:
+          startDraining(i, cause);
+          return;
+        case BackendPhase::Draining:
+          if (stepDue(s)) {
+            ++s.step;
+            s.stepAt = in_.now;
+            if (s.step >= steps_) {
+              drained(i);
+            }
+          }
+          return;
+        case BackendPhase::Drained:
+          return;
+      }
+      return;
+    case BackendHealth::Healthy:
+      switch (s.phase) {
+        case BackendPhase::Healthy:
+          return;
+        case BackendPhase::Draining:
+        case BackendPhase::Drained:
+          if (!s.healthySince) {
+            s.healthySince = in_.now;
+          }
+          if (in_.now >= *s.healthySince + failover_.recovery.healthyFor) {
+            startRecovery(i);
+          }
+          return;
+        case BackendPhase::Recovering:
+          if (stepDue(s)) {
+            --s.step;
+            s.stepAt = in_.now;
+            if (s.step <= 0) {
+              recovered(i);
+            }
+          }
+          return;
+      }
+      return;
+  }
+}
+
+void Decider::decidePanic() {
+  std::int32_t healthy = 0;
+  bool anyShare = false;
+  everyBackendDown_ = n_ > 0;
+  for (std::size_t i = 0; i < n_; ++i) {
+    const BackendState& s = out_.backends[i];
+    Facts& f = facts_[i];
+    healthy += s.phase == BackendPhase::Healthy || s.phase == BackendPhase::Recovering ? 1 : 0;
+    f.drain = s.phase == BackendPhase::Healthy   ? 1.0
+              : s.phase == BackendPhase::Drained ? 0.0
+                                                 : 1.0 - static_cast<double>(s.step) / steps_;
+    anyShare = anyShare || (f.drain > 0 && f.base > 0);
+    everyBackendDown_ = everyBackendDown_ && f.down;
+  }
+  if (n_ == 0) {
+    return;
+  }
+  if (healthy < failover_.minHealthyBackends) {
+    out_.panic = true;
+    out_.panicReason = std::to_string(healthy) + " of " + std::to_string(n_) +
+                       " backends healthy, minHealthyBackends " +
+                       std::to_string(failover_.minHealthyBackends);
+  } else if (!anyShare) {
+    out_.panic = true;
+    out_.panicReason = "no backend with a weight above 0 can take traffic";
+  }
+  if (out_.panic) {
+    for (auto& f : facts_) {
+      f.drain = f.down && !everyBackendDown_ ? 0.0 : 1.0;
+    }
+    if (!in_.wasPanic) {
+      emit(EventType::Warning, "Panic",
+           out_.panicReason + "; spreading traffic over every backend that is not down");
+    }
+  } else if (in_.wasPanic) {
+    emit(EventType::Normal, "PanicOver", "enough healthy backends again; health decides again");
+  }
+}
+
+void Decider::decideBudget() {
+  double cost = 0;
+  bool anyEstimate = false;
+  for (const auto& f : facts_) {
+    if (f.rps && f.cost) {
+      cost += *f.rps * 3600.0 * *f.cost / 1e6;
+      anyEstimate = true;
+    }
+  }
+  if (anyEstimate) {
+    out_.estimatedCostPerHour = cost;
+  }
+  if (!spec_.budget) {
+    out_.budget = BudgetState::None;
+    return;
+  }
+  if (!anyEstimate) {
+    // No cost to judge: keep the last verdict rather than announce a recovery that may not be.
+    out_.budget = in_.budgetBefore == BudgetState::None ? BudgetState::Ok : in_.budgetBefore;
+    return;
+  }
+  const double maximum = spec_.budget->maxCostPerHour.toDouble();
+  const double alertAt = maximum * spec_.budget->alertAtPercent / 100.0;
+  out_.budget = cost > maximum    ? BudgetState::Over
+                : cost >= alertAt ? BudgetState::Alert
+                                  : BudgetState::Ok;
+  if (out_.budget == in_.budgetBefore) {
+    return;
+  }
+  const std::string figures = "estimated cost " + formatNumber(cost) + " per hour, maximum " +
+                              formatDecimal(spec_.budget->maxCostPerHour);
+  if (out_.budget == BudgetState::Alert) {
+    emit(EventType::Warning, "BudgetAlert",
+         figures + " (alert at " + std::to_string(spec_.budget->alertAtPercent) + "%)");
+  } else if (out_.budget == BudgetState::Over) {
+    emit(EventType::Warning, "BudgetExceeded",
+         figures + "; every tier but the most important moves to the cheapest backends");
+  }
+}
+
+// Every share of a rule before capacity is a fraction of its traffic; `shares_` ends summing
+// to 1 (or 0 when nothing can take traffic).
+void Decider::computeShares(LoadBalancingStrategy strategy,
+                            const std::vector<std::string>& regions) {
+  shares_.assign(n_, 0);
+  if (isAllocation(strategy) &&
+      !(strategy == LoadBalancingStrategy::Geographic && regions.empty())) {
+    allocationShares(strategy, regions);
+  } else {
+    factorShares(strategy);
+  }
+  // Capacity last: nobody above its cap while others have room; every one at its cap: shares
+  // follow capacity (waterFill hands out only what fits, the normalisation scales it up).
+  members_.clear();
+  weight_.assign(n_, 0);
+  for (std::size_t i = 0; i < n_; ++i) {
+    if (shares_[i] > 0) {
+      members_.push_back(i);
+      weight_[i] = shares_[i];
+    }
+  }
+  shares_.assign(n_, 0);
+  waterFill(members_, weight_, 1.0);
+}
+
+void Decider::factorShares(LoadBalancingStrategy strategy) {
+  using S = LoadBalancingStrategy;
+  auto healthFactor = [&](const Facts& f) {
+    double h = 1;
+    if (f.errorRate) {
+      h *= std::max(kMinHealthFactor, 1 - *f.errorRate / errorThreshold_);
+    }
+    if (f.latency) {
+      h *= std::max(kMinHealthFactor, 1 - *f.latency / latencyThreshold_);
+    }
+    return h;
+  };
+  // Within kLatencySensitivityMs of the fastest is the fastest: noise does not move traffic.
+  auto latencyFactor = [&](const Facts& f) {
+    if (!f.latency || *f.latency <= fastest_ + kLatencySensitivityMs) {
+      return 1.0;
+    }
+    return std::max(fastest_, kMinLatencyMs) / *f.latency;
+  };
+  double total = 0;
+  double full = 0;  // the part held by backends at their full share
+  for (std::size_t i = 0; i < n_; ++i) {
+    const Facts& f = facts_[i];
+    if (f.base <= 0 || f.drain <= 0) {
+      continue;
+    }
+    double factor = 1;
+    switch (strategy) {
+      case S::RoundRobin:
+      case S::Geographic:
+      case S::CostOptimized:
+        break;
+      case S::LeastRequest:
+        if (f.rps && f.latency) {
+          factor = (1 + leastInFlight_) / (1 + *f.rps * *f.latency / 1000.0);
+        }
+        break;
+      case S::WeightedResponseTime:
+        factor = latencyFactor(f);
+        break;
+      case S::HealthBased:
+        factor = healthFactor(f);
+        break;
+      case S::Hybrid: {
+        const double headroom =
+            f.rps && spec_.backends[i].capacity.maxRequestsPerSecond
+                ? std::clamp(1 - *f.rps / static_cast<double>(
+                                              *spec_.backends[i].capacity.maxRequestsPerSecond),
+                             0.0, 1.0)
+                : 1.0;
+        double cost = 1;
+        if (anyCost_) {
+          const double own = f.cost.value_or(dearest_);
+          cost = own <= 0 ? 1.0 : cheapest_ / own;
+        }
+        factor = 0.4 * healthFactor(f) + 0.2 * headroom + 0.2 * cost + 0.2 * latencyFactor(f);
+        break;
+      }
+    }
+    shares_[i] = f.base * factor;
+    total += shares_[i];
+    full += f.drain >= 1 ? shares_[i] : 0;
+  }
+  if (total <= 0) {
+    return;
+  }
+  // A draining backend keeps drain × the share it would have; what it gives up goes to the
+  // backends at full share in proportion to theirs (nowhere else to go: back to the drainers).
+  const double freed = [&] {
+    double sum = 0;
+    for (std::size_t i = 0; i < n_; ++i) {
+      sum += shares_[i] * (1 - facts_[i].drain);
+    }
+    return sum;
+  }();
+  const double boost = full > 0 ? 1 + freed / full : 1;
+  for (std::size_t i = 0; i < n_; ++i) {
+    if (shares_[i] > 0) {
+      shares_[i] = shares_[i] / total * (facts_[i].drain >= 1 ? boost : facts_[i].drain);
+    }
+  }
+}
+
+// Geographic and CostOptimized are orders, not factors: groups of backends (a region, a price)
+// take traffic up to their capacity, the rest spills to the next group.
+void Decider::allocationShares(LoadBalancingStrategy strategy,
+                               const std::vector<std::string>& regions) {
+  order_.clear();
+  groupEnds_.clear();
+  if (strategy == LoadBalancingStrategy::CostOptimized) {
+    for (std::size_t k = 0; k < byCost_.size(); ++k) {
+      if (k > 0 && facts_[byCost_[k]].cost.value_or(dearest_) !=
+                       facts_[byCost_[k - 1]].cost.value_or(dearest_)) {
+        groupEnds_.push_back(order_.size());
+      }
+      order_.push_back(byCost_[k]);
+    }
+    groupEnds_.push_back(order_.size());
+  } else {
+    // Regions nearest first, then every backend of no listed region as the last fallback.
+    members_.assign(n_, regions.size());
+    for (std::size_t i = 0; i < n_; ++i) {
+      for (std::size_t r = 0; r < regions.size(); ++r) {
+        if (spec_.backends[i].region == regions[r]) {
+          members_[i] = r;
+          break;
+        }
+      }
+    }
+    for (std::size_t r = 0; r <= regions.size(); ++r) {
+      for (std::size_t i = 0; i < n_; ++i) {
+        if (members_[i] == r && facts_[i].base > 0 && facts_[i].drain > 0) {
+          order_.push_back(i);
+        }
+      }
+      if (groupEnds_.empty() || groupEnds_.back() != order_.size()) {
+        groupEnds_.push_back(order_.size());
+      }
+    }
+  }
+  weight_.assign(n_, 0);
+  for (std::size_t i : order_) {
+    weight_[i] = facts_[i].base;
+  }
+  fillInOrder(false, 1.0);
+  // Draining backends keep drain × what they would have; the rest is filled again in order by
+  // the backends at full share.
+  double kept = 0;
+  bool draining = false;
+  for (std::size_t i : order_) {
+    if (facts_[i].drain < 1) {
+      draining = true;
+      shares_[i] *= facts_[i].drain;
+      kept += shares_[i];
+    }
+  }
+  if (draining) {
+    for (std::size_t i : order_) {
+      if (facts_[i].drain >= 1) {
+        shares_[i] = 0;
+      }
+    }
+    fillInOrder(true, 1.0 - kept);
+  }
+}
+
+void Decider::fillInOrder(bool fullOnly, double mass) {
+  std::size_t begin = 0;
+  for (std::size_t end : groupEnds_) {
+    if (mass <= 1e-12) {
+      break;
+    }
+    members_.clear();
+    double room = 0;
+    for (std::size_t k = begin; k < end; ++k) {
+      const std::size_t i = order_[k];
+      if (!fullOnly || facts_[i].drain >= 1) {
+        members_.push_back(i);
+        room += facts_[i].limit;
+      }
+    }
+    begin = end;
+    if (members_.empty()) {
+      continue;
+    }
+    const double take = std::min(mass, room);
+    waterFill(members_, weight_, take);
+    mass -= take;
+  }
+}
+
+// Spreads `mass` over `members` in proportion to `weights`, none above its limit; adds to
+// shares_. Each round caps every member above its limit at the current level: capping only
+// raises the level for the rest, so a capped member stays capped.
+void Decider::waterFill(const std::vector<std::size_t>& members, const std::vector<double>& weights,
+                        double mass) {
+  active_ = members;
+  while (!active_.empty() && mass > 0) {
+    double total = 0;
+    for (std::size_t i : active_) {
+      total += weights[i];
+    }
+    if (total <= 0) {
+      return;
+    }
+    const double level = mass / total;
+    next_.clear();
+    for (std::size_t i : active_) {
+      if (weights[i] * level > facts_[i].limit) {
+        shares_[i] += facts_[i].limit;
+        mass -= facts_[i].limit;
+      } else {
+        next_.push_back(i);
+      }
+    }
+    if (next_.size() == active_.size()) {
+      for (std::size_t i : active_) {
+        shares_[i] += weights[i] * level;
+      }
+      return;
+    }
+    std::swap(active_, next_);
+  }
+}
+
+// Largest remainder onto kWeightScale, ties to the earlier backend; a zero share stays 0, so
+// a drained or down backend never gets a rounding unit.
+void Decider::toWeights(std::vector<std::int32_t>& weights) {
+  weights.assign(n_, 0);
+  double total = 0;
+  for (double s : shares_) {
+    total += s;
+  }
+  if (!(total > 0)) {
+    // Nothing computed (the live backends all have weight 0): equal shares over those not
+    // down, or over all of them when every one is down.
+    for (std::size_t i = 0; i < n_; ++i) {
+      shares_[i] = facts_[i].down && !everyBackendDown_ ? 0.0 : 1.0;
+      total += shares_[i];
+    }
+    if (total <= 0) {
+      return;
+    }
+  }
+  const double scale = kWeightScale / total;
+  std::int64_t assigned = 0;
+  remainder_.assign(n_, 0);
+  order_.clear();
+  for (std::size_t i = 0; i < n_; ++i) {
+    if (shares_[i] <= 0) {
+      continue;
+    }
+    const double exact = shares_[i] * scale;
+    const double whole = std::floor(exact);
+    weights[i] = static_cast<std::int32_t>(whole);
+    remainder_[i] = exact - whole;
+    assigned += weights[i];
+    order_.push_back(i);
+  }
+  auto larger = [&](std::size_t a, std::size_t b) {
+    return remainder_[a] != remainder_[b] ? remainder_[a] > remainder_[b] : a < b;
+  };
+  std::int64_t left = kWeightScale - assigned;
+  while (left > 0 && !order_.empty()) {
+    const auto count = std::min<std::int64_t>(left, static_cast<std::int64_t>(order_.size()));
+    auto nth = order_.begin() + count;
+    std::nth_element(order_.begin(), nth - 1, order_.end(), larger);
+    std::for_each(order_.begin(), nth, [&](std::size_t i) { ++weights[i]; });
+    left -= count;
+  }
+  // Rounding of the floors themselves can overshoot by a unit or so: taken from the largest.
+  while (left < 0) {
+    auto largest = std::max_element(weights.begin(), weights.end());
+    --*largest;
+    ++left;
+  }
+}
+
+const std::vector<std::int32_t>& Decider::weightsFor(LoadBalancingStrategy strategy,
+                                                     const std::vector<std::string>& regions) {
+  if (strategy == LoadBalancingStrategy::Geographic && !regions.empty()) {
+    for (const auto& [key, weights] : geoMemo_) {
+      if (*key == regions) {
+        return weights;
+      }
+    }
+    computeShares(strategy, regions);
+    geoMemo_.emplace_back(&regions, std::vector<std::int32_t>{});
+    toWeights(geoMemo_.back().second);
+    return geoMemo_.back().second;
+  }
+  auto& memo = memo_[static_cast<std::size_t>(strategy)];
+  if (!memo) {
+    computeShares(strategy, regions);
+    memo.emplace();
+    toWeights(*memo);
+  }
+  return *memo;
+}
+
+void Decider::decideRules() {
+  // Per-strategy inputs over the backends that can take traffic.
+  for (std::size_t i = 0; i < n_; ++i) {
+    Facts& f = facts_[i];
+    const auto& capacity = spec_.backends[i].capacity.maxRequestsPerSecond;
+    f.limit = traffic_ > 0 && capacity ? static_cast<double>(*capacity) / traffic_ : kInfinity;
+    if (f.cost) {
+      anyCost_ = true;
+      cheapest_ = std::min(cheapest_, *f.cost);
+      dearest_ = std::max(dearest_, *f.cost);
+    }
+    if (f.base <= 0 || f.drain <= 0) {
+      continue;
+    }
+    if (f.latency) {
+      fastest_ = std::min(fastest_, *f.latency);
+      if (f.rps) {
+        leastInFlight_ = std::min(leastInFlight_, *f.rps * *f.latency / 1000.0);
+      }
+    }
+  }
+  const std::vector<std::string> noRegions;
+  const bool allDownPanic = out_.panic && everyBackendDown_;
+  auto strategyInForce = [&](LoadBalancingStrategy s) {
+    // Concentrating is what panic is against: orders spread by baseline weight instead.
+    if (allDownPanic || (out_.panic && isAllocation(s))) {
+      return LoadBalancingStrategy::RoundRobin;
+    }
+    return s;
+  };
+  std::int32_t mostImportant = std::numeric_limits<std::int32_t>::max();
+  for (const auto& tier : spec_.tiers) {
+    mostImportant = std::min(mostImportant, tier.priority);
+  }
+  const bool over = out_.budget == BudgetState::Over;
+  bool needCostOrder = false;
+  out_.rules.reserve(spec_.tiers.size() + 1);
+  for (const auto& tier : spec_.tiers) {
+    auto s = over && tier.priority != mostImportant ? LoadBalancingStrategy::CostOptimized
+                                                    : tier.strategy.value_or(spec_.strategy);
+    out_.rules.push_back({tier.name, strategyInForce(s), {}});
+    needCostOrder =
+        needCostOrder || out_.rules.back().strategy == LoadBalancingStrategy::CostOptimized;
+  }
+  out_.rules.push_back(
+      {"", strategyInForce(over ? LoadBalancingStrategy::CostOptimized : spec_.strategy), {}});
+  needCostOrder =
+      needCostOrder || out_.rules.back().strategy == LoadBalancingStrategy::CostOptimized;
+  if (needCostOrder) {
+    for (std::size_t i = 0; i < n_; ++i) {
+      if (facts_[i].base > 0 && facts_[i].drain > 0) {
+        byCost_.push_back(i);
+      }
+    }
+    std::stable_sort(byCost_.begin(), byCost_.end(), [&](std::size_t a, std::size_t b) {
+      return facts_[a].cost.value_or(dearest_) < facts_[b].cost.value_or(dearest_);
+    });
+  }
+  for (std::size_t r = 0; r < out_.rules.size(); ++r) {
+    const auto& regions =
+        r < spec_.tiers.size() ? spec_.tiers[r].preferredRegions : spec_.preferredRegions;
+    out_.rules[r].weights = weightsFor(out_.rules[r].strategy, regions);
+  }
+}
+
+std::optional<milliseconds> Decider::requeueAfter() const {
+  std::optional<TimePoint> earliest;
+  auto consider = [&](TimePoint t) {
+    if (!earliest || t < *earliest) {
+      earliest = t;
+    }
+  };
+  for (const auto& s : out_.backends) {
+    const bool healthyRun = s.healthySince.has_value();
+    if ((s.phase == BackendPhase::Drained || s.phase == BackendPhase::Draining) && healthyRun) {
+      consider(*s.healthySince + failover_.recovery.healthyFor);
+    } else if ((s.phase == BackendPhase::Draining || s.phase == BackendPhase::Recovering) &&
+               s.stepAt) {
+      consider(*s.stepAt + failover_.shift.interval);
+    }
+  }
+  if (!earliest) {
+    return std::nullopt;
+  }
+  return std::max(milliseconds{0}, std::chrono::ceil<milliseconds>(*earliest - in_.now));
+}
+
+TrafficDecision Decider::run() {
+  normalizeStates();
+  observe();
+  if (nothingKnown()) {
+    holdWeights();
+    return std::move(out_);
+  }
+  out_.health.resize(n_);
+  std::string cause;
+  for (std::size_t i = 0; i < n_; ++i) {
+    cause.clear();
+    out_.health[i] = verdict(i, cause);
+    advance(i, out_.health[i], cause);
+  }
+  decidePanic();
+  decideBudget();
+  decideRules();
+  out_.requeueAfter = requeueAfter();
+  return std::move(out_);
+}
+
+}  // namespace
+
+const char* toString(BackendPhase phase) {
+  return kPhaseNames[static_cast<std::size_t>(phase)];
+}
+
+std::optional<BackendPhase> parseBackendPhase(std::string_view text) {
+  for (std::size_t i = 0; i < kPhaseNames.size(); ++i) {
+    if (text == kPhaseNames[i]) {
+      return static_cast<BackendPhase>(i);
+    }
+  }
+  return std::nullopt;
+}
+
+const char* toString(BackendHealth health) {
+  return kHealthNames[static_cast<std::size_t>(health)];
+}
+
+TrafficDecision decideTraffic(const TrafficInputs& inputs) {
+  if (inputs.spec == nullptr) {
+    return {};
+  }
+  return Decider(inputs).run();
+}
+
+}  // namespace sluice::engine
