@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <sstream>
 #include <string_view>
@@ -131,6 +132,7 @@ class Decider {
   void factorShares(LoadBalancingStrategy strategy);
   void allocationShares(LoadBalancingStrategy strategy, const std::vector<std::string>& regions);
   void fillInOrder(bool fullOnly, double mass);
+  void fillCheapest(bool fullOnly, double mass);
   void waterFill(const std::vector<std::size_t>& members, const std::vector<double>& weights,
                  double mass);
   void toWeights(std::vector<std::int32_t>& weights);
@@ -155,9 +157,10 @@ class Decider {
   double cheapest_ = kInfinity;
   double dearest_ = 0;
   bool anyCost_ = false;
-  // Candidates as (cost in micro-units, index), cheapest first, ties in spec order: sorted by
-  // value, with no look-up per comparison.
-  std::vector<std::pair<std::int64_t, std::size_t>> byCost_;
+  // Candidates as (cost in micro-units, index), in no order: the cheapest-first fill selects
+  // the marginal price instead of sorting (a sort of 1,000 was a third of a decision).
+  std::vector<std::pair<std::int64_t, std::size_t>> prices_;
+  std::vector<std::pair<std::int64_t, std::size_t>> partitioned_;
 
   // Scratch space reused by every rule.
   std::vector<double> shares_;
@@ -168,6 +171,8 @@ class Decider {
   std::vector<std::size_t> active_;
   std::vector<std::size_t> next_;
   std::vector<double> remainder_;
+  std::vector<double> ranked_;
+  std::vector<unsigned char> capped_;
 
   std::array<std::optional<std::vector<std::int32_t>>, kStrategyCount> memo_;
   std::vector<std::pair<const std::vector<std::string>*, std::vector<std::int32_t>>> geoMemo_;
@@ -539,7 +544,8 @@ void Decider::computeShares(LoadBalancingStrategy strategy,
     factorShares(strategy);
   }
   // Capacity last: nobody above its cap while others have room; every one at its cap: shares
-  // follow capacity (waterFill hands out only what fits, the normalisation scales it up).
+  // follow capacity (the caps are all that is handed out; the normalisation scales them up).
+  // In place, in share units: a cap is limit × total.
   double total = 0;
   for (double share : shares_) {
     total += share;
@@ -551,16 +557,34 @@ void Decider::computeShares(LoadBalancingStrategy strategy,
   if (!anyOver) {
     return;
   }
-  members_.clear();
-  weight_.assign(n_, 0);
-  for (std::size_t i = 0; i < n_; ++i) {
-    if (shares_[i] > 0) {
-      members_.push_back(i);
-      weight_[i] = shares_[i];
+  capped_.assign(n_, 0);
+  double mass = total;
+  double level = 1;
+  for (;;) {
+    double uncapped = 0;
+    for (std::size_t i = 0; i < n_; ++i) {
+      uncapped += capped_[i] ? 0 : shares_[i];
+    }
+    if (uncapped <= 0) {
+      break;
+    }
+    level = mass / uncapped;
+    bool more = false;
+    for (std::size_t i = 0; i < n_; ++i) {
+      const double cap = facts_[i].limit * total;
+      if (!capped_[i] && shares_[i] * level > cap) {
+        capped_[i] = 1;
+        mass -= cap;
+        more = true;
+      }
+    }
+    if (!more) {
+      break;
     }
   }
-  shares_.assign(n_, 0);
-  waterFill(members_, weight_, 1.0);
+  for (std::size_t i = 0; i < n_; ++i) {
+    shares_[i] = capped_[i] ? facts_[i].limit * total : shares_[i] * level;
+  }
 }
 
 void Decider::factorShares(LoadBalancingStrategy strategy) {
@@ -653,14 +677,11 @@ void Decider::allocationShares(LoadBalancingStrategy strategy,
                                const std::vector<std::string>& regions) {
   order_.clear();
   groupEnds_.clear();
-  if (strategy == LoadBalancingStrategy::CostOptimized) {
-    for (std::size_t k = 0; k < byCost_.size(); ++k) {
-      if (k > 0 && byCost_[k].first != byCost_[k - 1].first) {
-        groupEnds_.push_back(order_.size());
-      }
-      order_.push_back(byCost_[k].second);
+  const bool byCost = strategy == LoadBalancingStrategy::CostOptimized;
+  if (byCost) {
+    for (const auto& price : prices_) {
+      order_.push_back(price.second);
     }
-    groupEnds_.push_back(order_.size());
   } else {
     // Regions nearest first, then every backend of no listed region as the last fallback.
     members_.assign(n_, regions.size());
@@ -687,7 +708,10 @@ void Decider::allocationShares(LoadBalancingStrategy strategy,
   for (std::size_t i : order_) {
     weight_[i] = facts_[i].base;
   }
-  fillInOrder(false, 1.0);
+  auto fill = [&](bool fullOnly, double mass) {
+    byCost ? fillCheapest(fullOnly, mass) : fillInOrder(fullOnly, mass);
+  };
+  fill(false, 1.0);
   // Draining backends keep drain × what they would have; the rest is filled again in order by
   // the backends at full share.
   double kept = 0;
@@ -705,7 +729,51 @@ void Decider::allocationShares(LoadBalancingStrategy strategy,
         shares_[i] = 0;
       }
     }
-    fillInOrder(true, 1.0 - kept);
+    fill(true, 1.0 - kept);
+  }
+}
+
+// The cheapest-first fill without sorting: every backend cheaper than the marginal price runs
+// at its cap, those at the marginal price share what is left by weight, dearer ones get
+// nothing. The marginal price is found by quickselect on price (expected linear); the
+// partitions are deterministic, so the result is too.
+void Decider::fillCheapest(bool fullOnly, double mass) {
+  partitioned_.clear();
+  for (const auto& price : prices_) {
+    if (!fullOnly || facts_[price.second].drain >= 1) {
+      partitioned_.push_back(price);
+    }
+  }
+  auto first = partitioned_.begin();
+  auto last = partitioned_.end();
+  while (first != last && mass > 1e-12) {
+    const std::int64_t pivot = (first + (last - first) / 2)->first;
+    const auto cheaperEnd =
+        std::partition(first, last, [&](const auto& p) { return p.first < pivot; });
+    const auto pivotEnd =
+        std::partition(cheaperEnd, last, [&](const auto& p) { return p.first == pivot; });
+    double cheaperRoom = 0;
+    for (auto it = first; it != cheaperEnd; ++it) {
+      cheaperRoom += facts_[it->second].limit;
+    }
+    if (cheaperRoom >= mass) {
+      last = cheaperEnd;  // the marginal price is below the pivot
+      continue;
+    }
+    for (auto it = first; it != cheaperEnd; ++it) {
+      shares_[it->second] += facts_[it->second].limit;
+    }
+    mass -= cheaperRoom;
+    members_.clear();
+    double room = 0;
+    for (auto it = cheaperEnd; it != pivotEnd; ++it) {
+      members_.push_back(it->second);
+      room += facts_[it->second].limit;
+    }
+    const double take = std::min(mass, room);
+    waterFill(members_, weight_, take);
+    mass -= take;
+    first = pivotEnd;
   }
 }
 
@@ -822,16 +890,33 @@ void Decider::toWeights(std::vector<std::int32_t>& weights) {
     assigned += weights[i];
     order_.push_back(i);
   }
-  auto larger = [&](std::size_t a, std::size_t b) {
-    return remainder_[a] != remainder_[b] ? remainder_[a] > remainder_[b] : a < b;
-  };
   std::int64_t left = kWeightScale - assigned;
-  while (left > 0 && !order_.empty()) {
+  if (left > 0 && !order_.empty()) {
+    // The units left go to the largest remainders; at the threshold remainder, to the
+    // earliest backends. Selecting on a copy of plain values is what keeps this linear.
     const auto count = std::min<std::int64_t>(left, static_cast<std::int64_t>(order_.size()));
-    auto nth = order_.begin() + count;
-    std::nth_element(order_.begin(), nth - 1, order_.end(), larger);
-    std::for_each(order_.begin(), nth, [&](std::size_t i) { ++weights[i]; });
-    left -= count;
+    ranked_.clear();
+    for (std::size_t i : order_) {
+      ranked_.push_back(remainder_[i]);
+    }
+    auto nth = ranked_.begin() + (count - 1);
+    std::nth_element(ranked_.begin(), nth, ranked_.end(), std::greater<>());
+    const double threshold = *nth;
+    std::int64_t above = 0;
+    for (std::size_t i : order_) {
+      above += remainder_[i] > threshold ? 1 : 0;
+    }
+    std::int64_t atThreshold = count - above;
+    for (std::size_t i : order_) {
+      if (remainder_[i] > threshold || (remainder_[i] == threshold && atThreshold-- > 0)) {
+        ++weights[i];
+        --left;
+      }
+    }
+    // Only float error leaves more units than backends: spread them in order.
+    for (std::size_t k = 0; left > 0; k = (k + 1) % order_.size(), --left) {
+      ++weights[order_[k]];
+    }
   }
   // Rounding of the floors themselves can overshoot by a unit or so: taken from the largest.
   while (left < 0) {
@@ -919,14 +1004,14 @@ void Decider::decideRules() {
         dearest = std::max(dearest, b.cost.perMillionRequests->micros);
       }
     }
-    byCost_.reserve(n_);
+    prices_.reserve(n_);
+    partitioned_.reserve(n_);
     for (std::size_t i = 0; i < n_; ++i) {
       if (facts_[i].base > 0 && facts_[i].drain > 0) {
         const auto& cost = spec_.backends[i].cost.perMillionRequests;
-        byCost_.emplace_back(cost && cost->micros >= 0 ? cost->micros : dearest, i);
+        prices_.emplace_back(cost && cost->micros >= 0 ? cost->micros : dearest, i);
       }
     }
-    std::sort(byCost_.begin(), byCost_.end());
   }
   for (std::size_t r = 0; r < out_.rules.size(); ++r) {
     const auto& regions =

@@ -105,20 +105,20 @@ const char* toString(BackendHealth health);
 struct BackendState {
   std::string name;
   BackendPhase phase = BackendPhase::Healthy;
-  std::int32_t step = 0;                   // Draining/Recovering: 1..steps-1; Drained: steps
-  std::optional<TimePoint> stepAt;         // when the current step was taken
-  std::optional<TimePoint> healthySince;   // start of the current uninterrupted healthy run
-  std::string reason;                      // why it left Healthy ("error rate 0.31 > 0.05")
+  std::int32_t step = 0;                  // Draining/Recovering: 1..steps-1; Drained: steps
+  std::optional<TimePoint> stepAt;        // when the current step was taken
+  std::optional<TimePoint> healthySince;  // start of the current uninterrupted healthy run
+  std::string reason;                     // why it left Healthy ("error rate 0.31 > 0.05")
   friend bool operator==(const BackendState&, const BackendState&) = default;
 };
 
 // What Prometheus (and the cache) said about one backend this round; nullopt: unknown.
 struct BackendObservation {
-  std::optional<double> errorRate;           // 0..1
+  std::optional<double> errorRate;  // 0..1
   std::optional<double> latencyP99Ms;
   std::optional<double> requestsPerSecond;
-  std::optional<bool> up;                    // the health check query: true = passing
-  bool down = false;                         // Service missing, up == false, or all requests fail
+  std::optional<bool> up;  // the health check query: true = passing
+  bool down = false;       // Service missing, up == false, or all requests fail
   std::string downReason;
 };
 
@@ -138,16 +138,16 @@ struct RuleWeights {
 enum class BudgetState { None, Ok, Alert, Over };
 
 struct TrafficDecision {
-  std::vector<BackendState> backends;     // aligned with spec.backends
-  std::vector<BackendHealth> health;      // this round's verdict, aligned with spec.backends
-  std::vector<RuleWeights> rules;         // spec.tiers in order, then the default rule
+  std::vector<BackendState> backends;  // aligned with spec.backends
+  std::vector<BackendHealth> health;   // this round's verdict, aligned with spec.backends
+  std::vector<RuleWeights> rules;      // spec.tiers in order, then the default rule
   bool panic = false;
-  std::string panicReason;                // "1 of 3 backends healthy, minHealthyBackends 2"
-  bool held = false;                      // no metric known: weights held
+  std::string panicReason;  // "1 of 3 backends healthy, minHealthyBackends 2"
+  bool held = false;        // no metric known: weights held
   std::optional<double> estimatedCostPerHour;
   BudgetState budget = BudgetState::None;
-  std::vector<Event> events;              // DrainStarted, Drained, RecoveryStarted, Recovered,
-                                          // Panic, BudgetAlert, BudgetExceeded
+  std::vector<Event> events;  // DrainStarted, Drained, RecoveryStarted, Recovered,
+                              // Panic, BudgetAlert, BudgetExceeded
   // When a step is next due (the earliest pending shift step or recovery end); none: only the
   // metrics interval.
   std::optional<std::chrono::milliseconds> requeueAfter;
