@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <sstream>
 #include <string_view>
@@ -47,6 +48,22 @@ std::optional<double> known(std::optional<double> v) {
   return std::nullopt;
 }
 
+// An optional<double> in 8 bytes (NaN: unknown), so the facts of 1,000 backends take half the
+// memory: a decision's time goes mostly to touching fresh memory.
+class Known {
+ public:
+  Known() = default;
+  Known(double v) : v_(v) {}  // NOLINT(google-explicit-constructor): reads like optional
+  Known(std::optional<double> v) : v_(v ? *v : kUnknown) {}  // NOLINT(google-explicit-constructor)
+  explicit operator bool() const { return !std::isnan(v_); }
+  double operator*() const { return v_; }
+  double value_or(double fallback) const { return *this ? v_ : fallback; }
+
+ private:
+  static constexpr double kUnknown = std::numeric_limits<double>::quiet_NaN();
+  double v_ = kUnknown;
+};
+
 BackendState healthyState(std::string name) {
   BackendState s;
   s.name = std::move(name);
@@ -76,12 +93,12 @@ class Decider {
  private:
   struct Facts {
     double base = 0;
-    std::optional<double> errorRate;
-    std::optional<double> latency;
-    std::optional<double> rps;
-    std::optional<double> cost;  // per million requests, as configured
-    double limit = kInfinity;    // capacity as a fraction of the observed traffic
-    double drain = 1;            // the share the incident shift leaves it
+    Known errorRate;
+    Known latency;
+    Known rps;
+    Known cost;                // per million requests, as configured
+    double limit = kInfinity;  // capacity as a fraction of the observed traffic
+    double drain = 1;          // the share the incident shift leaves it
     bool down = false;
   };
 
@@ -94,8 +111,9 @@ class Decider {
   void observe();
   bool nothingKnown() const;
   void holdWeights();
-  BackendHealth verdict(std::size_t i, std::string& cause) const;
-  void advance(std::size_t i, BackendHealth health, const std::string& cause);
+  BackendHealth verdict(std::size_t i) const;
+  std::string causeOf(std::size_t i) const;
+  void advance(std::size_t i, BackendHealth health);
   void startDraining(std::size_t i, const std::string& cause);
   void drained(std::size_t i);
   void startRecovery(std::size_t i);
@@ -114,6 +132,7 @@ class Decider {
   void factorShares(LoadBalancingStrategy strategy);
   void allocationShares(LoadBalancingStrategy strategy, const std::vector<std::string>& regions);
   void fillInOrder(bool fullOnly, double mass);
+  void fillCheapest(bool fullOnly, double mass);
   void waterFill(const std::vector<std::size_t>& members, const std::vector<double>& weights,
                  double mass);
   void toWeights(std::vector<std::int32_t>& weights);
@@ -138,7 +157,10 @@ class Decider {
   double cheapest_ = kInfinity;
   double dearest_ = 0;
   bool anyCost_ = false;
-  std::vector<std::size_t> byCost_;  // candidates, cheapest first (ties: spec order)
+  // Candidates as (cost in micro-units, index), in no order: the cheapest-first fill selects
+  // the marginal price instead of sorting (a sort of 1,000 was a third of a decision).
+  std::vector<std::pair<std::int64_t, std::size_t>> prices_;
+  std::vector<std::pair<std::int64_t, std::size_t>> partitioned_;
 
   // Scratch space reused by every rule.
   std::vector<double> shares_;
@@ -149,20 +171,22 @@ class Decider {
   std::vector<std::size_t> active_;
   std::vector<std::size_t> next_;
   std::vector<double> remainder_;
+  std::vector<double> ranked_;
+  std::vector<unsigned char> capped_;
 
   std::array<std::optional<std::vector<std::int32_t>>, kStrategyCount> memo_;
   std::vector<std::pair<const std::vector<std::string>*, std::vector<std::int32_t>>> geoMemo_;
 };
 
 void Decider::normalizeStates() {
-  out_.backends.resize(n_);
   bool aligned = in_.states.size() >= n_;
   for (std::size_t i = 0; aligned && i < n_; ++i) {
     aligned = in_.states[i].name == spec_.backends[i].name;
   }
   if (aligned) {
-    std::copy_n(in_.states.begin(), n_, out_.backends.begin());
+    out_.backends.assign(in_.states.begin(), in_.states.begin() + static_cast<std::ptrdiff_t>(n_));
   } else {
+    out_.backends.resize(n_);
     std::unordered_map<std::string_view, const BackendState*> byName;
     byName.reserve(in_.states.size());
     for (const auto& s : in_.states) {
@@ -282,15 +306,33 @@ void Decider::holdWeights() {
   out_.rules.push_back({"", LoadBalancingStrategy::RoundRobin, weights});
 }
 
-BackendHealth Decider::verdict(std::size_t i, std::string& cause) const {
+BackendHealth Decider::verdict(std::size_t i) const {
+  const Facts& f = facts_[i];
+  if (f.down) {
+    return BackendHealth::Down;
+  }
+  if ((f.errorRate && *f.errorRate > errorThreshold_) ||
+      (f.latency && *f.latency > latencyThreshold_)) {
+    return BackendHealth::Unhealthy;
+  }
+  const bool up =
+      i < in_.observation.backends.size() && in_.observation.backends[i].up.value_or(false);
+  if (f.errorRate || up) {
+    return BackendHealth::Healthy;
+  }
+  return BackendHealth::Unknown;
+}
+
+// Formatted only on a transition: a backend failing for hours costs nothing per round.
+std::string Decider::causeOf(std::size_t i) const {
   const Facts& f = facts_[i];
   if (f.down) {
     const auto& o = in_.observation.backends[i];
-    cause = !o.downReason.empty() ? o.downReason
-            : (o.up && !*o.up)    ? "health check failing"
-                                  : "down";
-    return BackendHealth::Down;
+    return !o.downReason.empty() ? o.downReason
+           : (o.up && !*o.up)    ? "health check failing"
+                                 : "down";
   }
+  std::string cause;
   if (f.errorRate && *f.errorRate > errorThreshold_) {
     cause = "error rate " + formatNumber(*f.errorRate) + " above " +
             formatDecimal(failover_.errorRateThreshold);
@@ -300,15 +342,7 @@ BackendHealth Decider::verdict(std::size_t i, std::string& cause) const {
     cause += "p99 latency " + formatNumber(*f.latency) + " ms above " +
              std::to_string(failover_.latencyThresholdMilliseconds) + " ms";
   }
-  if (!cause.empty()) {
-    return BackendHealth::Unhealthy;
-  }
-  const bool up =
-      i < in_.observation.backends.size() && in_.observation.backends[i].up.value_or(false);
-  if (f.errorRate || up) {
-    return BackendHealth::Healthy;
-  }
-  return BackendHealth::Unknown;
+  return cause;
 }
 
 void Decider::startDraining(std::size_t i, const std::string& cause) {
@@ -356,7 +390,7 @@ void Decider::recovered(std::size_t i) {
   emit(EventType::Normal, "Recovered", who(i) + ": back to its full share");
 }
 
-void Decider::advance(std::size_t i, BackendHealth health, const std::string& cause) {
+void Decider::advance(std::size_t i, BackendHealth health) {
   BackendState& s = out_.backends[i];
   switch (health) {
     case BackendHealth::Down:
@@ -365,8 +399,8 @@ void Decider::advance(std::size_t i, BackendHealth health, const std::string& ca
         s.phase = BackendPhase::Drained;
         s.step = steps_;
         s.stepAt = in_.now;
-        s.reason = cause;
-        emit(EventType::Warning, "BackendDown", who(i) + ": " + cause + "; drained at once");
+        s.reason = causeOf(i);
+        emit(EventType::Warning, "BackendDown", who(i) + ": " + s.reason + "; drained at once");
       }
       return;
     case BackendHealth::Unknown:
@@ -377,7 +411,7 @@ void Decider::advance(std::size_t i, BackendHealth health, const std::string& ca
       switch (s.phase) {
         case BackendPhase::Healthy:
         case BackendPhase::Recovering:
-          startDraining(i, cause);
+          startDraining(i, causeOf(i));
           return;
         case BackendPhase::Draining:
           if (stepDue(s)) {
@@ -463,7 +497,7 @@ void Decider::decideBudget() {
   bool anyEstimate = false;
   for (const auto& f : facts_) {
     if (f.rps && f.cost) {
-      cost += *f.rps * 3600.0 * *f.cost / 1e6;
+      cost += *f.rps * *f.cost * (3600.0 / 1e6);
       anyEstimate = true;
     }
   }
@@ -510,17 +544,47 @@ void Decider::computeShares(LoadBalancingStrategy strategy,
     factorShares(strategy);
   }
   // Capacity last: nobody above its cap while others have room; every one at its cap: shares
-  // follow capacity (waterFill hands out only what fits, the normalisation scales it up).
-  members_.clear();
-  weight_.assign(n_, 0);
-  for (std::size_t i = 0; i < n_; ++i) {
-    if (shares_[i] > 0) {
-      members_.push_back(i);
-      weight_[i] = shares_[i];
+  // follow capacity (the caps are all that is handed out; the normalisation scales them up).
+  // In place, in share units: a cap is limit × total.
+  double total = 0;
+  for (double share : shares_) {
+    total += share;
+  }
+  bool anyOver = false;
+  for (std::size_t i = 0; i < n_ && !anyOver; ++i) {
+    anyOver = shares_[i] > facts_[i].limit * total;
+  }
+  if (!anyOver) {
+    return;
+  }
+  capped_.assign(n_, 0);
+  double mass = total;
+  double level = 1;
+  for (;;) {
+    double uncapped = 0;
+    for (std::size_t i = 0; i < n_; ++i) {
+      uncapped += capped_[i] ? 0 : shares_[i];
+    }
+    if (uncapped <= 0) {
+      break;
+    }
+    level = mass / uncapped;
+    bool more = false;
+    for (std::size_t i = 0; i < n_; ++i) {
+      const double cap = facts_[i].limit * total;
+      if (!capped_[i] && shares_[i] * level > cap) {
+        capped_[i] = 1;
+        mass -= cap;
+        more = true;
+      }
+    }
+    if (!more) {
+      break;
     }
   }
-  shares_.assign(n_, 0);
-  waterFill(members_, weight_, 1.0);
+  for (std::size_t i = 0; i < n_; ++i) {
+    shares_[i] = capped_[i] ? facts_[i].limit * total : shares_[i] * level;
+  }
 }
 
 void Decider::factorShares(LoadBalancingStrategy strategy) {
@@ -598,10 +662,11 @@ void Decider::factorShares(LoadBalancingStrategy strategy) {
     }
     return sum;
   }();
-  const double boost = full > 0 ? 1 + freed / full : 1;
+  const double boost = (full > 0 ? 1 + freed / full : 1) / total;
+  const double perTotal = 1 / total;
   for (std::size_t i = 0; i < n_; ++i) {
     if (shares_[i] > 0) {
-      shares_[i] = shares_[i] / total * (facts_[i].drain >= 1 ? boost : facts_[i].drain);
+      shares_[i] *= facts_[i].drain >= 1 ? boost : facts_[i].drain * perTotal;
     }
   }
 }
@@ -612,15 +677,11 @@ void Decider::allocationShares(LoadBalancingStrategy strategy,
                                const std::vector<std::string>& regions) {
   order_.clear();
   groupEnds_.clear();
-  if (strategy == LoadBalancingStrategy::CostOptimized) {
-    for (std::size_t k = 0; k < byCost_.size(); ++k) {
-      if (k > 0 && facts_[byCost_[k]].cost.value_or(dearest_) !=
-                       facts_[byCost_[k - 1]].cost.value_or(dearest_)) {
-        groupEnds_.push_back(order_.size());
-      }
-      order_.push_back(byCost_[k]);
+  const bool byCost = strategy == LoadBalancingStrategy::CostOptimized;
+  if (byCost) {
+    for (const auto& price : prices_) {
+      order_.push_back(price.second);
     }
-    groupEnds_.push_back(order_.size());
   } else {
     // Regions nearest first, then every backend of no listed region as the last fallback.
     members_.assign(n_, regions.size());
@@ -647,7 +708,10 @@ void Decider::allocationShares(LoadBalancingStrategy strategy,
   for (std::size_t i : order_) {
     weight_[i] = facts_[i].base;
   }
-  fillInOrder(false, 1.0);
+  auto fill = [&](bool fullOnly, double mass) {
+    byCost ? fillCheapest(fullOnly, mass) : fillInOrder(fullOnly, mass);
+  };
+  fill(false, 1.0);
   // Draining backends keep drain × what they would have; the rest is filled again in order by
   // the backends at full share.
   double kept = 0;
@@ -665,7 +729,51 @@ void Decider::allocationShares(LoadBalancingStrategy strategy,
         shares_[i] = 0;
       }
     }
-    fillInOrder(true, 1.0 - kept);
+    fill(true, 1.0 - kept);
+  }
+}
+
+// The cheapest-first fill without sorting: every backend cheaper than the marginal price runs
+// at its cap, those at the marginal price share what is left by weight, dearer ones get
+// nothing. The marginal price is found by quickselect on price (expected linear); the
+// partitions are deterministic, so the result is too.
+void Decider::fillCheapest(bool fullOnly, double mass) {
+  partitioned_.clear();
+  for (const auto& price : prices_) {
+    if (!fullOnly || facts_[price.second].drain >= 1) {
+      partitioned_.push_back(price);
+    }
+  }
+  auto first = partitioned_.begin();
+  auto last = partitioned_.end();
+  while (first != last && mass > 1e-12) {
+    const std::int64_t pivot = (first + (last - first) / 2)->first;
+    const auto cheaperEnd =
+        std::partition(first, last, [&](const auto& p) { return p.first < pivot; });
+    const auto pivotEnd =
+        std::partition(cheaperEnd, last, [&](const auto& p) { return p.first == pivot; });
+    double cheaperRoom = 0;
+    for (auto it = first; it != cheaperEnd; ++it) {
+      cheaperRoom += facts_[it->second].limit;
+    }
+    if (cheaperRoom >= mass) {
+      last = cheaperEnd;  // the marginal price is below the pivot
+      continue;
+    }
+    for (auto it = first; it != cheaperEnd; ++it) {
+      shares_[it->second] += facts_[it->second].limit;
+    }
+    mass -= cheaperRoom;
+    members_.clear();
+    double room = 0;
+    for (auto it = cheaperEnd; it != pivotEnd; ++it) {
+      members_.push_back(it->second);
+      room += facts_[it->second].limit;
+    }
+    const double take = std::min(mass, room);
+    waterFill(members_, weight_, take);
+    mass -= take;
+    first = pivotEnd;
   }
 }
 
@@ -699,16 +807,36 @@ void Decider::fillInOrder(bool fullOnly, double mass) {
 // raises the level for the rest, so a capped member stays capped.
 void Decider::waterFill(const std::vector<std::size_t>& members, const std::vector<double>& weights,
                         double mass) {
+  if (members.size() == 1) {
+    shares_[members[0]] += std::min(mass, facts_[members[0]].limit);
+    return;
+  }
+  double total = 0;
+  for (std::size_t i : members) {
+    total += weights[i];
+  }
+  if (total <= 0) {
+    return;
+  }
+  const bool anyCapped = std::any_of(members.begin(), members.end(), [&](std::size_t i) {
+    return weights[i] * (mass / total) > facts_[i].limit;
+  });
+  if (!anyCapped) {
+    for (std::size_t i : members) {
+      shares_[i] += weights[i] * (mass / total);
+    }
+    return;
+  }
   active_ = members;
   while (!active_.empty() && mass > 0) {
-    double total = 0;
+    double uncapped = 0;
     for (std::size_t i : active_) {
-      total += weights[i];
+      uncapped += weights[i];
     }
-    if (total <= 0) {
+    if (uncapped <= 0) {
       return;
     }
-    const double level = mass / total;
+    const double level = mass / uncapped;
     next_.clear();
     for (std::size_t i : active_) {
       if (weights[i] * level > facts_[i].limit) {
@@ -762,16 +890,33 @@ void Decider::toWeights(std::vector<std::int32_t>& weights) {
     assigned += weights[i];
     order_.push_back(i);
   }
-  auto larger = [&](std::size_t a, std::size_t b) {
-    return remainder_[a] != remainder_[b] ? remainder_[a] > remainder_[b] : a < b;
-  };
   std::int64_t left = kWeightScale - assigned;
-  while (left > 0 && !order_.empty()) {
+  if (left > 0 && !order_.empty()) {
+    // The units left go to the largest remainders; at the threshold remainder, to the
+    // earliest backends. Selecting on a copy of plain values is what keeps this linear.
     const auto count = std::min<std::int64_t>(left, static_cast<std::int64_t>(order_.size()));
-    auto nth = order_.begin() + count;
-    std::nth_element(order_.begin(), nth - 1, order_.end(), larger);
-    std::for_each(order_.begin(), nth, [&](std::size_t i) { ++weights[i]; });
-    left -= count;
+    ranked_.clear();
+    for (std::size_t i : order_) {
+      ranked_.push_back(remainder_[i]);
+    }
+    auto nth = ranked_.begin() + (count - 1);
+    std::nth_element(ranked_.begin(), nth, ranked_.end(), std::greater<>());
+    const double threshold = *nth;
+    std::int64_t above = 0;
+    for (std::size_t i : order_) {
+      above += remainder_[i] > threshold ? 1 : 0;
+    }
+    std::int64_t atThreshold = count - above;
+    for (std::size_t i : order_) {
+      if (remainder_[i] > threshold || (remainder_[i] == threshold && atThreshold-- > 0)) {
+        ++weights[i];
+        --left;
+      }
+    }
+    // Only float error leaves more units than backends: spread them in order.
+    for (std::size_t k = 0; left > 0; k = (k + 1) % order_.size(), --left) {
+      ++weights[order_[k]];
+    }
   }
   // Rounding of the floors themselves can overshoot by a unit or so: taken from the largest.
   while (left < 0) {
@@ -805,10 +950,11 @@ const std::vector<std::int32_t>& Decider::weightsFor(LoadBalancingStrategy strat
 
 void Decider::decideRules() {
   // Per-strategy inputs over the backends that can take traffic.
+  const double perRps = traffic_ > 0 ? 1 / traffic_ : 0;
   for (std::size_t i = 0; i < n_; ++i) {
     Facts& f = facts_[i];
     const auto& capacity = spec_.backends[i].capacity.maxRequestsPerSecond;
-    f.limit = traffic_ > 0 && capacity ? static_cast<double>(*capacity) / traffic_ : kInfinity;
+    f.limit = traffic_ > 0 && capacity ? static_cast<double>(*capacity) * perRps : kInfinity;
     if (f.cost) {
       anyCost_ = true;
       cheapest_ = std::min(cheapest_, *f.cost);
@@ -852,14 +998,20 @@ void Decider::decideRules() {
   needCostOrder =
       needCostOrder || out_.rules.back().strategy == LoadBalancingStrategy::CostOptimized;
   if (needCostOrder) {
-    for (std::size_t i = 0; i < n_; ++i) {
-      if (facts_[i].base > 0 && facts_[i].drain > 0) {
-        byCost_.push_back(i);
+    std::int64_t dearest = 0;
+    for (const auto& b : spec_.backends) {
+      if (b.cost.perMillionRequests) {
+        dearest = std::max(dearest, b.cost.perMillionRequests->micros);
       }
     }
-    std::stable_sort(byCost_.begin(), byCost_.end(), [&](std::size_t a, std::size_t b) {
-      return facts_[a].cost.value_or(dearest_) < facts_[b].cost.value_or(dearest_);
-    });
+    prices_.reserve(n_);
+    partitioned_.reserve(n_);
+    for (std::size_t i = 0; i < n_; ++i) {
+      if (facts_[i].base > 0 && facts_[i].drain > 0) {
+        const auto& cost = spec_.backends[i].cost.perMillionRequests;
+        prices_.emplace_back(cost && cost->micros >= 0 ? cost->micros : dearest, i);
+      }
+    }
   }
   for (std::size_t r = 0; r < out_.rules.size(); ++r) {
     const auto& regions =
@@ -898,11 +1050,9 @@ TrafficDecision Decider::run() {
     return std::move(out_);
   }
   out_.health.resize(n_);
-  std::string cause;
   for (std::size_t i = 0; i < n_; ++i) {
-    cause.clear();
-    out_.health[i] = verdict(i, cause);
-    advance(i, out_.health[i], cause);
+    out_.health[i] = verdict(i);
+    advance(i, out_.health[i]);
   }
   decidePanic();
   decideBudget();
