@@ -125,6 +125,11 @@ std::string backendOptions(const engine::Resilience& r, const ConfigOptions& opt
   return out.str();
 }
 
+// Routes whose servers run active health checks get a fallback backend (see step 5).
+bool hasFallback(const engine::Route& route) {
+  return route.resilience && route.resilience->activeHealthCheck;
+}
+
 // The options on a route's server lines.
 std::string serverOptions(const engine::Resilience& r) {
   std::ostringstream out;
@@ -139,7 +144,12 @@ std::string serverOptions(const engine::Resilience& r) {
     out << " check inter " << kEjectionTime.count() << "ms rise 1";
   }
   if (r.consecutiveErrors > 0) {
-    out << " observe layer7 error-limit " << r.consecutiveErrors << " on-error mark-down";
+    // With active checks, errors only hasten the next check (fastinter) and the health
+    // endpoint decides: a server is the whole destination here (one Service), so marking it
+    // down on errors would cut a region off at once, where the controller drains it in steps.
+    // Without them, errors eject the server as Envoy's outlier detection ejects a host.
+    out << " observe layer7 error-limit " << r.consecutiveErrors << " on-error "
+        << (r.activeHealthCheck ? "fastinter" : "mark-down");
   }
   if (r.maxConcurrentRequests) {
     out << " maxconn " << *r.maxConcurrentRequests;
@@ -429,10 +439,31 @@ Expected<std::string, std::string> renderConfig(const ConfigOptions& options,
           << "\n";
     }
   }
+  // 5. A destination whose server is down (its health checks fail) is not waited for: its
+  //    requests go to the route's fallback backend, every destination's server tracking its
+  //    own backend's health, until the controller moves the weights.
+  for (const auto& entry : routes) {
+    if (!hasFallback(*entry.route)) {
+      continue;
+    }
+    std::set<std::string> seen;
+    for (const auto& rule : entry.route->rules) {
+      for (const auto& d : rule.destinations) {
+        if (!seen.insert(d.name).second) {
+          continue;
+        }
+        const std::string backend = backendName(entry.plan->owner, *entry.route, d.name);
+        out << "  http-request set-var(txn.sluice_backend) str(" << entry.id
+            << ":fallback) if { var(txn.sluice_backend) -m str " << backend << " } { nbsrv("
+            << backend << ") eq 0 }\n";
+      }
+    }
+  }
   out << "  use_backend %[var(txn.sluice_backend)]\n";
 
   for (const auto& entry : routes) {
     std::set<std::string> written;
+    std::string fallback;
     for (const auto& rule : entry.route->rules) {
       for (const auto& d : rule.destinations) {
         if (!written.insert(d.name).second) {
@@ -451,7 +482,19 @@ Expected<std::string, std::string> renderConfig(const ConfigOptions& options,
           out << "  balance roundrobin\n"
               << "  server s0 " << address << "\n";
         }
+        fallback += "  server " + d.name + " " + address + " track " +
+                    backendName(entry.plan->owner, *entry.route, d.name) + "/s0" +
+                    (entry.route->resilience && entry.route->resilience->maxConcurrentRequests
+                         ? " maxconn " +
+                               std::to_string(*entry.route->resilience->maxConcurrentRequests)
+                         : std::string()) +
+                    "\n";
       }
+    }
+    if (hasFallback(*entry.route)) {
+      out << "\nbackend " << entry.id << ":fallback\n"
+          << "  balance roundrobin\n"
+          << fallback;
     }
   }
   return out.str();
