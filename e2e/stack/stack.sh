@@ -212,6 +212,7 @@ ENV
 global:
   scrape_interval: 1s
   evaluation_interval: 1s
+rule_files: ['$root/charts/sluice/files/alerts.yaml']
 scrape_configs:
 - job_name: backends
   static_configs:

@@ -7,7 +7,7 @@ share gradually once it has been healthy for `healthyFor`."""
 import time
 
 from tp_e2e import (backend, check, condition, haproxy_served, log, main, send, set_backend,
-                    shares, start_policy, status, wait_policy, Stack)
+                    shares, start_policy, status, wait_answering, wait_policy, Stack)
 
 HOST = "checkout.failover.local"
 STEPS, INTERVAL, HEALTHY_FOR = 4, 2.0, 6.0
@@ -19,8 +19,7 @@ def scenario(build_dir):
         start_policy(s, "checkout", HOST)
         st = wait_policy(s, "checkout", lambda st: st.get("activeBackends") == 3 and
                          condition(st, "Ready").get("status") == "True", 60, "3 active backends")
-        # The policy's first plan reloads HAProxy; measure once the route answers.
-        wait_for(lambda: shares(send(s, HOST, 30))["other"] == 0, 30, "the route to answer")
+        wait_answering(s, HOST)
         before = shares(send(s, HOST, 600))
         log(f"baseline shares: {before}")
         check(before["other"] == 0, f"requests failed before any fault: {before}")

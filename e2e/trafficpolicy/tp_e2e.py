@@ -25,10 +25,16 @@ def apply(s, template, **values):
 
 
 def start_policy(s, name, host, strategy="RoundRobin", tiers=NO_TIERS, capacity=1000,
-                 latency_threshold=500):
+                 latency_threshold=500, window="4s"):
     apply(s, "services.yaml.tmpl")
     apply(s, "checkout.yaml.tmpl", NAME=name, HOSTNAME=host, STRATEGY=strategy, TIERS=tiers,
-          CAPACITY=capacity, LATENCY_THRESHOLD=latency_threshold)
+          CAPACITY=capacity, LATENCY_THRESHOLD=latency_threshold, WINDOW=window)
+
+
+def wait_answering(s, host, headers=()):
+    """The policy's first plan reloads HAProxy: wait until the route answers every request."""
+    wait_for(lambda: shares(send(s, host, 30, headers))["other"] == 0, 30,
+             f"{host} to answer every request")
 
 
 def policy(s, name):

@@ -227,17 +227,50 @@ engine::TrafficObservation TrafficPolicyReconciler::observe(const api::TrafficPo
   return observation;
 }
 
+void TrafficPolicyReconciler::exportGauges(const kube::ObjectKey& key, const PolicyGauges* gauges) {
+  if (deps_.metrics == nullptr) {
+    return;
+  }
+  const kube::Labels labels{{"namespace", key.ns}, {"name", key.name}};
+  struct Gauge {
+    const char* name;
+    const char* help;
+    double value;
+  };
+  const Gauge all[] = {
+      {kMetricShifting, "1 while a TrafficPolicy shifts traffic off or back onto a backend",
+       gauges ? gauges->shifting : 0},
+      {kMetricHealthyBackends, "Backends of a TrafficPolicy that are healthy",
+       gauges ? gauges->healthy : 0},
+      {kMetricBackends, "Backends of a TrafficPolicy", gauges ? gauges->backends : 0},
+      {kMetricPanic, "1 while a TrafficPolicy spreads traffic over unhealthy backends (panic)",
+       gauges ? gauges->panic : 0},
+      {kMetricBudgetState,
+       "A TrafficPolicy's budget: 0 within it, 1 at or above alertAtPercent, 2 above the maximum",
+       gauges ? gauges->budget : 0},
+  };
+  for (const auto& g : all) {
+    if (gauges != nullptr) {
+      deps_.metrics->gaugeSet(g.name, g.help, labels, g.value);
+    } else {
+      deps_.metrics->gaugeRemove(g.name, labels);
+    }
+  }
+}
+
 kube::ReconcileOutcome TrafficPolicyReconciler::reconcile(const kube::ObjectKey& key) {
   const auto& kind = resources::trafficPolicies();
   engine::Owner gone{api::kApiVersion, kKind, key.ns, key.name, ""};
   auto object = deps_.cache->get(kind, key);
   if (!object) {
     if (object.error().isNotFound()) {
+      exportGauges(key, nullptr);
       return removeEverywhere(*deps_.providers, gone);
     }
     return Unexpected(kube::ReconcileError{"reading from cache: " + object.error().describe()});
   }
   if (findPath(*object, {"metadata", "deletionTimestamp"}) != nullptr) {
+    exportGauges(key, nullptr);
     return removeEverywhere(*deps_.providers, gone);
   }
   std::int64_t generation = 0;
@@ -488,6 +521,17 @@ kube::ReconcileOutcome TrafficPolicyReconciler::reconcile(const kube::ObjectKey&
   }
   next.message = message;
 
+  PolicyGauges gauges;
+  gauges.shifting = next.shift ? 1 : 0;
+  gauges.backends = static_cast<double>(spec.backends.size());
+  for (const auto& b : next.backends) {
+    gauges.healthy += b.healthy ? 1 : 0;
+  }
+  gauges.panic = decision.panic ? 1 : 0;
+  gauges.budget = decision.budget == engine::BudgetState::Over    ? 2
+                  : decision.budget == engine::BudgetState::Alert ? 1
+                                                                  : 0;
+  exportGauges(key, &gauges);
   if (auto w = status_.write(kind, *object, current, next); !w) {
     return Unexpected(kube::ReconcileError{"writing status: " + w.error().describe()});
   }

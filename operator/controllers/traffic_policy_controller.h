@@ -37,6 +37,14 @@ namespace sluice::controllers {
 inline constexpr const char* kConditionMetricsAvailable = "MetricsAvailable";
 inline constexpr const char* kConditionOverBudget = "OverBudget";
 
+// Gauges per policy (labels namespace, name) for alerting (charts/sluice/files/alerts.yaml);
+// removed with the policy.
+inline constexpr const char* kMetricShifting = "sluice_trafficpolicy_shifting";
+inline constexpr const char* kMetricHealthyBackends = "sluice_trafficpolicy_healthy_backends";
+inline constexpr const char* kMetricBackends = "sluice_trafficpolicy_backends";
+inline constexpr const char* kMetricPanic = "sluice_trafficpolicy_panic";
+inline constexpr const char* kMetricBudgetState = "sluice_trafficpolicy_budget_state";
+
 struct TrafficPolicyDeps {
   kube::Reader* cache = nullptr;  // informer-backed reads: policies, services
   kube::StatusWriter* statusWriter = nullptr;
@@ -61,6 +69,16 @@ class TrafficPolicyReconciler final : public kube::Reconciler {
   engine::TrafficObservation observe(const api::TrafficPolicy& policy,
                                      const render::TrafficProvider& provider,
                                      std::vector<bool>& serviceFound, std::string& metricsError);
+
+  struct PolicyGauges {
+    double shifting = 0;
+    double healthy = 0;
+    double backends = 0;
+    double panic = 0;
+    double budget = 0;
+  };
+  // Sets the policy's gauges, or removes them (nullptr).
+  void exportGauges(const kube::ObjectKey& key, const PolicyGauges* gauges);
 
   TrafficPolicyDeps deps_;
   StatusReporter status_;

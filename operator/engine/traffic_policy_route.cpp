@@ -102,15 +102,28 @@ std::optional<std::vector<RuleWeights>> ruleWeightsOf(const api::TrafficPolicySp
     w.tier = r < spec.tiers.size() ? spec.tiers[r].name : "";
     w.strategy =
         r < spec.tiers.size() ? spec.tiers[r].strategy.value_or(spec.strategy) : spec.strategy;
-    if (rules[r].name != ruleNameOf(w.tier) ||
-        rules[r].destinations.size() != spec.backends.size()) {
+    // Data planes that cannot keep rule and destination names (Gateway API reads back as
+    // rule-<i> and Service names) are matched by position and Service.
+    if (rules[r].destinations.size() != spec.backends.size()) {
       return std::nullopt;
     }
+    std::int64_t sum = 0;
     for (std::size_t i = 0; i < spec.backends.size(); ++i) {
-      if (rules[r].destinations[i].name != spec.backends[i].name) {
+      const auto& d = rules[r].destinations[i];
+      if (d.name != spec.backends[i].name && d.service.name != spec.backends[i].serviceRef.name) {
         return std::nullopt;
       }
       w.weights.push_back(rules[r].destinations[i].weight);
+      sum += rules[r].destinations[i].weight;
+    }
+    if (sum != kWeightScale) {
+      // Read back from a data plane with relative weights (Gateway API: divided by their
+      // gcd): back onto the plan scale, exact for the weights this plan wrote.
+      auto scaled = rescale(w.weights, kWeightScale);
+      if (!scaled || sum == 0) {
+        return std::nullopt;
+      }
+      w.weights = std::move(*scaled);
     }
     out.push_back(std::move(w));
   }

@@ -73,6 +73,13 @@ void Metrics::gaugeSet(const std::string& name, const std::string& help, const L
   family(name, "gauge", help).values[labels] = value;
 }
 
+void Metrics::gaugeRemove(const std::string& name, const Labels& labels) {
+  std::lock_guard lock(mu_);
+  if (auto it = families_.find(name); it != families_.end()) {
+    it->second.values.erase(labels);
+  }
+}
+
 void Metrics::histogramObserve(const std::string& name, const std::string& help,
                                const Labels& labels, double value) {
   std::lock_guard lock(mu_);

@@ -19,6 +19,8 @@ class Metrics {
                   double value = 1);
   void gaugeSet(const std::string& name, const std::string& help, const Labels& labels,
                 double value);
+  // Drops one series of a gauge (an object that no longer exists); nothing if absent.
+  void gaugeRemove(const std::string& name, const Labels& labels);
   // Buckets in seconds; defaults fit reconciles and API calls (1 ms .. 60 s).
   void histogramObserve(const std::string& name, const std::string& help, const Labels& labels,
                         double value);

@@ -7,6 +7,7 @@
 #include "operator/controllers/resources.h"
 #include "operator/render/gatewayapi/provider.h"
 #include "operator/test/mocks/kube/fake_client.h"
+#include "operator/test/mocks/prometheus/fake_prometheus.h"
 
 namespace sluice::controllers {
 namespace {
@@ -14,40 +15,8 @@ namespace {
 using namespace std::chrono_literals;
 using kube::Object;
 
-// Answers queries by the first registered substring they contain.
-class FakePrometheus final : public prometheus::QueryClient {
- public:
-  struct Answer {
-    std::optional<double> value;
-    prometheus::QueryError error;
-  };
-  std::map<std::string, Answer> answers;
-  int queries = 0;
-
-  Expected<double, prometheus::QueryError> query(const std::string& promql) override {
-    ++queries;
-    for (const auto& [needle, answer] : answers) {
-      if (promql.find(needle) != std::string::npos) {
-        if (answer.value) {
-          return *answer.value;
-        }
-        return Unexpected(answer.error);
-      }
-    }
-    return Unexpected(prometheus::QueryError{prometheus::QueryErrorKind::NoData, 0, "", "none"});
-  }
-};
-
-class ForwardingQueryClient final : public prometheus::QueryClient {
- public:
-  explicit ForwardingQueryClient(FakePrometheus* target) : target_(target) {}
-  Expected<double, prometheus::QueryError> query(const std::string& promql) override {
-    return target_->query(promql);
-  }
-
- private:
-  FakePrometheus* target_;
-};
+using prometheus::FakePrometheus;
+using prometheus::ForwardingQueryClient;
 
 Object service(const std::string& name) {
   return {{"apiVersion", "v1"},

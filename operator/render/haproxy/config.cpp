@@ -482,13 +482,13 @@ Expected<std::string, std::string> renderConfig(const ConfigOptions& options,
           out << "  balance roundrobin\n"
               << "  server s0 " << address << "\n";
         }
-        fallback += "  server " + d.name + " " + address + " track " +
-                    backendName(entry.plan->owner, *entry.route, d.name) + "/s0" +
-                    (entry.route->resilience && entry.route->resilience->maxConcurrentRequests
-                         ? " maxconn " +
-                               std::to_string(*entry.route->resilience->maxConcurrentRequests)
-                         : std::string()) +
-                    "\n";
+        fallback +=
+            "  server " + d.name + " " + address + " track " +
+            backendName(entry.plan->owner, *entry.route, d.name) + "/s0" +
+            (entry.route->resilience && entry.route->resilience->maxConcurrentRequests
+                 ? " maxconn " + std::to_string(*entry.route->resilience->maxConcurrentRequests)
+                 : std::string()) +
+            "\n";
       }
     }
     if (hasFallback(*entry.route)) {

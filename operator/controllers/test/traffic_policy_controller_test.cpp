@@ -1,0 +1,263 @@
+#include "operator/controllers/traffic_policy_controller.h"
+
+#include <gtest/gtest.h>
+
+#include "operator/controllers/resources.h"
+#include "operator/render/gatewayapi/provider.h"
+#include "operator/test/mocks/kube/fake_client.h"
+#include "operator/test/mocks/prometheus/fake_prometheus.h"
+
+namespace sluice::controllers {
+namespace {
+
+using namespace std::chrono_literals;
+using kube::Object;
+using prometheus::FakePrometheus;
+using prometheus::ForwardingQueryClient;
+
+Object service(const std::string& name) {
+  return {{"apiVersion", "v1"},
+          {"kind", "Service"},
+          {"metadata", {{"name", name}, {"namespace", "shop"}}},
+          {"spec", {{"ports", {{{"port", 80}}}}}}};
+}
+
+// Queries name their backend through {{service}}, so the fake answers per backend.
+Object policy(int backends = 3) {
+  Object p = Object::parse(R"({
+    "apiVersion": "sluice.dev/v1alpha1", "kind": "TrafficPolicy",
+    "metadata": {"name": "checkout", "namespace": "shop", "generation": 1},
+    "spec": {
+      "provider": "gatewayAPI", "parentRefs": [{"name": "edge"}],
+      "hostnames": ["checkout.example.com"], "strategy": "RoundRobin",
+      "backends": [],
+      "failover": {"errorRateThreshold": "0.05", "shift": {"steps": 4, "interval": "10s"},
+                   "recovery": {"healthyFor": "30s"}},
+      "metrics": {"prometheus": {"address": "http://prom:9090"}, "interval": "5s",
+                  "queries": {"errorRate": "ERR{{service}}",
+                              "latencyP99Milliseconds": "LAT{{service}}",
+                              "requestsPerSecond": "RPS{{service}}"}}
+    }
+  })");
+  const char* names[] = {"eastus", "westeurope", "southeastasia"};
+  for (int i = 0; i < backends; ++i) {
+    const std::string name = i < 3 ? names[i] : "b" + std::to_string(i);
+    p["spec"]["backends"].push_back({{"name", name},
+                                     {"serviceRef", {{"name", "checkout-" + name}, {"port", 80}}},
+                                     {"weight", i == 0 ? 40 : 30}});
+  }
+  return p;
+}
+
+class TrafficPolicyControllerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* name : {"eastus", "westeurope", "southeastasia"}) {
+      client_.seed(kube::resources::services(), service(std::string("checkout-") + name));
+      healthy(name);
+    }
+    client_.seed(resources::trafficPolicies(), policy());
+    deps_.cache = &client_;
+    deps_.statusWriter = &client_;
+    deps_.events = &events_;
+    deps_.prometheus = &clients_;
+    deps_.clock = &clock_;
+    providers_.add(
+        std::make_unique<render::gatewayapi::GatewayApiProvider>(client_, client_, kFieldManager));
+    deps_.providers = &providers_;
+    reconciler_ = std::make_unique<TrafficPolicyReconciler>(deps_);
+  }
+
+  void healthy(const std::string& name) {
+    prom_.answers["ERRcheckout-" + name] = {0.001, {}};
+    prom_.answers["LATcheckout-" + name] = {20.0, {}};
+    prom_.answers["RPScheckout-" + name] = {10.0, {}};
+  }
+  kube::ReconcileOutcome reconcile() { return reconciler_->reconcile({"shop", "checkout"}); }
+  Object status() {
+    return client_.get(resources::trafficPolicies(), {"shop", "checkout"})->at("status");
+  }
+  Object backendStatus(const std::string& name) {
+    const Object st = status();  // not a range-for over a temporary's member
+    for (const auto& b : st["backends"]) {
+      if (b["name"] == name) {
+        return b;
+      }
+    }
+    return {};
+  }
+  std::string condition(const std::string& type, const char* field = "status") {
+    const Object st = status();
+    for (const auto& c : st["conditions"]) {
+      if (c["type"] == type) {
+        return c[field].get<std::string>();
+      }
+    }
+    return "";
+  }
+  // The default rule's backendRef weights in the HTTPRoute, by Service.
+  std::map<std::string, int> routeWeights() {
+    std::map<std::string, int> out;
+    auto route = client_.get(kube::resources::httpRoutes(), {"shop", "checkout"});
+    if (!route) {
+      return out;
+    }
+    for (const auto& ref : (*route)["spec"]["rules"].back()["backendRefs"]) {
+      out[ref["name"].get<std::string>()] = ref["weight"].get<int>();
+    }
+    return out;
+  }
+  void replacePolicy(const Object& p) {
+    ASSERT_TRUE(client_.remove(resources::trafficPolicies(), {"shop", "checkout"}, {}));
+    client_.seed(resources::trafficPolicies(), p);
+  }
+  bool hasEvent(const std::string& reason) {
+    auto events = client_.list(kube::resources::events(), "shop", {});
+    for (const auto& e : events->items) {
+      if (e.value("reason", "") == reason) {
+        return true;
+      }
+    }
+    return false;
+  }
+  std::size_t statusWrites() {
+    std::size_t n = 0;
+    for (const auto& w : client_.writes()) {
+      n += w.resource == resources::trafficPolicies() ? 1 : 0;
+    }
+    return n;
+  }
+
+  kube::FakeClient client_;
+  FakeClock clock_;
+  kube::EventRecorder events_{client_, clock_, {}};
+  FakePrometheus prom_;
+  PrometheusClients clients_{[this](const std::string&) {
+    return Expected<std::unique_ptr<prometheus::QueryClient>, prometheus::QueryError>(
+        std::make_unique<ForwardingQueryClient>(&prom_));
+  }};
+  TrafficPolicyDeps deps_;
+  render::Providers providers_;
+  std::unique_ptr<TrafficPolicyReconciler> reconciler_;
+};
+
+TEST_F(TrafficPolicyControllerTest, WritesTheRouteAndStatusThenNothingWhileNothingChanges) {
+  auto outcome = reconcile();
+  ASSERT_TRUE(outcome);
+  EXPECT_EQ(outcome->requeueAfter, 5s);  // the metrics interval
+  EXPECT_EQ(routeWeights(), (std::map<std::string, int>{{"checkout-eastus", 40},
+                                                        {"checkout-westeurope", 30},
+                                                        {"checkout-southeastasia", 30}}));
+  auto st = status();
+  EXPECT_EQ(st["activeBackends"], 3);
+  EXPECT_EQ(condition("Ready"), "True");
+  EXPECT_EQ(condition("MetricsAvailable"), "True");
+  EXPECT_EQ(backendStatus("eastus")["weight"], 400000);
+  EXPECT_EQ(backendStatus("eastus")["state"], "Healthy");
+  EXPECT_EQ(backendStatus("eastus")["errorRate"], 0.001);
+  EXPECT_EQ(st["decision"]["strategy"], "RoundRobin");
+  const auto writes = statusWrites();
+  clock_.advance(5s);
+  ASSERT_TRUE(reconcile());
+  EXPECT_EQ(statusWrites(), writes) << "a steady policy wrote its status again";
+}
+
+TEST_F(TrafficPolicyControllerTest, DrainsAFailingBackendStepByStepAndSaysSo) {
+  ASSERT_TRUE(reconcile());
+  prom_.answers["ERRcheckout-eastus"] = {0.3, {}};
+  clock_.advance(5s);
+  auto outcome = reconcile();
+  ASSERT_TRUE(outcome);
+  EXPECT_EQ(backendStatus("eastus")["state"], "Draining");
+  EXPECT_EQ(backendStatus("eastus")["step"], 1);
+  EXPECT_EQ(backendStatus("eastus")["weight"], 300000);  // 3/4 of its share
+  EXPECT_EQ(condition("Progressing"), "True");
+  EXPECT_EQ(status()["shift"]["from"], "eastus");
+  EXPECT_TRUE(hasEvent("DrainStarted"));
+  for (int i = 0; i < 3; ++i) {
+    clock_.advance(10s);
+    ASSERT_TRUE(reconcile());
+  }
+  EXPECT_EQ(backendStatus("eastus")["state"], "Drained");
+  EXPECT_EQ(routeWeights()["checkout-eastus"], 0);
+  EXPECT_EQ(status()["activeBackends"], 2);
+}
+
+TEST_F(TrafficPolicyControllerTest, PrometheusDownHoldsWeightsAndStates) {
+  ASSERT_TRUE(reconcile());
+  prom_.answers["ERRcheckout-eastus"] = {0.3, {}};
+  clock_.advance(5s);
+  ASSERT_TRUE(reconcile());
+  const auto draining = routeWeights();
+  prom_.answers.clear();
+  prom_.answers["checkout"] = {std::nullopt,
+                               {prometheus::QueryErrorKind::Unreachable, 0, "", "refused"}};
+  clock_.advance(30s);
+  ASSERT_TRUE(reconcile());
+  EXPECT_EQ(condition("MetricsAvailable"), "False");
+  EXPECT_NE(condition("MetricsAvailable", "message").find("refused"), std::string::npos);
+  EXPECT_EQ(routeWeights(), draining);
+  EXPECT_EQ(backendStatus("eastus")["step"], 1) << "a shift moved without metrics";
+  EXPECT_TRUE(hasEvent("MetricsUnavailable"));
+}
+
+TEST_F(TrafficPolicyControllerTest, MissingServiceTakesTheBackendOutAtOnce) {
+  ASSERT_TRUE(client_.remove(kube::resources::services(), {"shop", "checkout-westeurope"}, {}));
+  ASSERT_TRUE(reconcile());
+  EXPECT_EQ(routeWeights()["checkout-westeurope"], 0);
+  EXPECT_EQ(backendStatus("westeurope")["state"], "Drained");
+  EXPECT_NE(backendStatus("westeurope")["reason"].get<std::string>().find("not found"),
+            std::string::npos);
+}
+
+TEST_F(TrafficPolicyControllerTest, AllUnhealthyPanicsAndSpreads) {
+  for (const char* name : {"eastus", "westeurope", "southeastasia"}) {
+    prom_.answers[std::string("ERRcheckout-") + name] = {0.5, {}};
+  }
+  ASSERT_TRUE(reconcile());
+  for (int i = 0; i < 6; ++i) {
+    clock_.advance(10s);
+    ASSERT_TRUE(reconcile());
+  }
+  EXPECT_EQ(condition("Degraded"), "True");
+  EXPECT_EQ(condition("Degraded", "reason"), "Panic");
+  for (const auto& [name, weight] : routeWeights()) {
+    EXPECT_GT(weight, 0) << name;
+  }
+  EXPECT_TRUE(hasEvent("Panic"));
+}
+
+TEST_F(TrafficPolicyControllerTest, TooManyBackendsForGatewayApiIsExplainedNotDropped) {
+  for (int i = 3; i < 17; ++i) {
+    client_.seed(kube::resources::services(), service("checkout-b" + std::to_string(i)));
+  }
+  replacePolicy(policy(17));
+  EXPECT_FALSE(reconcile());
+  EXPECT_EQ(condition("Ready"), "False");
+  EXPECT_NE(status()["message"].get<std::string>().find("16"), std::string::npos)
+      << status().dump();
+  EXPECT_FALSE(client_.get(kube::resources::httpRoutes(), {"shop", "checkout"}));
+}
+
+TEST_F(TrafficPolicyControllerTest, BadTemplateNamesTheField) {
+  auto p = policy();
+  p["spec"]["metrics"]["queries"]["errorRate"] = "ERR{{svc}}";
+  replacePolicy(p);
+  ASSERT_TRUE(reconcile());
+  EXPECT_EQ(condition("MetricsAvailable"), "False");
+  const auto message = condition("MetricsAvailable", "message");
+  EXPECT_NE(message.find("spec.metrics.queries.errorRate"), std::string::npos) << message;
+}
+
+TEST_F(TrafficPolicyControllerTest, InvalidSpecIsReportedNotRetriedHot) {
+  auto p = policy();
+  p["spec"]["failover"]["shift"]["steps"] = 0;
+  replacePolicy(p);
+  auto outcome = reconcile();
+  ASSERT_FALSE(outcome);
+  EXPECT_EQ(condition("Ready", "reason"), "InvalidSpec");
+  EXPECT_NE(condition("Ready", "message").find("spec.failover.shift.steps"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sluice::controllers
