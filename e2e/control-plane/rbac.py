@@ -92,6 +92,25 @@ def scenario(build_dir):
         check(exists(s, "canaryrollout", "switch"), "rollout switch is gone")
         log("HTTPRoute deleted when its rollout moved from gatewayAPI to haproxy")
 
+        # A TrafficPolicy on gatewayAPI: an HTTPRoute and an Envoy Gateway
+        # BackendTrafficPolicy; moved to haproxy, the operator deletes both.
+        apply_json(s, {"apiVersion": "sluice.dev/v1alpha1", "kind": "TrafficPolicy",
+                       "metadata": {"name": "global", "namespace": ns},
+                       "spec": {"provider": "gatewayAPI", "hostnames": ["tp.rbac.local"],
+                                "parentRefs": [{"name": "edge", "namespace": ns}],
+                                "backends": [{"name": "stable", "serviceRef": {
+                                    "name": "payment-api-stable",
+                                    "port": int(s.env["STABLE_PORT"])}}]}})
+        wait_for(lambda: exists(s, "httproute", "global") and
+                 exists(s, "backendtrafficpolicy", "global"), 30,
+                 "the HTTPRoute and BackendTrafficPolicy of TrafficPolicy global")
+        s.kubectl("patch", "trafficpolicy", "global", "--type=merge", "-p",
+                  '{"spec":{"provider":"haproxy"}}')
+        wait_for(lambda: not exists(s, "httproute", "global") and
+                 not exists(s, "backendtrafficpolicy", "global"), 30,
+                 "the operator to delete the gatewayAPI objects of a policy moved to haproxy")
+        log("TrafficPolicy moved from gatewayAPI to haproxy: HTTPRoute and BTP deleted")
+
         # A dead gateway: the provider error path (one status write, a Warning Event).
         s.wait_status("haproxy", lambda st: st.get("currentStep", -1) >= 1, 60, "step 1")
         s.stack("haproxy-stop")
