@@ -177,9 +177,11 @@ int main(int argc, char** argv) {
   // Retries double from 5 ms up to 10 s: a dead gateway costs six cheap retries a minute (no
   // API writes), and traffic follows status within 10 s of the gateway coming back.
   canaryOptions.maxBackoff = std::chrono::seconds{10};
-  canaryOptions.watches = {{kube::resources::services(), [&canary](const kube::Object& service) {
-                              return canary.rolloutsUsingService(service);
-                            }}};
+  canaryOptions.watches = {
+      {kube::resources::services(),
+       [&canary](const kube::Object& service) { return canary.rolloutsUsingService(service); }},
+      {policiesResource,
+       [&canary](const kube::Object& policy) { return canary.rolloutsUsingPolicy(policy); }}};
   canaryOptions.startupKeys = [&canary] { return canary.ownersInDataPlanes(); };
   manager.addController(canaryOptions, canary);
 
@@ -201,9 +203,11 @@ int main(int argc, char** argv) {
   }
   policyOptions.workers = o.workers;
   policyOptions.maxBackoff = std::chrono::seconds{10};
-  policyOptions.watches = {{kube::resources::services(), [&policies](const kube::Object& service) {
-                              return policies.policiesUsingService(service);
-                            }}};
+  policyOptions.watches = {
+      {kube::resources::services(),
+       [&policies](const kube::Object& service) { return policies.policiesUsingService(service); }},
+      {rolloutsResource,
+       [&policies](const kube::Object& rollout) { return policies.policyOfRollout(rollout); }}};
   policyOptions.startupKeys = [&policies] { return policies.ownersInDataPlanes(); };
   manager.addController(policyOptions, policies);
 

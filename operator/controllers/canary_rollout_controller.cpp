@@ -8,6 +8,7 @@
 #include "operator/controllers/plan_ops.h"
 #include "operator/controllers/resources.h"
 #include "operator/engine/canary_route.h"
+#include "operator/engine/traffic_policy_route.h"
 #include "operator/kube/apply.h"
 #include "operator/render/hpa.h"
 
@@ -21,7 +22,7 @@ using namespace std::chrono_literals;
 
 constexpr const char* kReasonServiceNotFound = "ServiceNotFound";
 constexpr const char* kReasonTrafficProviderError = "TrafficProviderError";
-constexpr const char* kReasonUnsupported = "Unsupported";
+constexpr const char* kReasonTrafficPolicyNotFound = "TrafficPolicyNotFound";
 
 bool selectorMatches(const kube::Object& selector, const kube::Object& labels) {
   if (!selector.is_object() || selector.empty()) {
@@ -107,6 +108,22 @@ std::vector<kube::ObjectKey> CanaryRolloutReconciler::rolloutsUsingService(
         out.push_back(kube::ObjectKey::of(object));
         break;
       }
+    }
+  }
+  return out;
+}
+
+std::vector<kube::ObjectKey> CanaryRolloutReconciler::rolloutsUsingPolicy(
+    const kube::Object& policy) {
+  const auto key = kube::ObjectKey::of(policy);
+  std::vector<kube::ObjectKey> out;
+  auto list = deps_.cache->list(resources::canaryRollouts(), key.ns, {});
+  if (!list) {
+    return out;
+  }
+  for (const auto& object : list->items) {
+    if (stringAt(object, {"spec", "trafficPolicyRef", "name"}) == key.name) {
+      out.push_back(kube::ObjectKey::of(object));
     }
   }
   return out;
@@ -198,17 +215,53 @@ kube::ReconcileOutcome CanaryRolloutReconciler::reconcile(const kube::ObjectKey&
     }
     services[i] = std::move(*service);
   }
-  if (!spec.route) {
-    return status_.blocked(kind, *object, current, generation, kReasonUnsupported,
-                           "spec.trafficPolicyRef: splitting inside a TrafficPolicy backend is "
-                           "not supported yet; use spec.route",
-                           std::nullopt);
+  // Where the canary's traffic is split: its own route (spec.route), or one backend of a
+  // TrafficPolicy's route (spec.trafficPolicyRef), which stays the policy's to write: this
+  // rollout only decides the percent, and the policy's controller carries it.
+  std::string providerName = spec.route ? spec.route->provider : "";
+  engine::Owner dataOwner = engine::ownerOf(*rollout);
+  std::string routeName = rollout->metadata.name;
+  std::string canaryDestination = engine::kCanaryDestination;
+  if (spec.trafficPolicyRef) {
+    const auto& ref = *spec.trafficPolicyRef;
+    auto policyObject = deps_.cache->get(resources::trafficPolicies(), {ns, ref.name});
+    if (!policyObject) {
+      return status_.blocked(
+          kind, *object, current, generation, kReasonTrafficPolicyNotFound,
+          "spec.trafficPolicyRef.name: TrafficPolicy " + ns + "/" + ref.name + " not found",
+          std::nullopt);
+    }
+    auto policy = api::parseTrafficPolicy(*policyObject);
+    if (!policy) {
+      return status_.blocked(kind, *object, current, generation, kReasonTrafficPolicyNotFound,
+                             "spec.trafficPolicyRef.name: TrafficPolicy " + ns + "/" + ref.name +
+                                 " is invalid: " + policy.error().toString(),
+                             std::nullopt);
+    }
+    std::string names;
+    bool found = false;
+    for (const auto& b : policy->spec.backends) {
+      found |= b.name == ref.backend;
+      names += (names.empty() ? "" : ", ") + b.name;
+    }
+    if (!found) {
+      return status_.blocked(kind, *object, current, generation, api::kReasonInvalidSpec,
+                             "spec.trafficPolicyRef.backend: " + ref.backend +
+                                 " is not a backend of TrafficPolicy " + ref.name + " (" + names +
+                                 ")",
+                             std::nullopt);
+    }
+    providerName = policy->spec.provider;
+    dataOwner = engine::ownerOf(*policy);
+    routeName = policy->metadata.name;
+    canaryDestination = engine::canaryDestinationOf(ref.backend);
   }
-  render::TrafficProvider* provider = deps_.providers->find(spec.route->provider);
+  render::TrafficProvider* provider = deps_.providers->find(providerName);
   if (provider == nullptr) {
     return status_.blocked(
         kind, *object, current, generation, kReasonTrafficProviderError,
-        "spec.route.provider: " + spec.route->provider +
+        std::string(spec.route ? "spec.route.provider: " : "the TrafficPolicy's spec.provider: ") +
+            providerName +
             " is not configured in this operator (configured: " + deps_.providers->names() + ")",
         std::nullopt);
   }
@@ -232,11 +285,9 @@ kube::ReconcileOutcome CanaryRolloutReconciler::reconcile(const kube::ObjectKey&
                        engine::analysisDue(spec, current, now);
   std::optional<std::chrono::steady_clock::time_point> measuredAt;
   if (analyse) {
-    const auto owner = engine::ownerOf(*rollout);
-    observation.analysis = runAnalysis(
-        spec, ns,
-        provider->requestCountQuery(owner, rollout->metadata.name, engine::kCanaryDestination),
-        *deps_.prometheus, now);
+    observation.analysis =
+        runAnalysis(spec, ns, provider->requestCountQuery(dataOwner, routeName, canaryDestination),
+                    *deps_.prometheus, now);
     measuredAt = deps_.clock->steadyNow();
   }
 
@@ -244,6 +295,15 @@ kube::ReconcileOutcome CanaryRolloutReconciler::reconcile(const kube::ObjectKey&
   const auto routePlan =
       engine::canaryRoutePlan(*rollout, plan.canaryWeight, stableTarget, canaryTarget);
   auto apply = [&]() -> Applied {
+    if (spec.trafficPolicyRef) {
+      // The policy carries the split; a route this rollout had of its own goes.
+      for (auto* p : deps_.providers->all()) {
+        if (auto removed = p->remove(routePlan.owner); !removed) {
+          return {false, removed.error().message, {}};
+        }
+      }
+      return {};
+    }
     auto applied = controllers::applyPlan(*deps_.providers, *provider, routePlan);
     if (applied.ok && measuredAt && deps_.metrics != nullptr) {
       const std::chrono::duration<double> latency = deps_.clock->steadyNow() - *measuredAt;

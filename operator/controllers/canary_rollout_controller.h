@@ -57,6 +57,8 @@ class CanaryRolloutReconciler final : public kube::Reconciler {
   // For the manager's watches: the rollouts in a Service's namespace that route to it, so a
   // Service that appears or changes is reconciled at once.
   std::vector<kube::ObjectKey> rolloutsUsingService(const kube::Object& service);
+  // For the manager's watches: the rollouts that split a backend of this TrafficPolicy.
+  std::vector<kube::ObjectKey> rolloutsUsingPolicy(const kube::Object& policy);
   // Every CanaryRollout a data plane still carries output for (deleted while no operator ran
   // included): reconciled once at start so their output goes.
   std::vector<kube::ObjectKey> ownersInDataPlanes();

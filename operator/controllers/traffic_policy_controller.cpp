@@ -121,6 +121,55 @@ std::vector<kube::ObjectKey> TrafficPolicyReconciler::policiesUsingService(
   return out;
 }
 
+std::vector<kube::ObjectKey> TrafficPolicyReconciler::policyOfRollout(const kube::Object& rollout) {
+  const std::string name = stringAt(rollout, {"spec", "trafficPolicyRef", "name"});
+  if (name.empty()) {
+    return {};
+  }
+  return {{kube::ObjectKey::of(rollout).ns, name}};
+}
+
+std::vector<engine::CanarySplit> TrafficPolicyReconciler::canarySplits(
+    const api::TrafficPolicy& policy) {
+  std::vector<engine::CanarySplit> out;
+  const auto& ns = policy.metadata.namespace_;
+  auto list = deps_.cache->list(resources::canaryRollouts(), ns, {});
+  if (!list) {
+    return out;
+  }
+  // One split per backend, the first rollout by name (a second one reports itself blocked
+  // through its own status: it never reaches traffic).
+  std::vector<api::CanaryRollout> rollouts;
+  for (const auto& object : list->items) {
+    if (stringAt(object, {"spec", "trafficPolicyRef", "name"}) != policy.metadata.name ||
+        findPath(object, {"metadata", "deletionTimestamp"}) != nullptr) {
+      continue;
+    }
+    if (auto rollout = api::parseCanaryRollout(object)) {
+      rollouts.push_back(std::move(*rollout));
+    }
+  }
+  std::sort(rollouts.begin(), rollouts.end(),
+            [](const auto& a, const auto& b) { return a.metadata.name < b.metadata.name; });
+  for (const auto& rollout : rollouts) {
+    const auto& ref = *rollout.spec.trafficPolicyRef;
+    for (std::size_t i = 0; i < policy.spec.backends.size(); ++i) {
+      if (policy.spec.backends[i].name != ref.backend ||
+          std::any_of(out.begin(), out.end(),
+                      [&](const engine::CanarySplit& c) { return c.backend == i; })) {
+        continue;
+      }
+      engine::ServiceTarget canary{ns, rollout.spec.canary.name, rollout.spec.canary.port, ""};
+      if (auto service =
+              deps_.cache->get(kube::resources::services(), {ns, rollout.spec.canary.name})) {
+        canary = targetOf(*service, rollout.spec.canary, ns);
+      }
+      out.push_back({i, canary, rollout.status.canaryWeight});
+    }
+  }
+  return out;
+}
+
 std::vector<kube::ObjectKey> TrafficPolicyReconciler::ownersInDataPlanes() {
   return controllers::ownersInDataPlanes(*deps_.providers, kKind);
 }
@@ -304,8 +353,9 @@ kube::ReconcileOutcome TrafficPolicyReconciler::reconcile(const kube::ObjectKey&
   for (const auto& b : current.backends) {
     inputs.states.push_back(stateOf(b));
   }
+  const auto splits = canarySplits(*policy);
   if (auto running = provider->verify(owner); running && *running) {
-    inputs.previous = engine::ruleWeightsOf(spec, **running);
+    inputs.previous = engine::ruleWeightsOf(spec, **running, splits);
   }
   const auto* degraded = api::findCondition(current.conditions, api::kConditionDegraded);
   inputs.wasPanic = degraded != nullptr && degraded->status == api::kConditionTrue;
@@ -333,7 +383,7 @@ kube::ReconcileOutcome TrafficPolicyReconciler::reconcile(const kube::ObjectKey&
     }
     targets.push_back(std::move(target));
   }
-  const auto plan = engine::trafficPolicyRoutePlan(*policy, decision.rules, targets);
+  const auto plan = engine::trafficPolicyRoutePlan(*policy, decision.rules, targets, splits);
   const Applied applied = applyPlan(*deps_.providers, *provider, plan);
   if (!applied.ok) {
     // The data plane did not take the decision: status keeps the states it has (a retry

@@ -25,6 +25,7 @@
 #include "operator/controllers/canary_analysis.h"  // PrometheusClients
 #include "operator/controllers/status.h"
 #include "operator/engine/traffic_policy.h"
+#include "operator/engine/traffic_policy_route.h"
 #include "operator/kube/client.h"
 #include "operator/kube/controller.h"
 #include "operator/kube/events.h"
@@ -63,9 +64,13 @@ class TrafficPolicyReconciler final : public kube::Reconciler {
 
   // For the manager's watches: the policies in a Service's namespace that route to it.
   std::vector<kube::ObjectKey> policiesUsingService(const kube::Object& service);
+  // The policy a CanaryRollout splits a backend of (spec.trafficPolicyRef): its weight
+  // changes are carried by the policy's route.
+  std::vector<kube::ObjectKey> policyOfRollout(const kube::Object& rollout);
   std::vector<kube::ObjectKey> ownersInDataPlanes();
 
  private:
+  std::vector<engine::CanarySplit> canarySplits(const api::TrafficPolicy& policy);
   engine::TrafficObservation observe(const api::TrafficPolicy& policy,
                                      const render::TrafficProvider& provider,
                                      std::vector<bool>& serviceFound, std::string& metricsError);

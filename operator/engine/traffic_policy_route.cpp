@@ -51,9 +51,14 @@ Resilience resilienceOf(const api::TrafficPolicySpec& spec) {
   return r;
 }
 
+std::string canaryDestinationOf(const std::string& backend) {
+  return backend + "-canary";
+}
+
 RoutePlan trafficPolicyRoutePlan(const api::TrafficPolicy& policy,
                                  const std::vector<RuleWeights>& rules,
-                                 const std::vector<ServiceTarget>& targets) {
+                                 const std::vector<ServiceTarget>& targets,
+                                 const std::vector<CanarySplit>& splits) {
   const auto& spec = policy.spec;
   RoutePlan plan;
   plan.owner = ownerOf(policy);
@@ -81,8 +86,19 @@ RoutePlan trafficPolicyRoutePlan(const api::TrafficPolicy& policy,
       rule.queueClass = lastClass + 1;
     }
     for (std::size_t i = 0; i < spec.backends.size() && i < targets.size(); ++i) {
+      const std::int32_t weight = i < weights.weights.size() ? weights.weights[i] : 0;
+      auto split = std::find_if(splits.begin(), splits.end(),
+                                [&](const CanarySplit& c) { return c.backend == i; });
+      if (split == splits.end()) {
+        rule.destinations.push_back({spec.backends[i].name, targets[i], weight});
+        continue;
+      }
+      const std::int64_t canary =
+          static_cast<std::int64_t>(weight) * std::clamp(split->percent, 0, 100) / 100;
       rule.destinations.push_back(
-          {spec.backends[i].name, targets[i], i < weights.weights.size() ? weights.weights[i] : 0});
+          {spec.backends[i].name, targets[i], weight - static_cast<std::int32_t>(canary)});
+      rule.destinations.push_back({canaryDestinationOf(spec.backends[i].name), split->canary,
+                                   static_cast<std::int32_t>(canary)});
     }
     route.rules.push_back(std::move(rule));
   }
@@ -91,7 +107,8 @@ RoutePlan trafficPolicyRoutePlan(const api::TrafficPolicy& policy,
 }
 
 std::optional<std::vector<RuleWeights>> ruleWeightsOf(const api::TrafficPolicySpec& spec,
-                                                      const RoutePlan& plan) {
+                                                      const RoutePlan& plan,
+                                                      const std::vector<CanarySplit>& splits) {
   if (plan.routes.size() != 1 || plan.routes[0].rules.size() != spec.tiers.size() + 1) {
     return std::nullopt;
   }
@@ -103,18 +120,35 @@ std::optional<std::vector<RuleWeights>> ruleWeightsOf(const api::TrafficPolicySp
     w.strategy =
         r < spec.tiers.size() ? spec.tiers[r].strategy.value_or(spec.strategy) : spec.strategy;
     // Data planes that cannot keep rule and destination names (Gateway API reads back as
-    // rule-<i> and Service names) are matched by position and Service.
-    if (rules[r].destinations.size() != spec.backends.size()) {
+    // rule-<i> and Service names) are matched by Service as well as by name.
+    if (rules[r].destinations.size() != spec.backends.size() + splits.size()) {
       return std::nullopt;
     }
+    w.weights.assign(spec.backends.size(), 0);
     std::int64_t sum = 0;
-    for (std::size_t i = 0; i < spec.backends.size(); ++i) {
-      const auto& d = rules[r].destinations[i];
-      if (d.name != spec.backends[i].name && d.service.name != spec.backends[i].serviceRef.name) {
+    for (const auto& d : rules[r].destinations) {
+      // By name first (two backends may share a Service), then by Service.
+      std::optional<std::size_t> at;
+      for (int byService = 0; byService < 2 && !at; ++byService) {
+        for (std::size_t i = 0; i < spec.backends.size() && !at; ++i) {
+          if (byService ? d.service.name == spec.backends[i].serviceRef.name
+                        : d.name == spec.backends[i].name) {
+            at = i;
+          }
+        }
+        for (const auto& split : splits) {
+          if (!at &&
+              (byService ? d.service.name == split.canary.name
+                         : d.name == canaryDestinationOf(spec.backends[split.backend].name))) {
+            at = split.backend;
+          }
+        }
+      }
+      if (!at) {
         return std::nullopt;
       }
-      w.weights.push_back(rules[r].destinations[i].weight);
-      sum += rules[r].destinations[i].weight;
+      w.weights[*at] += d.weight;
+      sum += d.weight;
     }
     if (sum != kWeightScale) {
       // Read back from a data plane with relative weights (Gateway API: divided by their

@@ -37,14 +37,29 @@ inline constexpr std::int32_t kConsecutiveErrors = 5;
 // allowance (none without capacities or latency targets).
 Resilience resilienceOf(const api::TrafficPolicySpec& spec);
 
+// A CanaryRollout with spec.trafficPolicyRef splits one backend's share: the backend's own
+// Service keeps (100 - percent) % of it and the canary Service, a destination named
+// "<backend>-canary" right after it, takes percent %. The policy stays the route's only owner;
+// the rollout only decides the percent (its status.canaryWeight).
+struct CanarySplit {
+  std::size_t backend = 0;  // index in spec.backends
+  ServiceTarget canary;
+  std::int32_t percent = 0;  // 0..100
+};
+
+std::string canaryDestinationOf(const std::string& backend);
+
 // `rules`: decideTraffic()'s, aligned with spec.backends; `targets`: one per backend.
 RoutePlan trafficPolicyRoutePlan(const api::TrafficPolicy& policy,
                                  const std::vector<RuleWeights>& rules,
-                                 const std::vector<ServiceTarget>& targets);
+                                 const std::vector<ServiceTarget>& targets,
+                                 const std::vector<CanarySplit>& splits = {});
 
-// The weights a plan carries, in decideTraffic()'s shape (spec.tiers in order, then default),
-// or nullopt when the plan is not this spec's (another tier set, another backend set).
+// The weights a plan carries, in decideTraffic()'s shape (spec.tiers in order, then default;
+// a split backend's canary share counted back into it), or nullopt when the plan is not this
+// spec's (another tier set, another backend set).
 std::optional<std::vector<RuleWeights>> ruleWeightsOf(const api::TrafficPolicySpec& spec,
-                                                      const RoutePlan& plan);
+                                                      const RoutePlan& plan,
+                                                      const std::vector<CanarySplit>& splits = {});
 
 }  // namespace sluice::engine

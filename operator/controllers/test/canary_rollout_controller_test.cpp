@@ -388,3 +388,41 @@ TEST_F(CanaryRolloutControllerTest, MissingStableHpaIsAnEventNotAHold) {
 
 }  // namespace
 }  // namespace sluice::controllers
+
+namespace sluice::controllers {
+namespace {
+
+// spec.trafficPolicyRef: the rollout decides its weight and writes status; the route is the
+// TrafficPolicy's (its controller carries the split), so the rollout writes none of its own.
+TEST_F(CanaryRolloutControllerTest, InsideATrafficPolicyItDecidesButWritesNoRoute) {
+  Object r = rollout();
+  r["spec"].erase("route");
+  r["spec"]["trafficPolicyRef"] = {{"name", "checkout"}, {"backend", "eastus"}};
+  ASSERT_TRUE(client_.remove(resources::canaryRollouts(), {"shop", "pay"}));
+  client_.seed(resources::canaryRollouts(), r);
+  ASSERT_FALSE(reconcile());
+  EXPECT_EQ(status()["conditions"][0]["reason"], "TrafficPolicyNotFound");
+  Object policy = Object::parse(R"({
+    "apiVersion": "sluice.dev/v1alpha1", "kind": "TrafficPolicy",
+    "metadata": {"name": "checkout", "namespace": "shop"},
+    "spec": {"provider": "gatewayAPI", "parentRefs": [{"name": "edge"}],
+             "backends": [{"name": "westus", "serviceRef": {"name": "pay-stable", "port": 80}}]}
+  })");
+  client_.seed(resources::trafficPolicies(), policy);
+  EXPECT_EQ(reconciler_->rolloutsUsingPolicy(policy),
+            (std::vector<kube::ObjectKey>{{"shop", "pay"}}));
+  ASSERT_FALSE(reconcile());
+  EXPECT_NE(status()["message"].get<std::string>().find("spec.trafficPolicyRef.backend: eastus"),
+            std::string::npos)
+      << status().dump();
+  policy["spec"]["backends"][0]["name"] = "eastus";
+  ASSERT_TRUE(client_.remove(resources::trafficPolicies(), {"shop", "checkout"}));
+  client_.seed(resources::trafficPolicies(), policy);
+  ASSERT_TRUE(reconcile());
+  EXPECT_EQ(status()["phase"], "Progressing");
+  EXPECT_EQ(status()["canaryWeight"], 5);
+  EXPECT_FALSE(client_.get(kube::resources::httpRoutes(), {"shop", "pay"}));
+}
+
+}  // namespace
+}  // namespace sluice::controllers

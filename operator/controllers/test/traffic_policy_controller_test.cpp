@@ -261,3 +261,37 @@ TEST_F(TrafficPolicyControllerTest, InvalidSpecIsReportedNotRetriedHot) {
 
 }  // namespace
 }  // namespace sluice::controllers
+
+namespace sluice::controllers {
+namespace {
+
+// A CanaryRollout that splits eastus: the policy's route carries the canary at the rollout's
+// weight, and the rollout's own controller writes no route of its own.
+TEST_F(TrafficPolicyControllerTest, CarriesACanaryRolloutInsideOneBackend) {
+  client_.seed(kube::resources::services(), service("checkout-eastus-v2"));
+  Object rollout = Object::parse(R"({
+    "apiVersion": "sluice.dev/v1alpha1", "kind": "CanaryRollout",
+    "metadata": {"name": "eastus-v2", "namespace": "shop"},
+    "spec": {"stable": {"serviceRef": {"name": "checkout-eastus", "port": 80}},
+             "canary": {"serviceRef": {"name": "checkout-eastus-v2", "port": 80}},
+             "trafficPolicyRef": {"name": "checkout", "backend": "eastus"}},
+    "status": {"phase": "Progressing", "canaryWeight": 25}
+  })");
+  client_.seed(resources::canaryRollouts(), rollout);
+  EXPECT_EQ(reconciler_->policyOfRollout(rollout),
+            (std::vector<kube::ObjectKey>{{"shop", "checkout"}}));
+  ASSERT_TRUE(reconcile());
+  EXPECT_EQ(routeWeights(), (std::map<std::string, int>{{"checkout-eastus", 30},
+                                                        {"checkout-eastus-v2", 10},
+                                                        {"checkout-westeurope", 30},
+                                                        {"checkout-southeastasia", 30}}));
+  // The backend's share is still 40 %: the split is inside it.
+  EXPECT_EQ(backendStatus("eastus")["weight"], 400000);
+  const auto writes = statusWrites();
+  clock_.advance(5s);
+  ASSERT_TRUE(reconcile());
+  EXPECT_EQ(statusWrites(), writes) << "weights read back with a split did not match";
+}
+
+}  // namespace
+}  // namespace sluice::controllers
