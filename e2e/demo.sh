@@ -2,7 +2,9 @@
 # `make demo`: the local stack (a real control plane: etcd, kube-apiserver,
 # kube-controller-manager; the operator installed with helm and running as the chart's
 # ServiceAccount; Prometheus, HAProxy and sample backends), a canary that walks 5→10→25→50→75→100 under live traffic, then a second canary
-# whose backend starts failing at 25 % and is rolled back. Ends by itself and cleans up.
+# whose backend starts failing at 25 % and is rolled back, then a TrafficPolicy over three
+# regions: one fails, its traffic leaves it step by step and comes back once it heals. Ends by
+# itself and cleans up.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
@@ -132,5 +134,51 @@ echo
 echo "Traffic split after the rollback (measured):"
 python3 "$root/e2e/stack/loadgen.py" --port "$GATEWAY_PORT" --host payment-v3.demo.local \
   --tenants 400 | python3 -c 'import json,sys; r=json.load(sys.stdin); print("  ", r["byInstance"])'
+kill "$load_pid" 2>/dev/null || true
+
+bold "TrafficPolicy: checkout across eastus, westeurope, southeastasia (40/30/30)"
+render "$root/e2e/trafficpolicy/manifests/services.yaml.tmpl" | kubectl apply -f -
+render "$root/e2e/trafficpolicy/manifests/checkout.yaml.tmpl" NAME=checkout \
+  HOSTNAME=checkout.demo.local STRATEGY=RoundRobin TIERS='[]' CAPACITY=1000 \
+  LATENCY_THRESHOLD=500 WINDOW=4s | kubectl apply -f -
+hey -z 600s -q 25 -c 4 -host checkout.demo.local "http://127.0.0.1:$GATEWAY_PORT/" >/dev/null 2>&1 &
+load_pid=$!
+backends_of() {
+  kubectl get trafficpolicy checkout -o \
+    jsonpath='{range .status.backends[*]}{.name}={.state}/{.weight}{"  "}{end}' 2>/dev/null || true
+}
+measured() {  # who answered 200 requests, from the responses themselves
+  python3 "$root/e2e/stack/loadgen.py" --port "$GATEWAY_PORT" --host checkout.demo.local \
+    --tenants 200 | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["byInstance"])'
+}
+# Prints the backends' states and weights (parts per million) whenever they change, with the
+# split measured right then, until `until` matches or the deadline passes.
+watch_policy() {  # watch_policy UNTIL_REGEX SECONDS
+  local last="" now deadline=$((SECONDS + $2))
+  while ((SECONDS < deadline)); do
+    now=$(backends_of)
+    if [ -n "$now" ] && [ "$now" != "$last" ]; then
+      printf '%s  %s\n   measured: %s\n' "$(date +%T)" "$now" "$(measured)"
+      last=$now
+    fi
+    [[ $now =~ $1 ]] && return 0
+    sleep 0.3
+  done
+  echo "demo: timed out waiting for $1" >&2
+  return 1
+}
+watch_policy 'eastus=Healthy/400000' 60
+kubectl get trafficpolicy checkout
+echo ">>> eastus starts failing half its requests (health checks still pass)"
+curl -fsS -X POST "$EASTUS_ADMIN/admin/config?errorRate=0.5" >/dev/null
+watch_policy 'eastus=Drained/0' 60
+kubectl get trafficpolicy checkout -o jsonpath='  shift: {.status.backends[0].reason}{"\n"}'
+echo ">>> eastus is healthy again: it comes back after 6 s of health, step by step"
+curl -fsS -X POST "$EASTUS_ADMIN/admin/config?errorRate=0" >/dev/null
+watch_policy 'eastus=Healthy/400000' 90
+echo "Events (kubectl events):"
+kubectl events --for trafficpolicy/checkout 2>/dev/null | tail -n 8
+kill "$load_pid" 2>/dev/null || true
+
 echo "Operator: $(ps -o rss=,time= -p "$(cat "$dir/pids/operator.pid")" | awk '{printf "RSS %.1f MiB, CPU time %s", $1/1024, $2}')"
 bold "Demo finished"

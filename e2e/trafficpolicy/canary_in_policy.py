@@ -6,8 +6,8 @@ a canary. The policy's route is the only one written: the canary's share of all 
 it back and eastus's whole share returns to its stable Service."""
 import time
 
-from tp_e2e import (Failure, apply, check, condition, log, main, send, start_policy, wait_answering,
-                    wait_policy, Stack)
+from tp_e2e import (Failure, apply, check, condition, log, main, send, start_policy,
+                    wait_answering, wait_policy, Stack)
 
 HOST = "checkout.canary.local"
 
