@@ -159,7 +159,7 @@ int main(int argc, char** argv) {
     return prometheus::makeHttpQueryClient({address, std::chrono::seconds{2}});
   });
 
-  controllers::CanaryRolloutDeps deps;
+  controllers::Deps deps;
   deps.cache = &cache;
   deps.writer = client->get();
   deps.statusWriter = client->get();
@@ -185,15 +185,7 @@ int main(int argc, char** argv) {
   canaryOptions.startupKeys = [&canary] { return canary.ownersInDataPlanes(); };
   manager.addController(canaryOptions, canary);
 
-  controllers::TrafficPolicyDeps policyDeps;
-  policyDeps.cache = &cache;
-  policyDeps.statusWriter = client->get();
-  policyDeps.events = &events;
-  policyDeps.prometheus = &prometheusClients;
-  policyDeps.providers = &providers;
-  policyDeps.metrics = &metrics;
-  policyDeps.clock = &clock;
-  controllers::TrafficPolicyReconciler policies(policyDeps);
+  controllers::TrafficPolicyReconciler policies(deps);
   kube::ControllerOptions policyOptions;
   policyOptions.name = "trafficpolicy";
   policyOptions.forResource = policiesResource;

@@ -23,6 +23,7 @@
 #include "operator/api/canary_rollout.h"
 #include "operator/common/clock.h"
 #include "operator/controllers/canary_analysis.h"
+#include "operator/controllers/deps.h"
 #include "operator/controllers/plan_ops.h"
 #include "operator/controllers/status.h"
 #include "operator/engine/canary.h"
@@ -37,16 +38,7 @@ namespace sluice::controllers {
 
 inline constexpr const char* kControllerName = "sluice.dev/canary-rollout-controller";
 
-struct CanaryRolloutDeps {
-  kube::Reader* cache = nullptr;  // informer-backed reads: rollouts, services, pods, HPAs
-  kube::Writer* writer = nullptr;
-  kube::StatusWriter* statusWriter = nullptr;
-  kube::EventRecorder* events = nullptr;
-  PrometheusClients* prometheus = nullptr;
-  const render::Providers* providers = nullptr;
-  kube::Metrics* metrics = nullptr;  // optional
-  const Clock* clock = nullptr;
-};
+using CanaryRolloutDeps = Deps;
 
 class CanaryRolloutReconciler final : public kube::Reconciler {
  public:

@@ -22,7 +22,7 @@
 
 #include "operator/api/traffic_policy.h"
 #include "operator/common/clock.h"
-#include "operator/controllers/canary_analysis.h"  // PrometheusClients
+#include "operator/controllers/deps.h"
 #include "operator/controllers/status.h"
 #include "operator/engine/traffic_policy.h"
 #include "operator/engine/traffic_policy_route.h"
@@ -46,15 +46,7 @@ inline constexpr const char* kMetricBackends = "sluice_trafficpolicy_backends";
 inline constexpr const char* kMetricPanic = "sluice_trafficpolicy_panic";
 inline constexpr const char* kMetricBudgetState = "sluice_trafficpolicy_budget_state";
 
-struct TrafficPolicyDeps {
-  kube::Reader* cache = nullptr;  // informer-backed reads: policies, services
-  kube::StatusWriter* statusWriter = nullptr;
-  kube::EventRecorder* events = nullptr;
-  PrometheusClients* prometheus = nullptr;
-  const render::Providers* providers = nullptr;
-  kube::Metrics* metrics = nullptr;  // optional
-  const Clock* clock = nullptr;
-};
+using TrafficPolicyDeps = Deps;  // writer unused: it writes status and provider output only
 
 class TrafficPolicyReconciler final : public kube::Reconciler {
  public:

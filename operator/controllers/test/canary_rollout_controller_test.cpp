@@ -7,6 +7,7 @@
 #include "operator/controllers/resources.h"
 #include "operator/render/gatewayapi/provider.h"
 #include "operator/test/mocks/kube/fake_client.h"
+#include "operator/test/mocks/kube/objects.h"
 #include "operator/test/mocks/prometheus/fake_prometheus.h"
 
 namespace sluice::controllers {
@@ -18,12 +19,7 @@ using kube::Object;
 using prometheus::FakePrometheus;
 using prometheus::ForwardingQueryClient;
 
-Object service(const std::string& name) {
-  return {{"apiVersion", "v1"},
-          {"kind", "Service"},
-          {"metadata", {{"name", name}, {"namespace", "shop"}}},
-          {"spec", {{"ports", {{{"port", 80}}}}}}};
-}
+using kube::testing::service;
 
 Object rollout() {
   return Object::parse(R"({

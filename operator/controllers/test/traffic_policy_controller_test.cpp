@@ -5,6 +5,7 @@
 #include "operator/controllers/resources.h"
 #include "operator/render/gatewayapi/provider.h"
 #include "operator/test/mocks/kube/fake_client.h"
+#include "operator/test/mocks/kube/objects.h"
 #include "operator/test/mocks/prometheus/fake_prometheus.h"
 
 namespace sluice::controllers {
@@ -15,12 +16,7 @@ using kube::Object;
 using prometheus::FakePrometheus;
 using prometheus::ForwardingQueryClient;
 
-Object service(const std::string& name) {
-  return {{"apiVersion", "v1"},
-          {"kind", "Service"},
-          {"metadata", {{"name", name}, {"namespace", "shop"}}},
-          {"spec", {{"ports", {{{"port", 80}}}}}}};
-}
+using kube::testing::service;
 
 // Queries name their backend through {{service}}, so the fake answers per backend.
 Object policy(int backends = 3) {
