@@ -67,6 +67,51 @@ Object realisticRollout(int i) {
 }
 // clang-format on
 
+// The sample TrafficPolicy (three regions, three tiers, failover, budget, metrics) as the API
+// server returns it after the operator wrote its status: the larger of the kinds.
+// clang-format off
+Object realisticPolicy(int i) {
+  static const Object base = [] {
+    Object o = Object::parse(R"json({
+      "apiVersion": "sluice.dev/v1alpha1", "kind": "TrafficPolicy",
+      "metadata": {"generation": 2, "creationTimestamp": "2026-11-01T10:00:00Z",
+        "labels": {"app.kubernetes.io/name": "checkout"},
+        "managedFields": [{"manager": "sluice-operator", "operation": "Update", "apiVersion": "sluice.dev/v1alpha1", "time": "2026-11-01T10:05:00Z", "fieldsType": "FieldsV1", "subresource": "status", "fieldsV1": {"f:status": {".": {}, "f:backends": {}, "f:conditions": {}, "f:decision": {}}}}]},
+      "spec": {"parentRefs": [{"name": "edge", "namespace": "gateways"}], "hostnames": ["checkout.example.com"],
+        "provider": "gatewayAPI", "strategy": "Hybrid", "healthCheck": {"path": "/healthz", "interval": "10s"},
+        "backends": [], "tiers": [],
+        "failover": {"errorRateThreshold": "0.05", "latencyThresholdMilliseconds": 500, "shift": {"steps": 10, "interval": "6s"}, "recovery": {"healthyFor": "2m"}, "minHealthyBackends": 1},
+        "budget": {"maxCostPerHour": "100", "alertAtPercent": 80},
+        "metrics": {"prometheus": {"address": "http://prometheus.monitoring:9090"}, "interval": "15s",
+          "queries": {"errorRate": "sum(rate(http_requests_total{service=\"{{service}}\",namespace=\"{{namespace}}\",code=~\"5..\"}[1m])) / sum(rate(http_requests_total{service=\"{{service}}\",namespace=\"{{namespace}}\"}[1m]))",
+                      "latencyP99Milliseconds": "1000 * histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{service=\"{{service}}\",namespace=\"{{namespace}}\"}[1m])))",
+                      "requestsPerSecond": "sum(rate(http_requests_total{service=\"{{service}}\",namespace=\"{{namespace}}\"}[1m]))"}}},
+      "status": {"observedGeneration": 2, "activeBackends": 3, "backends": [],
+        "decision": {"strategy": "Hybrid", "decidedAt": "2026-11-01T10:05:00Z", "durationMicroseconds": 41},
+        "estimatedCostPerHour": "3.6",
+        "conditions": [{"type": "Ready", "status": "True", "reason": "WeightsApplied", "message": "3 of 3 backends receive traffic through gatewayAPI", "lastTransitionTime": "2026-11-01T10:05:00Z", "observedGeneration": 2},
+                       {"type": "Progressing", "status": "False", "reason": "Stable", "message": "no shift in progress", "lastTransitionTime": "2026-11-01T10:05:00Z", "observedGeneration": 2},
+                       {"type": "Degraded", "status": "False", "reason": "EnoughHealthyBackends", "message": "at least failover.minHealthyBackends backends are healthy", "lastTransitionTime": "2026-11-01T10:05:00Z", "observedGeneration": 2}]}
+    })json");
+    const char* regions[] = {"eastus", "westeurope", "southeastasia"};
+    const char* tiers[] = {"premium", "standard", "free"};
+    for (int r = 0; r < 3; ++r) {
+      o["spec"]["backends"].push_back({{"name", regions[r]}, {"serviceRef", {{"name", std::string("checkout-") + regions[r]}, {"port", 8080}}}, {"region", regions[r]}, {"weight", 30 + r}, {"capacity", {{"maxRequestsPerSecond", 5000}}}, {"cost", {{"perMillionRequests", "0.10"}, {"egressPerGB", "0.02"}}}});
+      o["spec"]["tiers"].push_back({{"name", tiers[r]}, {"match", {{"headers", {{{"name", "X-Tier"}, {"value", tiers[r]}}}}}}, {"priority", r + 1}, {"latencyTargetMilliseconds", 50 * (r + 1)}, {"bandwidth", "1G"}, {"burstAllowance", "1.5"}, {"strategy", "Hybrid"}});
+      o["status"]["backends"].push_back({{"name", regions[r]}, {"weight", 333333}, {"healthy", true}, {"errorRate", 0.001}, {"latencyP99Milliseconds", 42}, {"costPerHour", "1.2"}, {"state", "Healthy"}, {"healthySince", "2026-11-01T10:00:00Z"}});
+    }
+    return o;
+  }();
+  Object o = base;
+  auto& meta = o["metadata"];
+  meta["name"] = "checkout-" + std::to_string(i);
+  meta["namespace"] = "team-" + std::to_string(i % 50);
+  meta["uid"] = "7f1c2a3e-8d4b-4c1e-9a7f-" + std::to_string(100000000000LL + i);
+  meta["resourceVersion"] = std::to_string(1000 + i);
+  return o;
+}
+// clang-format on
+
 std::vector<std::string> watchLines() {
   std::vector<std::string> lines;
   for (int i = 0; i < 256; ++i) {
@@ -179,6 +224,31 @@ void BM_InformerCompactCache(benchmark::State& state) {
 }
 BENCHMARK(BM_InformerCompactCache)->Arg(10'000)->Unit(benchmark::kMillisecond);
 
+// The same for TrafficPolicies, the largest kind: the 2 KiB budget holds for every kind.
+void BM_InformerCompactCachePolicies(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  std::vector<Object> objects;
+  for (int i = 0; i < n; ++i)
+    objects.push_back(realisticPolicy(i));
+  FakeClient fake;
+  double perObject = 0;
+  for (auto _ : state) {
+    size_t before = heapInUse();
+    Informer informer(fake, {"sluice.dev", "v1alpha1", "trafficpolicies", "TrafficPolicy", true});
+    informer.replaceAllForTest(objects, "99999");
+    perObject = heapPerObject(state, before, n);
+    if (informer.size() != static_cast<size_t>(n)) {
+      state.SkipWithError("the informer does not hold every object it was given");
+    }
+    if (state.error_occurred()) {
+      break;
+    }
+    benchmark::DoNotOptimize(informer.size());
+  }
+  state.counters["bytes_per_object"] = perObject;
+}
+BENCHMARK(BM_InformerCompactCachePolicies)->Arg(10'000)->Unit(benchmark::kMillisecond);
+
 // Baseline: the same objects held as full nlohmann DOMs (what a naive cache would store).
 void BM_InformerDomBaseline(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
@@ -281,6 +351,9 @@ int main(int argc, char** argv) {
       argc, argv,
       {.targets = {{{"BM_WatchDecode", "events_per_second", "events/s"}, atLeast, 20'000},
                    {{cache, "bytes_per_object", "B/object"}, atMost, 2048},
+                   {{"BM_InformerCompactCachePolicies/10000", "bytes_per_object", "B/object"},
+                    atMost,
+                    2048},
                    {{"BM_WorkQueueAddGetDone", "items_per_second", "cycles/s"}, atLeast, 500'000}},
        .ratios = {
            {{"BM_WatchDecode", "", "ns"}, "BM_BaselineJsonParse"},
