@@ -6,8 +6,9 @@ measured from the responses and from HAProxy's per-backend counters. Healed, it 
 share gradually once it has been healthy for `healthyFor`."""
 import time
 
-from tp_e2e import (backend, check, condition, haproxy_served, log, main, send, set_backend,
-                    shares, start_policy, status, wait_answering, wait_policy, Stack)
+from tp_e2e import (backend, check, condition, firing_alerts, haproxy_served, log, main, send,
+                    set_backend, shares, start_policy, status, wait_answering, wait_policy,
+                    Stack)
 
 HOST = "checkout.failover.local"
 STEPS, INTERVAL, HEALTHY_FOR = 4, 2.0, 6.0
@@ -28,15 +29,20 @@ def scenario(build_dir):
         set_backend(s, "eastus", errorRate=0.5)
         failed_at = time.monotonic()
         weights = []
+        alerts = set()
 
         def drained(st):
+            alerts.update(firing_alerts(s))
             w = backend(st, "eastus").get("weight")
             if not weights or weights[-1] != w:
                 weights.append(w)
             return backend(st, "eastus").get("state") == "Drained"
         st = wait_policy(s, "checkout", drained, 60, "eastus Drained")
         took = time.monotonic() - failed_at
-        log(f"eastus drained {took:.1f}s after it started failing; weights on the way: {weights}")
+        log(f"eastus drained {took:.1f}s after it started failing; weights on the way: {weights}; "
+            f"alerts fired: {sorted(alerts)}")
+        check("SluiceTrafficShiftInProgress" in alerts,
+              f"Prometheus never fired SluiceTrafficShiftInProgress during the shift: {alerts}")
         # Detection (a 4 s rate window at 1 s scrapes) plus the schedule: steps-1 intervals
         # after the first step.
         check(took <= 4 + 1 + (STEPS - 1) * INTERVAL + 3, f"draining took {took:.1f}s")

@@ -119,3 +119,16 @@ def set_backend(s, region, **knobs):
     req = urllib.request.Request(url, method="POST", data=b"")
     with urllib.request.urlopen(req, timeout=5) as r:
         return json.loads(r.read())
+
+
+def firing_alerts(s):
+    """Names of the alerts the local stack's Prometheus fires for this stack's namespace
+    (charts/sluice/files/alerts.yaml)."""
+    import urllib.request
+    try:
+        with urllib.request.urlopen(s.env["PROM_URL"] + "/api/v1/alerts", timeout=5) as r:
+            data = json.loads(r.read())
+    except OSError:
+        return set()
+    return {a["labels"]["alertname"] for a in data["data"]["alerts"]
+            if a.get("state") == "firing" and a["labels"].get("namespace") == s.env["NAMESPACE"]}
