@@ -7,7 +7,8 @@ weights, and the operator neither crashes nor loops.
      the Service; back when the Service is.
   3. Every backend unhealthy: panic, Degraded=True with a Warning Event, traffic spread over
      all backends rather than sent to one or to none.
-  4. A query template with an unknown placeholder: MetricsAvailable=False naming the field.
+  4. A query template with an unknown placeholder: MetricsAvailable=False naming the field;
+     no queries at all: the haproxy provider's built-in queries (HAProxy's metrics) answer.
   5. More backends than a Gateway API rule allows (17 on gatewayAPI): Ready=False saying so,
      nothing silently dropped; admission refuses an invalid spec naming the field."""
 import json
@@ -90,6 +91,16 @@ def scenario(build_dir):
               f"the message does not name the field and placeholder: {msg}")
         out = shares(send(s, HOST, 200))
         check(out["other"] == 0, f"requests failed with a bad template: {out}")
+        # No queries at all: the haproxy provider's built-in ones (HAProxy's own metrics).
+        s.kubectl("patch", "trafficpolicy", "checkout", "--type=json", "-p",
+                  '[{"op": "remove", "path": "/spec/metrics/queries"}]')
+        st = wait_policy(s, "checkout", lambda st: condition(st, "MetricsAvailable").get(
+            "status") == "True" and all(b.get("errorRate") is not None and
+                                        b.get("latencyP99Milliseconds") is not None
+                                        for b in st.get("backends", [])), 30,
+            "metrics from the built-in HAProxy queries")
+        log(f"built-in queries: {[(b['name'], b['errorRate'], b['latencyP99Milliseconds']) for b in st['backends']]}")
+        check(st.get("activeBackends") == 3, f"built-in queries: {st}")
 
         # 5. 17 backends on gatewayAPI; and admission.
         many = {"apiVersion": "sluice.dev/v1alpha1", "kind": "TrafficPolicy",

@@ -204,6 +204,7 @@ engine::TrafficObservation TrafficPolicyReconciler::observe(const api::TrafficPo
   const auto window = 4 * spec.metrics->interval;
   const auto owner = engine::ownerOf(policy);
   const auto& queries = spec.metrics->queries;
+  int queried = 0;
   for (std::size_t i = 0; i < spec.backends.size(); ++i) {
     const auto& backend = spec.backends[i];
     const auto builtin = provider.destinationQueries(owner, policy.metadata.name, backend.name);
@@ -217,6 +218,7 @@ engine::TrafficObservation TrafficPolicyReconciler::observe(const api::TrafficPo
       if (text.empty() || !metricsError.empty()) {
         return std::nullopt;
       }
+      ++queried;
       auto promql = prometheus::renderQuery(text, values);
       if (!promql) {
         metricsError =
@@ -255,6 +257,10 @@ engine::TrafficObservation TrafficPolicyReconciler::observe(const api::TrafficPo
       o.down = true;
       o.downReason = "every request failed";
     }
+  }
+  if (metricsError.empty() && queried == 0 && !spec.backends.empty()) {
+    metricsError = "spec.metrics.queries: none given, and the " + spec.provider +
+                   " provider has no built-in queries to fall back on";
   }
   if (!metricsError.empty()) {
     // A half-answered round is not a picture of the backends: keep only what the cache knows.

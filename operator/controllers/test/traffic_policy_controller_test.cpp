@@ -291,3 +291,20 @@ TEST_F(TrafficPolicyControllerTest, CarriesACanaryRolloutInsideOneBackend) {
 
 }  // namespace
 }  // namespace sluice::controllers
+
+namespace sluice::controllers {
+namespace {
+
+TEST_F(TrafficPolicyControllerTest, NoQueriesAndNoBuiltInsIsSaidNotCalledHealthy) {
+  auto p = policy();
+  p["spec"]["metrics"].erase("queries");
+  replacePolicy(p);
+  ASSERT_TRUE(reconcile());
+  EXPECT_EQ(condition("MetricsAvailable"), "False");
+  EXPECT_NE(condition("MetricsAvailable", "message").find("spec.metrics.queries"),
+            std::string::npos);
+  EXPECT_EQ(prom_.queries, 0);
+}
+
+}  // namespace
+}  // namespace sluice::controllers
