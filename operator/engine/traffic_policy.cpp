@@ -78,6 +78,46 @@ bool isAllocation(LoadBalancingStrategy s) {
   return s == LoadBalancingStrategy::Geographic || s == LoadBalancingStrategy::CostOptimized;
 }
 
+// What the rules read of a backend's spec and observation, gathered in one pass so the
+// rules never go back to the (large) spec and observation structs.
+struct Facts {
+  double base = 0;
+  Known errorRate;
+  Known latency;
+  Known rps;
+  Known cost;                   // per million requests, as configured
+  Known capacity;               // maxRequestsPerSecond
+  std::int64_t costMicros = 0;  // the configured cost, when `cost` is known
+  bool down = false;
+  bool up = false;  // the health check passes
+};
+
+// The working memory of a decision, kept per thread and reused: a decision over 1,000
+// backends would otherwise allocate and first touch a few hundred kilobytes each round.
+// decideTraffic() never calls itself, so one per thread is enough.
+struct Scratch {
+  std::vector<Facts> facts;
+  std::vector<double> limit;
+  std::vector<double> drain;
+  std::vector<std::pair<std::int64_t, std::size_t>> prices;
+  std::vector<std::pair<std::int64_t, std::size_t>> partitioned;
+  std::vector<double> shares;
+  std::vector<double> weight;
+  std::vector<std::size_t> order;
+  std::vector<std::size_t> groupEnds;
+  std::vector<std::size_t> members;
+  std::vector<std::size_t> active;
+  std::vector<std::size_t> next;
+  std::vector<double> remainder;
+  std::vector<double> ranked;
+  std::vector<unsigned char> capped;
+};
+
+Scratch& scratchOfThisThread() {
+  thread_local Scratch scratch;
+  return scratch;
+}
+
 // Everything one decideTraffic() call builds up. Per-backend facts are computed once and shared
 // by every rule; a rule's weights depend only on its strategy (and, for Geographic, its
 // regions), so each distinct one is computed once.
@@ -95,20 +135,6 @@ class Decider {
   TrafficDecision run();
 
  private:
-  // What the rules read of a backend's spec and observation, gathered in one pass so the
-  // rules never go back to the (large) spec and observation structs.
-  struct Facts {
-    double base = 0;
-    Known errorRate;
-    Known latency;
-    Known rps;
-    Known cost;                   // per million requests, as configured
-    Known capacity;               // maxRequestsPerSecond
-    std::int64_t costMicros = 0;  // the configured cost, when `cost` is known
-    bool down = false;
-    bool up = false;  // the health check passes
-  };
-
   void emit(EventType type, const char* reason, std::string message) {
     out_.events.push_back({type, reason, std::move(message)});
   }
@@ -152,11 +178,12 @@ class Decider {
   const double latencyThreshold_;
 
   TrafficDecision out_;
-  std::vector<Facts> facts_;
+  Scratch& scratch_ = scratchOfThisThread();
+  std::vector<Facts>& facts_ = scratch_.facts;
   // Read by every rule, so apart from the facts: capacity as a fraction of the observed
   // traffic, and the share the incident shift leaves a backend.
-  std::vector<double> limit_;
-  std::vector<double> drain_;
+  std::vector<double>& limit_ = scratch_.limit;
+  std::vector<double>& drain_ = scratch_.drain;
   double traffic_ = 0;  // T: the sum of the known requests per second
   double cost_ = 0;     // the estimated cost per hour of the known traffic
   bool anyEstimate_ = false;
@@ -170,56 +197,29 @@ class Decider {
   bool anyCost_ = false;
   // Candidates as (cost in micro-units, index), in no order: the cheapest-first fill selects
   // the marginal price instead of sorting (a sort of 1,000 was a third of a decision).
-  std::vector<std::pair<std::int64_t, std::size_t>> prices_;
-  std::vector<std::pair<std::int64_t, std::size_t>> partitioned_;
+  std::vector<std::pair<std::int64_t, std::size_t>>& prices_ = scratch_.prices;
+  std::vector<std::pair<std::int64_t, std::size_t>>& partitioned_ = scratch_.partitioned;
 
   // Scratch space reused by every rule.
-  std::vector<double> shares_;
-  std::vector<double> weight_;
-  std::vector<std::size_t> order_;
-  std::vector<std::size_t> groupEnds_;
-  std::vector<std::size_t> members_;
-  std::vector<std::size_t> active_;
-  std::vector<std::size_t> next_;
-  std::vector<double> remainder_;
-  std::vector<double> ranked_;
-  std::vector<unsigned char> capped_;
+  std::vector<double>& shares_ = scratch_.shares;
+  std::vector<double>& weight_ = scratch_.weight;
+  std::vector<std::size_t>& order_ = scratch_.order;
+  std::vector<std::size_t>& groupEnds_ = scratch_.groupEnds;
+  std::vector<std::size_t>& members_ = scratch_.members;
+  std::vector<std::size_t>& active_ = scratch_.active;
+  std::vector<std::size_t>& next_ = scratch_.next;
+  std::vector<double>& remainder_ = scratch_.remainder;
+  std::vector<double>& ranked_ = scratch_.ranked;
+  std::vector<unsigned char>& capped_ = scratch_.capped;
 
   std::array<std::optional<std::vector<std::int32_t>>, kStrategyCount> memo_;
   std::vector<std::pair<const std::vector<std::string>*, std::vector<std::int32_t>>> geoMemo_;
 };
 
 void Decider::normalizeStates() {
-  // Status lists the states in spec order: copy while the names agree (each state is read
-  // once), and only fall back to matching by name when they do not.
-  out_.backends.reserve(n_);
-  bool aligned = in_.states.size() >= n_;
-  for (std::size_t i = 0; aligned && i < n_; ++i) {
-    aligned = in_.states[i].name == spec_.backends[i].name;
-    if (aligned) {
-      out_.backends.push_back(in_.states[i]);
-    }
-  }
-  if (!aligned) {
-    out_.backends.clear();
-    out_.backends.resize(n_);
-    std::unordered_map<std::string_view, const BackendState*> byName;
-    byName.reserve(in_.states.size());
-    for (const auto& s : in_.states) {
-      byName.emplace(s.name, &s);  // the first of duplicates wins
-    }
-    for (std::size_t i = 0; i < n_; ++i) {
-      auto it = byName.find(spec_.backends[i].name);
-      if (it != byName.end()) {
-        out_.backends[i] = *it->second;
-      } else {
-        out_.backends[i] = healthyState(spec_.backends[i].name);
-      }
-    }
-  }
   // A state written under another shift.steps (or by hand) is brought into range, so the
   // share it implies stays between 0 and 1.
-  for (auto& s : out_.backends) {
+  auto clamp = [&](BackendState& s) {
     switch (s.phase) {
       case BackendPhase::Healthy:
         s.step = 0;
@@ -241,6 +241,35 @@ void Decider::normalizeStates() {
         }
         break;
     }
+  };
+  // Status lists the states in spec order: copy while the names agree (each state is read
+  // and brought into range once), and only fall back to matching by name when they do not.
+  out_.backends.reserve(n_);
+  bool aligned = in_.states.size() >= n_;
+  for (std::size_t i = 0; aligned && i < n_; ++i) {
+    aligned = in_.states[i].name == spec_.backends[i].name;
+    if (aligned) {
+      clamp(out_.backends.emplace_back(in_.states[i]));
+    }
+  }
+  if (aligned) {
+    return;
+  }
+  out_.backends.clear();
+  out_.backends.resize(n_);
+  std::unordered_map<std::string_view, const BackendState*> byName;
+  byName.reserve(in_.states.size());
+  for (const auto& s : in_.states) {
+    byName.emplace(s.name, &s);  // the first of duplicates wins
+  }
+  for (std::size_t i = 0; i < n_; ++i) {
+    auto it = byName.find(spec_.backends[i].name);
+    if (it != byName.end()) {
+      out_.backends[i] = *it->second;
+    } else {
+      out_.backends[i] = healthyState(spec_.backends[i].name);
+    }
+    clamp(out_.backends[i]);
   }
 }
 
@@ -891,8 +920,9 @@ void Decider::toWeights(std::vector<std::int32_t>& weights, double total) {
   };
   const double scale = kWeightScale / total;
   std::int64_t assigned = 0;
-  order_.clear();
-  remainder_.clear();
+  order_.resize(n_);
+  remainder_.resize(n_);
+  std::size_t positive = 0;
   for (std::size_t i = 0; i < n_; ++i) {
     if (shares_[i] <= 0) {
       continue;
@@ -901,10 +931,13 @@ void Decider::toWeights(std::vector<std::int32_t>& weights, double total) {
     const double whole = std::floor(exact);
     weights[i] = static_cast<std::int32_t>(whole);
     assigned += weights[i];
-    order_.push_back(i);
-    remainder_.push_back(exact - whole);
-    ++histogram[bucketOf(remainder_.back())];
+    order_[positive] = i;
+    remainder_[positive] = exact - whole;
+    ++histogram[bucketOf(exact - whole)];
+    ++positive;
   }
+  order_.resize(positive);
+  remainder_.resize(positive);
   std::int64_t left = kWeightScale - assigned;
   if (left > 0 && !order_.empty()) {
     const auto count = std::min<std::int64_t>(left, static_cast<std::int64_t>(order_.size()));
@@ -926,14 +959,16 @@ void Decider::toWeights(std::vector<std::int32_t>& weights, double total) {
     for (double r : ranked_) {
       above += r > threshold ? 1 : 0;
     }
-    // At the threshold remainder, the units go to the earliest backends.
+    // At the threshold remainder, the units go to the earliest backends. Without branches:
+    // which side of the threshold a remainder falls on is a coin toss.
     std::int64_t atThreshold = count - above;
     for (std::size_t k = 0; k < order_.size(); ++k) {
       const double r = remainder_[k];
-      if (r > threshold || (r == threshold && atThreshold-- > 0)) {
-        ++weights[order_[k]];
-        --left;
-      }
+      const bool tie = r == threshold;
+      const std::int32_t unit = (r > threshold) | (tie & (atThreshold > 0));
+      atThreshold -= tie;
+      weights[order_[k]] += unit;
+      left -= unit;
     }
     // Only float error leaves more units than backends: spread them in order.
     for (std::size_t k = 0; left > 0; k = (k + 1) % order_.size(), --left) {
@@ -1042,6 +1077,7 @@ void Decider::decideRules() {
 }
 
 TrafficDecision Decider::run() {
+  prices_.clear();
   normalizeStates();
   if (!observe()) {
     holdWeights();
