@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <functional>
 #include <limits>
-#include <sstream>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -30,10 +30,14 @@ constexpr std::size_t kStrategyCount = 7;
 constexpr std::array<const char*, 4> kPhaseNames = {"Healthy", "Draining", "Drained", "Recovering"};
 constexpr std::array<const char*, 4> kHealthNames = {"Healthy", "Unhealthy", "Down", "Unknown"};
 
+// What `std::ostream << value` writes under the classic locale (%g, 6 digits), without
+// building a stream: the Events of a round are formatted inside the decision.
 std::string formatNumber(double value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
+  std::array<char, 32> buffer;
+  const auto end = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value,
+                                 std::chars_format::general, 6)
+                       .ptr;
+  return std::string(buffer.data(), end);
 }
 
 std::string formatDecimal(const api::Decimal& d) {
@@ -74,6 +78,46 @@ bool isAllocation(LoadBalancingStrategy s) {
   return s == LoadBalancingStrategy::Geographic || s == LoadBalancingStrategy::CostOptimized;
 }
 
+// What the rules read of a backend's spec and observation, gathered in one pass so the
+// rules never go back to the (large) spec and observation structs.
+struct Facts {
+  double base = 0;
+  Known errorRate;
+  Known latency;
+  Known rps;
+  Known cost;                   // per million requests, as configured
+  Known capacity;               // maxRequestsPerSecond
+  std::int64_t costMicros = 0;  // the configured cost, when `cost` is known
+  bool down = false;
+  bool up = false;  // the health check passes
+};
+
+// The working memory of a decision, kept per thread and reused: a decision over 1,000
+// backends would otherwise allocate and first touch a few hundred kilobytes each round.
+// decideTraffic() never calls itself, so one per thread is enough.
+struct Scratch {
+  std::vector<Facts> facts;
+  std::vector<double> limit;
+  std::vector<double> drain;
+  std::vector<std::pair<std::int64_t, std::size_t>> prices;
+  std::vector<std::pair<std::int64_t, std::size_t>> partitioned;
+  std::vector<double> shares;
+  std::vector<double> weight;
+  std::vector<std::size_t> order;
+  std::vector<std::size_t> groupEnds;
+  std::vector<std::size_t> members;
+  std::vector<std::size_t> active;
+  std::vector<std::size_t> next;
+  std::vector<double> remainder;
+  std::vector<double> ranked;
+  std::vector<unsigned char> capped;
+};
+
+Scratch& scratchOfThisThread() {
+  thread_local Scratch scratch;
+  return scratch;
+}
+
 // Everything one decideTraffic() call builds up. Per-backend facts are computed once and shared
 // by every rule; a rule's weights depend only on its strategy (and, for Geographic, its
 // regions), so each distinct one is computed once.
@@ -91,25 +135,13 @@ class Decider {
   TrafficDecision run();
 
  private:
-  struct Facts {
-    double base = 0;
-    Known errorRate;
-    Known latency;
-    Known rps;
-    Known cost;                // per million requests, as configured
-    double limit = kInfinity;  // capacity as a fraction of the observed traffic
-    double drain = 1;          // the share the incident shift leaves it
-    bool down = false;
-  };
-
   void emit(EventType type, const char* reason, std::string message) {
     out_.events.push_back({type, reason, std::move(message)});
   }
   std::string who(std::size_t i) const { return "backend " + spec_.backends[i].name; }
 
   void normalizeStates();
-  void observe();
-  bool nothingKnown() const;
+  bool observe();
   void holdWeights();
   BackendHealth verdict(std::size_t i) const;
   std::string causeOf(std::size_t i) const;
@@ -121,21 +153,20 @@ class Decider {
   bool stepDue(const BackendState& s) const {
     return !s.stepAt || in_.now >= *s.stepAt + failover_.shift.interval;
   }
-  void decidePanic();
+  void decidePanic(std::int32_t healthy, bool anyShare);
   void decideBudget();
   void decideRules();
-  std::optional<milliseconds> requeueAfter() const;
 
   const std::vector<std::int32_t>& weightsFor(LoadBalancingStrategy strategy,
                                               const std::vector<std::string>& regions);
-  void computeShares(LoadBalancingStrategy strategy, const std::vector<std::string>& regions);
-  void factorShares(LoadBalancingStrategy strategy);
+  double computeShares(LoadBalancingStrategy strategy, const std::vector<std::string>& regions);
+  double factorShares(LoadBalancingStrategy strategy);
   void allocationShares(LoadBalancingStrategy strategy, const std::vector<std::string>& regions);
   void fillInOrder(bool fullOnly, double mass);
   void fillCheapest(bool fullOnly, double mass);
   void waterFill(const std::vector<std::size_t>& members, const std::vector<double>& weights,
                  double mass);
-  void toWeights(std::vector<std::int32_t>& weights);
+  void toWeights(std::vector<std::int32_t>& weights, double total);
   std::vector<std::int32_t> baselineWeights();
 
   const TrafficInputs& in_;
@@ -147,8 +178,15 @@ class Decider {
   const double latencyThreshold_;
 
   TrafficDecision out_;
-  std::vector<Facts> facts_;
+  Scratch& scratch_ = scratchOfThisThread();
+  std::vector<Facts>& facts_ = scratch_.facts;
+  // Read by every rule, so apart from the facts: capacity as a fraction of the observed
+  // traffic, and the share the incident shift leaves a backend.
+  std::vector<double>& limit_ = scratch_.limit;
+  std::vector<double>& drain_ = scratch_.drain;
   double traffic_ = 0;  // T: the sum of the known requests per second
+  double cost_ = 0;     // the estimated cost per hour of the known traffic
+  bool anyEstimate_ = false;
   bool everyBackendDown_ = false;
 
   // Per-strategy factor inputs, computed once.
@@ -159,51 +197,29 @@ class Decider {
   bool anyCost_ = false;
   // Candidates as (cost in micro-units, index), in no order: the cheapest-first fill selects
   // the marginal price instead of sorting (a sort of 1,000 was a third of a decision).
-  std::vector<std::pair<std::int64_t, std::size_t>> prices_;
-  std::vector<std::pair<std::int64_t, std::size_t>> partitioned_;
+  std::vector<std::pair<std::int64_t, std::size_t>>& prices_ = scratch_.prices;
+  std::vector<std::pair<std::int64_t, std::size_t>>& partitioned_ = scratch_.partitioned;
 
   // Scratch space reused by every rule.
-  std::vector<double> shares_;
-  std::vector<double> weight_;
-  std::vector<std::size_t> order_;
-  std::vector<std::size_t> groupEnds_;
-  std::vector<std::size_t> members_;
-  std::vector<std::size_t> active_;
-  std::vector<std::size_t> next_;
-  std::vector<double> remainder_;
-  std::vector<double> ranked_;
-  std::vector<unsigned char> capped_;
+  std::vector<double>& shares_ = scratch_.shares;
+  std::vector<double>& weight_ = scratch_.weight;
+  std::vector<std::size_t>& order_ = scratch_.order;
+  std::vector<std::size_t>& groupEnds_ = scratch_.groupEnds;
+  std::vector<std::size_t>& members_ = scratch_.members;
+  std::vector<std::size_t>& active_ = scratch_.active;
+  std::vector<std::size_t>& next_ = scratch_.next;
+  std::vector<double>& remainder_ = scratch_.remainder;
+  std::vector<double>& ranked_ = scratch_.ranked;
+  std::vector<unsigned char>& capped_ = scratch_.capped;
 
   std::array<std::optional<std::vector<std::int32_t>>, kStrategyCount> memo_;
   std::vector<std::pair<const std::vector<std::string>*, std::vector<std::int32_t>>> geoMemo_;
 };
 
 void Decider::normalizeStates() {
-  bool aligned = in_.states.size() >= n_;
-  for (std::size_t i = 0; aligned && i < n_; ++i) {
-    aligned = in_.states[i].name == spec_.backends[i].name;
-  }
-  if (aligned) {
-    out_.backends.assign(in_.states.begin(), in_.states.begin() + static_cast<std::ptrdiff_t>(n_));
-  } else {
-    out_.backends.resize(n_);
-    std::unordered_map<std::string_view, const BackendState*> byName;
-    byName.reserve(in_.states.size());
-    for (const auto& s : in_.states) {
-      byName.emplace(s.name, &s);  // the first of duplicates wins
-    }
-    for (std::size_t i = 0; i < n_; ++i) {
-      auto it = byName.find(spec_.backends[i].name);
-      if (it != byName.end()) {
-        out_.backends[i] = *it->second;
-      } else {
-        out_.backends[i] = healthyState(spec_.backends[i].name);
-      }
-    }
-  }
   // A state written under another shift.steps (or by hand) is brought into range, so the
   // share it implies stays between 0 and 1.
-  for (auto& s : out_.backends) {
+  auto clamp = [&](BackendState& s) {
     switch (s.phase) {
       case BackendPhase::Healthy:
         s.step = 0;
@@ -225,53 +241,89 @@ void Decider::normalizeStates() {
         }
         break;
     }
+  };
+  // Status lists the states in spec order: copy while the names agree (each state is read
+  // and brought into range once), and only fall back to matching by name when they do not.
+  out_.backends.reserve(n_);
+  bool aligned = in_.states.size() >= n_;
+  for (std::size_t i = 0; aligned && i < n_; ++i) {
+    aligned = in_.states[i].name == spec_.backends[i].name;
+    if (aligned) {
+      clamp(out_.backends.emplace_back(in_.states[i]));
+    }
+  }
+  if (aligned) {
+    return;
+  }
+  out_.backends.clear();
+  out_.backends.resize(n_);
+  std::unordered_map<std::string_view, const BackendState*> byName;
+  byName.reserve(in_.states.size());
+  for (const auto& s : in_.states) {
+    byName.emplace(s.name, &s);  // the first of duplicates wins
+  }
+  for (std::size_t i = 0; i < n_; ++i) {
+    auto it = byName.find(spec_.backends[i].name);
+    if (it != byName.end()) {
+      out_.backends[i] = *it->second;
+    } else {
+      out_.backends[i] = healthyState(spec_.backends[i].name);
+    }
+    clamp(out_.backends[i]);
   }
 }
 
-void Decider::observe() {
+// Gathers the facts, the observed traffic and the cost estimate in one pass; returns whether
+// any metric is known at all.
+bool Decider::observe() {
   facts_.resize(n_);
+  limit_.assign(n_, kInfinity);
+  drain_.assign(n_, 1);
+  const auto& observed = in_.observation.backends;
+  bool anyKnown = false;
   for (std::size_t i = 0; i < n_; ++i) {
     const api::Backend& b = spec_.backends[i];
     Facts& f = facts_[i];
+    f = Facts{};
     f.base = std::max<double>(0, b.weight);
     if (b.cost.perMillionRequests && b.cost.perMillionRequests->micros >= 0) {
       f.cost = b.cost.perMillionRequests->toDouble();
+      f.costMicros = b.cost.perMillionRequests->micros;
     }
-    if (i >= in_.observation.backends.size()) {
+    if (b.capacity.maxRequestsPerSecond) {
+      f.capacity = static_cast<double>(*b.capacity.maxRequestsPerSecond);
+    }
+    if (i >= observed.size()) {
       continue;
     }
-    const BackendObservation& o = in_.observation.backends[i];
+    const BackendObservation& o = observed[i];
     f.errorRate = known(o.errorRate);
     f.latency = known(o.latencyP99Ms);
     f.rps = known(o.requestsPerSecond);
     f.down = o.down || (o.up && !*o.up);
+    f.up = o.up.value_or(false);
+    anyKnown = anyKnown || o.down || o.up || f.errorRate || f.latency || f.rps;
     if (f.rps) {
       traffic_ += *f.rps;
+      if (f.cost) {
+        cost_ += *f.rps * *f.cost * (3600.0 / 1e6);
+        anyEstimate_ = true;
+      }
     }
   }
-}
-
-bool Decider::nothingKnown() const {
-  for (std::size_t i = 0; i < n_ && i < in_.observation.backends.size(); ++i) {
-    const BackendObservation& o = in_.observation.backends[i];
-    if (o.down || o.up || known(o.errorRate) || known(o.latencyP99Ms) ||
-        known(o.requestsPerSecond)) {
-      return false;
-    }
-  }
-  return true;
+  return anyKnown;
 }
 
 std::vector<std::int32_t> Decider::baselineWeights() {
-  for (auto& f : facts_) {
-    f.drain = 1;
-  }
+  drain_.assign(n_, 1);
   shares_.assign(n_, 0);
+  double total = 0;
   for (std::size_t i = 0; i < n_; ++i) {
     shares_[i] = facts_[i].base;
+    total += shares_[i];
   }
   std::vector<std::int32_t> weights;
-  toWeights(weights);
+  toWeights(weights, total);
   return weights;
 }
 
@@ -315,9 +367,7 @@ BackendHealth Decider::verdict(std::size_t i) const {
       (f.latency && *f.latency > latencyThreshold_)) {
     return BackendHealth::Unhealthy;
   }
-  const bool up =
-      i < in_.observation.backends.size() && in_.observation.backends[i].up.value_or(false);
-  if (f.errorRate || up) {
+  if (f.errorRate || f.up) {
     return BackendHealth::Healthy;
   }
   return BackendHealth::Unknown;
@@ -453,20 +503,9 @@ void Decider::advance(std::size_t i, BackendHealth health) {
   }
 }
 
-void Decider::decidePanic() {
-  std::int32_t healthy = 0;
-  bool anyShare = false;
-  everyBackendDown_ = n_ > 0;
-  for (std::size_t i = 0; i < n_; ++i) {
-    const BackendState& s = out_.backends[i];
-    Facts& f = facts_[i];
-    healthy += s.phase == BackendPhase::Healthy || s.phase == BackendPhase::Recovering ? 1 : 0;
-    f.drain = s.phase == BackendPhase::Healthy   ? 1.0
-              : s.phase == BackendPhase::Drained ? 0.0
-                                                 : 1.0 - static_cast<double>(s.step) / steps_;
-    anyShare = anyShare || (f.drain > 0 && f.base > 0);
-    everyBackendDown_ = everyBackendDown_ && f.down;
-  }
+// `healthy`: the backends Healthy or Recovering; `anyShare`: one with a weight above 0 that
+// the shift leaves a share.
+void Decider::decidePanic(std::int32_t healthy, bool anyShare) {
   if (n_ == 0) {
     return;
   }
@@ -480,8 +519,8 @@ void Decider::decidePanic() {
     out_.panicReason = "no backend with a weight above 0 can take traffic";
   }
   if (out_.panic) {
-    for (auto& f : facts_) {
-      f.drain = f.down && !everyBackendDown_ ? 0.0 : 1.0;
+    for (std::size_t i = 0; i < n_; ++i) {
+      drain_[i] = facts_[i].down && !everyBackendDown_ ? 0.0 : 1.0;
     }
     if (!in_.wasPanic) {
       emit(EventType::Warning, "Panic",
@@ -493,14 +532,8 @@ void Decider::decidePanic() {
 }
 
 void Decider::decideBudget() {
-  double cost = 0;
-  bool anyEstimate = false;
-  for (const auto& f : facts_) {
-    if (f.rps && f.cost) {
-      cost += *f.rps * *f.cost * (3600.0 / 1e6);
-      anyEstimate = true;
-    }
-  }
+  const double cost = cost_;
+  const bool anyEstimate = anyEstimate_;
   if (anyEstimate) {
     out_.estimatedCostPerHour = cost;
   }
@@ -533,61 +566,70 @@ void Decider::decideBudget() {
 }
 
 // Every share of a rule before capacity is a fraction of its traffic; `shares_` ends summing
-// to 1 (or 0 when nothing can take traffic).
-void Decider::computeShares(LoadBalancingStrategy strategy,
-                            const std::vector<std::string>& regions) {
+// to 1 (or 0 when nothing can take traffic). Returns that sum as toWeights() adds it up.
+double Decider::computeShares(LoadBalancingStrategy strategy,
+                              const std::vector<std::string>& regions) {
   shares_.assign(n_, 0);
+  double total = 0;
   if (isAllocation(strategy) &&
       !(strategy == LoadBalancingStrategy::Geographic && regions.empty())) {
     allocationShares(strategy, regions);
+    for (double share : shares_) {
+      total += share;
+    }
   } else {
-    factorShares(strategy);
+    total = factorShares(strategy);
   }
   // Capacity last: nobody above its cap while others have room; every one at its cap: shares
   // follow capacity (the caps are all that is handed out; the normalisation scales them up).
-  // In place, in share units: a cap is limit × total.
-  double total = 0;
-  for (double share : shares_) {
-    total += share;
-  }
-  bool anyOver = false;
-  for (std::size_t i = 0; i < n_ && !anyOver; ++i) {
-    anyOver = shares_[i] > facts_[i].limit * total;
-  }
-  if (!anyOver) {
-    return;
+  // In place, in share units: a cap is limit × total. Each pass caps at the current level and
+  // sums what stays uncapped for the next one: the sums are the same, in the same order, as
+  // one pass for each, and a pass over 1,000 backends is bound by its chain of additions.
+  if (!(total > 0)) {
+    return total;  // every share is 0: nothing is over its cap
   }
   capped_.assign(n_, 0);
   double mass = total;
+  double uncapped = total;
   double level = 1;
-  for (;;) {
-    double uncapped = 0;
-    for (std::size_t i = 0; i < n_; ++i) {
-      uncapped += capped_[i] ? 0 : shares_[i];
-    }
+  for (bool first = true;; first = false) {
     if (uncapped <= 0) {
       break;
     }
+    // The first level is total / total, exactly 1: its test is "any share above its cap".
     level = mass / uncapped;
+    double next = 0;
     bool more = false;
     for (std::size_t i = 0; i < n_; ++i) {
-      const double cap = facts_[i].limit * total;
-      if (!capped_[i] && shares_[i] * level > cap) {
+      if (capped_[i]) {
+        continue;
+      }
+      const double cap = limit_[i] * total;
+      if (shares_[i] * level > cap) {
         capped_[i] = 1;
         mass -= cap;
         more = true;
+      } else {
+        next += shares_[i];
       }
     }
     if (!more) {
+      if (first) {
+        return total;
+      }
       break;
     }
+    uncapped = next;
   }
+  double sum = 0;
   for (std::size_t i = 0; i < n_; ++i) {
-    shares_[i] = capped_[i] ? facts_[i].limit * total : shares_[i] * level;
+    shares_[i] = capped_[i] ? limit_[i] * total : shares_[i] * level;
+    sum += shares_[i];
   }
+  return sum;
 }
 
-void Decider::factorShares(LoadBalancingStrategy strategy) {
+double Decider::factorShares(LoadBalancingStrategy strategy) {
   using S = LoadBalancingStrategy;
   auto healthFactor = [&](const Facts& f) {
     double h = 1;
@@ -607,10 +649,12 @@ void Decider::factorShares(LoadBalancingStrategy strategy) {
     return std::max(fastest_, kMinLatencyMs) / *f.latency;
   };
   double total = 0;
-  double full = 0;  // the part held by backends at their full share
+  double full = 0;   // the part held by backends at their full share
+  double freed = 0;  // what draining backends give up
   for (std::size_t i = 0; i < n_; ++i) {
     const Facts& f = facts_[i];
-    if (f.base <= 0 || f.drain <= 0) {
+    const double drain = drain_[i];
+    if (f.base <= 0 || drain <= 0) {
       continue;
     }
     double factor = 1;
@@ -632,11 +676,7 @@ void Decider::factorShares(LoadBalancingStrategy strategy) {
         break;
       case S::Hybrid: {
         const double headroom =
-            f.rps && spec_.backends[i].capacity.maxRequestsPerSecond
-                ? std::clamp(1 - *f.rps / static_cast<double>(
-                                              *spec_.backends[i].capacity.maxRequestsPerSecond),
-                             0.0, 1.0)
-                : 1.0;
+            f.rps && f.capacity ? std::clamp(1 - *f.rps / *f.capacity, 0.0, 1.0) : 1.0;
         double cost = 1;
         if (anyCost_) {
           const double own = f.cost.value_or(dearest_);
@@ -648,27 +688,24 @@ void Decider::factorShares(LoadBalancingStrategy strategy) {
     }
     shares_[i] = f.base * factor;
     total += shares_[i];
-    full += f.drain >= 1 ? shares_[i] : 0;
+    full += drain >= 1 ? shares_[i] : 0;
+    freed += shares_[i] * (1 - drain);  // the skipped add 0: the same sum
   }
   if (total <= 0) {
-    return;
+    return 0;  // every share is 0
   }
   // A draining backend keeps drain × the share it would have; what it gives up goes to the
   // backends at full share in proportion to theirs (nowhere else to go: back to the drainers).
-  const double freed = [&] {
-    double sum = 0;
-    for (std::size_t i = 0; i < n_; ++i) {
-      sum += shares_[i] * (1 - facts_[i].drain);
-    }
-    return sum;
-  }();
   const double boost = (full > 0 ? 1 + freed / full : 1) / total;
   const double perTotal = 1 / total;
+  double sum = 0;
   for (std::size_t i = 0; i < n_; ++i) {
     if (shares_[i] > 0) {
-      shares_[i] *= facts_[i].drain >= 1 ? boost : facts_[i].drain * perTotal;
+      shares_[i] *= drain_[i] >= 1 ? boost : drain_[i] * perTotal;
     }
+    sum += shares_[i];
   }
+  return sum;
 }
 
 // Geographic and CostOptimized are orders, not factors: groups of backends (a region, a price)
@@ -695,7 +732,7 @@ void Decider::allocationShares(LoadBalancingStrategy strategy,
     }
     for (std::size_t r = 0; r <= regions.size(); ++r) {
       for (std::size_t i = 0; i < n_; ++i) {
-        if (members_[i] == r && facts_[i].base > 0 && facts_[i].drain > 0) {
+        if (members_[i] == r && facts_[i].base > 0 && drain_[i] > 0) {
           order_.push_back(i);
         }
       }
@@ -717,15 +754,15 @@ void Decider::allocationShares(LoadBalancingStrategy strategy,
   double kept = 0;
   bool draining = false;
   for (std::size_t i : order_) {
-    if (facts_[i].drain < 1) {
+    if (drain_[i] < 1) {
       draining = true;
-      shares_[i] *= facts_[i].drain;
+      shares_[i] *= drain_[i];
       kept += shares_[i];
     }
   }
   if (draining) {
     for (std::size_t i : order_) {
-      if (facts_[i].drain >= 1) {
+      if (drain_[i] >= 1) {
         shares_[i] = 0;
       }
     }
@@ -740,7 +777,7 @@ void Decider::allocationShares(LoadBalancingStrategy strategy,
 void Decider::fillCheapest(bool fullOnly, double mass) {
   partitioned_.clear();
   for (const auto& price : prices_) {
-    if (!fullOnly || facts_[price.second].drain >= 1) {
+    if (!fullOnly || drain_[price.second] >= 1) {
       partitioned_.push_back(price);
     }
   }
@@ -754,21 +791,21 @@ void Decider::fillCheapest(bool fullOnly, double mass) {
         std::partition(cheaperEnd, last, [&](const auto& p) { return p.first == pivot; });
     double cheaperRoom = 0;
     for (auto it = first; it != cheaperEnd; ++it) {
-      cheaperRoom += facts_[it->second].limit;
+      cheaperRoom += limit_[it->second];
     }
     if (cheaperRoom >= mass) {
       last = cheaperEnd;  // the marginal price is below the pivot
       continue;
     }
     for (auto it = first; it != cheaperEnd; ++it) {
-      shares_[it->second] += facts_[it->second].limit;
+      shares_[it->second] += limit_[it->second];
     }
     mass -= cheaperRoom;
     members_.clear();
     double room = 0;
     for (auto it = cheaperEnd; it != pivotEnd; ++it) {
       members_.push_back(it->second);
-      room += facts_[it->second].limit;
+      room += limit_[it->second];
     }
     const double take = std::min(mass, room);
     waterFill(members_, weight_, take);
@@ -787,9 +824,9 @@ void Decider::fillInOrder(bool fullOnly, double mass) {
     double room = 0;
     for (std::size_t k = begin; k < end; ++k) {
       const std::size_t i = order_[k];
-      if (!fullOnly || facts_[i].drain >= 1) {
+      if (!fullOnly || drain_[i] >= 1) {
         members_.push_back(i);
-        room += facts_[i].limit;
+        room += limit_[i];
       }
     }
     begin = end;
@@ -808,7 +845,7 @@ void Decider::fillInOrder(bool fullOnly, double mass) {
 void Decider::waterFill(const std::vector<std::size_t>& members, const std::vector<double>& weights,
                         double mass) {
   if (members.size() == 1) {
-    shares_[members[0]] += std::min(mass, facts_[members[0]].limit);
+    shares_[members[0]] += std::min(mass, limit_[members[0]]);
     return;
   }
   double total = 0;
@@ -819,7 +856,7 @@ void Decider::waterFill(const std::vector<std::size_t>& members, const std::vect
     return;
   }
   const bool anyCapped = std::any_of(members.begin(), members.end(), [&](std::size_t i) {
-    return weights[i] * (mass / total) > facts_[i].limit;
+    return weights[i] * (mass / total) > limit_[i];
   });
   if (!anyCapped) {
     for (std::size_t i : members) {
@@ -839,9 +876,9 @@ void Decider::waterFill(const std::vector<std::size_t>& members, const std::vect
     const double level = mass / uncapped;
     next_.clear();
     for (std::size_t i : active_) {
-      if (weights[i] * level > facts_[i].limit) {
-        shares_[i] += facts_[i].limit;
-        mass -= facts_[i].limit;
+      if (weights[i] * level > limit_[i]) {
+        shares_[i] += limit_[i];
+        mass -= limit_[i];
       } else {
         next_.push_back(i);
       }
@@ -857,16 +894,13 @@ void Decider::waterFill(const std::vector<std::size_t>& members, const std::vect
 }
 
 // Largest remainder onto kWeightScale, ties to the earlier backend; a zero share stays 0, so
-// a drained or down backend never gets a rounding unit.
-void Decider::toWeights(std::vector<std::int32_t>& weights) {
+// a drained or down backend never gets a rounding unit. `total` is the sum of shares_.
+void Decider::toWeights(std::vector<std::int32_t>& weights, double total) {
   weights.assign(n_, 0);
-  double total = 0;
-  for (double s : shares_) {
-    total += s;
-  }
   if (!(total > 0)) {
     // Nothing computed (the live backends all have weight 0): equal shares over those not
     // down, or over all of them when every one is down.
+    total = 0;
     for (std::size_t i = 0; i < n_; ++i) {
       shares_[i] = facts_[i].down && !everyBackendDown_ ? 0.0 : 1.0;
       total += shares_[i];
@@ -875,10 +909,20 @@ void Decider::toWeights(std::vector<std::int32_t>& weights) {
       return;
     }
   }
+  // The units left go to the largest remainders. Their threshold (the count-th largest) is
+  // found without sorting: a histogram of the remainders names the bucket it is in, and only
+  // that bucket's few values are selected from.
+  constexpr std::size_t kBuckets = 256;
+  std::array<std::uint32_t, kBuckets> histogram{};
+  auto bucketOf = [](double remainder) {
+    return remainder > 0 ? std::min(kBuckets - 1, static_cast<std::size_t>(remainder * kBuckets))
+                         : std::size_t{0};
+  };
   const double scale = kWeightScale / total;
   std::int64_t assigned = 0;
-  remainder_.assign(n_, 0);
-  order_.clear();
+  order_.resize(n_);
+  remainder_.resize(n_);
+  std::size_t positive = 0;
   for (std::size_t i = 0; i < n_; ++i) {
     if (shares_[i] <= 0) {
       continue;
@@ -886,32 +930,45 @@ void Decider::toWeights(std::vector<std::int32_t>& weights) {
     const double exact = shares_[i] * scale;
     const double whole = std::floor(exact);
     weights[i] = static_cast<std::int32_t>(whole);
-    remainder_[i] = exact - whole;
     assigned += weights[i];
-    order_.push_back(i);
+    order_[positive] = i;
+    remainder_[positive] = exact - whole;
+    ++histogram[bucketOf(exact - whole)];
+    ++positive;
   }
+  order_.resize(positive);
+  remainder_.resize(positive);
   std::int64_t left = kWeightScale - assigned;
   if (left > 0 && !order_.empty()) {
-    // The units left go to the largest remainders; at the threshold remainder, to the
-    // earliest backends. Selecting on a copy of plain values is what keeps this linear.
     const auto count = std::min<std::int64_t>(left, static_cast<std::int64_t>(order_.size()));
-    ranked_.clear();
-    for (std::size_t i : order_) {
-      ranked_.push_back(remainder_[i]);
+    std::size_t bucket = kBuckets;
+    std::int64_t above = 0;  // remainders in the buckets above the threshold's
+    while (above + histogram[bucket - 1] < count) {
+      above += histogram[--bucket];
     }
-    auto nth = ranked_.begin() + (count - 1);
+    --bucket;
+    ranked_.clear();
+    for (double r : remainder_) {
+      if (bucketOf(r) == bucket) {
+        ranked_.push_back(r);
+      }
+    }
+    auto nth = ranked_.begin() + (count - above - 1);
     std::nth_element(ranked_.begin(), nth, ranked_.end(), std::greater<>());
     const double threshold = *nth;
-    std::int64_t above = 0;
-    for (std::size_t i : order_) {
-      above += remainder_[i] > threshold ? 1 : 0;
+    for (double r : ranked_) {
+      above += r > threshold ? 1 : 0;
     }
+    // At the threshold remainder, the units go to the earliest backends. Without branches:
+    // which side of the threshold a remainder falls on is a coin toss.
     std::int64_t atThreshold = count - above;
-    for (std::size_t i : order_) {
-      if (remainder_[i] > threshold || (remainder_[i] == threshold && atThreshold-- > 0)) {
-        ++weights[i];
-        --left;
-      }
+    for (std::size_t k = 0; k < order_.size(); ++k) {
+      const double r = remainder_[k];
+      const bool tie = r == threshold;
+      const std::int32_t unit = (r > threshold) | (tie & (atThreshold > 0));
+      atThreshold -= tie;
+      weights[order_[k]] += unit;
+      left -= unit;
     }
     // Only float error leaves more units than backends: spread them in order.
     for (std::size_t k = 0; left > 0; k = (k + 1) % order_.size(), --left) {
@@ -934,16 +991,16 @@ const std::vector<std::int32_t>& Decider::weightsFor(LoadBalancingStrategy strat
         return weights;
       }
     }
-    computeShares(strategy, regions);
+    const double total = computeShares(strategy, regions);
     geoMemo_.emplace_back(&regions, std::vector<std::int32_t>{});
-    toWeights(geoMemo_.back().second);
+    toWeights(geoMemo_.back().second, total);
     return geoMemo_.back().second;
   }
   auto& memo = memo_[static_cast<std::size_t>(strategy)];
   if (!memo) {
-    computeShares(strategy, regions);
+    const double total = computeShares(strategy, regions);
     memo.emplace();
-    toWeights(*memo);
+    toWeights(*memo, total);
   }
   return *memo;
 }
@@ -952,15 +1009,14 @@ void Decider::decideRules() {
   // Per-strategy inputs over the backends that can take traffic.
   const double perRps = traffic_ > 0 ? 1 / traffic_ : 0;
   for (std::size_t i = 0; i < n_; ++i) {
-    Facts& f = facts_[i];
-    const auto& capacity = spec_.backends[i].capacity.maxRequestsPerSecond;
-    f.limit = traffic_ > 0 && capacity ? static_cast<double>(*capacity) * perRps : kInfinity;
+    const Facts& f = facts_[i];
+    limit_[i] = traffic_ > 0 && f.capacity ? *f.capacity * perRps : kInfinity;
     if (f.cost) {
       anyCost_ = true;
       cheapest_ = std::min(cheapest_, *f.cost);
       dearest_ = std::max(dearest_, *f.cost);
     }
-    if (f.base <= 0 || f.drain <= 0) {
+    if (f.base <= 0 || drain_[i] <= 0) {
       continue;
     }
     if (f.latency) {
@@ -998,18 +1054,18 @@ void Decider::decideRules() {
   needCostOrder =
       needCostOrder || out_.rules.back().strategy == LoadBalancingStrategy::CostOptimized;
   if (needCostOrder) {
+    // A negative configured cost counts as none; it never raises the dearest above 0.
     std::int64_t dearest = 0;
-    for (const auto& b : spec_.backends) {
-      if (b.cost.perMillionRequests) {
-        dearest = std::max(dearest, b.cost.perMillionRequests->micros);
+    for (const auto& f : facts_) {
+      if (f.cost) {
+        dearest = std::max(dearest, f.costMicros);
       }
     }
     prices_.reserve(n_);
     partitioned_.reserve(n_);
     for (std::size_t i = 0; i < n_; ++i) {
-      if (facts_[i].base > 0 && facts_[i].drain > 0) {
-        const auto& cost = spec_.backends[i].cost.perMillionRequests;
-        prices_.emplace_back(cost && cost->micros >= 0 ? cost->micros : dearest, i);
+      if (facts_[i].base > 0 && drain_[i] > 0) {
+        prices_.emplace_back(facts_[i].cost ? facts_[i].costMicros : dearest, i);
       }
     }
   }
@@ -1020,44 +1076,49 @@ void Decider::decideRules() {
   }
 }
 
-std::optional<milliseconds> Decider::requeueAfter() const {
-  std::optional<TimePoint> earliest;
-  auto consider = [&](TimePoint t) {
-    if (!earliest || t < *earliest) {
-      earliest = t;
-    }
-  };
-  for (const auto& s : out_.backends) {
-    const bool healthyRun = s.healthySince.has_value();
-    if ((s.phase == BackendPhase::Drained || s.phase == BackendPhase::Draining) && healthyRun) {
-      consider(*s.healthySince + failover_.recovery.healthyFor);
-    } else if ((s.phase == BackendPhase::Draining || s.phase == BackendPhase::Recovering) &&
-               s.stepAt) {
-      consider(*s.stepAt + failover_.shift.interval);
-    }
-  }
-  if (!earliest) {
-    return std::nullopt;
-  }
-  return std::max(milliseconds{0}, std::chrono::ceil<milliseconds>(*earliest - in_.now));
-}
-
 TrafficDecision Decider::run() {
+  prices_.clear();
   normalizeStates();
-  observe();
-  if (nothingKnown()) {
+  if (!observe()) {
     holdWeights();
     return std::move(out_);
   }
+  // One pass per backend: verdict, step, what panic counts, and when the next step is due.
   out_.health.resize(n_);
+  std::int32_t healthy = 0;
+  bool anyShare = false;
+  everyBackendDown_ = n_ > 0;
+  std::optional<TimePoint> earliest;
   for (std::size_t i = 0; i < n_; ++i) {
-    out_.health[i] = verdict(i);
-    advance(i, out_.health[i]);
+    const BackendHealth health = verdict(i);
+    out_.health[i] = health;
+    advance(i, health);
+    const BackendState& s = out_.backends[i];
+    const Facts& f = facts_[i];
+    healthy += s.phase == BackendPhase::Healthy || s.phase == BackendPhase::Recovering ? 1 : 0;
+    drain_[i] = s.phase == BackendPhase::Healthy   ? 1.0
+                : s.phase == BackendPhase::Drained ? 0.0
+                                                   : 1.0 - static_cast<double>(s.step) / steps_;
+    anyShare = anyShare || (drain_[i] > 0 && f.base > 0);
+    everyBackendDown_ = everyBackendDown_ && f.down;
+    std::optional<TimePoint> due;
+    if ((s.phase == BackendPhase::Drained || s.phase == BackendPhase::Draining) && s.healthySince) {
+      due = *s.healthySince + failover_.recovery.healthyFor;
+    } else if ((s.phase == BackendPhase::Draining || s.phase == BackendPhase::Recovering) &&
+               s.stepAt) {
+      due = *s.stepAt + failover_.shift.interval;
+    }
+    if (due && (!earliest || *due < *earliest)) {
+      earliest = due;
+    }
   }
-  decidePanic();
+  decidePanic(healthy, anyShare);
   decideBudget();
   decideRules();
-  out_.requeueAfter = requeueAfter();
+  if (earliest) {
+    out_.requeueAfter =
+        std::max(milliseconds{0}, std::chrono::ceil<milliseconds>(*earliest - in_.now));
+  }
   return std::move(out_);
 }
 
