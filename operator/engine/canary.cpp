@@ -8,6 +8,7 @@
 
 #include "operator/api/conditions.h"
 #include "operator/common/rfc3339.h"
+#include "operator/engine/format.h"
 
 namespace sluice::engine {
 namespace {
@@ -26,16 +27,6 @@ std::vector<std::int32_t> stepsOf(const api::CanaryRolloutSpec& spec) {
 
 TimePoint floorSeconds(TimePoint t) {
   return std::chrono::floor<seconds>(t);
-}
-
-std::string formatNumber(double value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
-}
-
-std::string formatDecimal(const api::Decimal& d) {
-  return d.text.empty() ? formatNumber(d.toDouble()) : d.text;
 }
 
 void setCondition(std::vector<api::Condition>& conditions, const char* type, const char* status,

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "operator/api/units.h"
+#include "operator/engine/format.h"
 #include "operator/engine/route_plan.h"
 
 namespace sluice::engine {
@@ -29,20 +30,6 @@ constexpr std::size_t kStrategyCount = 7;
 
 constexpr std::array<const char*, 4> kPhaseNames = {"Healthy", "Draining", "Drained", "Recovering"};
 constexpr std::array<const char*, 4> kHealthNames = {"Healthy", "Unhealthy", "Down", "Unknown"};
-
-// What `std::ostream << value` writes under the classic locale (%g, 6 digits), without
-// building a stream: the Events of a round are formatted inside the decision.
-std::string formatNumber(double value) {
-  std::array<char, 32> buffer;
-  const auto end = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value,
-                                 std::chars_format::general, 6)
-                       .ptr;
-  return std::string(buffer.data(), end);
-}
-
-std::string formatDecimal(const api::Decimal& d) {
-  return d.text.empty() ? formatNumber(d.toDouble()) : d.text;
-}
 
 // NaN, infinities and negative values are as good as no answer.
 std::optional<double> known(std::optional<double> v) {
