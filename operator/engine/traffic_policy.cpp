@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <functional>
@@ -21,12 +22,15 @@ using api::LoadBalancingStrategy;
 using std::chrono::milliseconds;
 
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
+constexpr double kLargest = std::numeric_limits<double>::max();
 // HealthBased/Hybrid never score a backend below this: a poor backend keeps a trickle of
 // traffic, so it is still measured and recovers by itself.
 constexpr double kMinHealthFactor = 0.05;
 // Latencies below this count as this: a backend reporting 0 ms must not zero the others.
 constexpr double kMinLatencyMs = 1.0;
 constexpr std::size_t kStrategyCount = 7;
+// Rounding histograms the remainders into this many buckets.
+constexpr std::size_t kRemainderBuckets = 256;
 
 constexpr std::array<const char*, 4> kPhaseNames = {"Healthy", "Draining", "Drained", "Recovering"};
 constexpr std::array<const char*, 4> kHealthNames = {"Healthy", "Unhealthy", "Down", "Unknown"};
@@ -55,6 +59,34 @@ class Known {
   double v_ = kUnknown;
 };
 
+// Running sums over the backends kept in four lanes, added up in a fixed order at the end:
+// one sum over 1,000 backends is a chain of 1,000 dependent additions, four are a quarter
+// as long. The result can differ from the serial sum in the last bits, never between runs.
+class Lanes {
+ public:
+  double& operator[](std::size_t lane) { return lane_[lane]; }
+  double sum() const { return (lane_[0] + lane_[1]) + (lane_[2] + lane_[3]); }
+
+ private:
+  std::array<double, 4> lane_{};
+};
+
+// Calls body(i, lane) for i in [0, n), four at a time with constant lanes so that Lanes stay
+// in registers.
+template <typename Body>
+inline void forEachInLanes(std::size_t n, Body&& body) {
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    body(i, 0);
+    body(i + 1, 1);
+    body(i + 2, 2);
+    body(i + 3, 3);
+  }
+  for (; i < n; ++i) {
+    body(i, 0);
+  }
+}
+
 BackendState healthyState(std::string name) {
   BackendState s;
   s.name = std::move(name);
@@ -65,31 +97,48 @@ bool isAllocation(LoadBalancingStrategy s) {
   return s == LoadBalancingStrategy::Geographic || s == LoadBalancingStrategy::CostOptimized;
 }
 
-// What the rules read of a backend's spec and observation, gathered in one pass so the
-// rules never go back to the (large) spec and observation structs.
+// What the rules read of the backends' specs and observations, gathered in one pass so the
+// rules never go back to the (large) spec and observation structs. One array per fact: the
+// rules' loops read two or three of them, and arrays of doubles are what the compiler
+// vectorises.
 struct Facts {
-  double base = 0;
-  Known errorRate;
-  Known latency;
-  Known rps;
-  Known cost;                   // per million requests, as configured
-  Known capacity;               // maxRequestsPerSecond
-  std::int64_t costMicros = 0;  // the configured cost, when `cost` is known
-  bool down = false;
-  bool up = false;  // the health check passes
+  std::vector<double> base;
+  std::vector<Known> errorRate;
+  std::vector<Known> latency;
+  std::vector<Known> rps;
+  std::vector<Known> cost;               // per million requests, as configured
+  std::vector<Known> capacity;           // maxRequestsPerSecond
+  std::vector<std::int64_t> costMicros;  // the configured cost, when `cost` is known
+  std::vector<unsigned char> down;
+  std::vector<unsigned char> up;  // the health check passes
+
+  void resize(std::size_t n) {
+    base.resize(n);
+    errorRate.resize(n);
+    latency.resize(n);
+    rps.resize(n);
+    cost.resize(n);
+    capacity.resize(n);
+    costMicros.resize(n);
+    down.resize(n);
+    up.resize(n);
+  }
 };
 
 // The working memory of a decision, kept per thread and reused: a decision over 1,000
 // backends would otherwise allocate and first touch a few hundred kilobytes each round.
 // decideTraffic() never calls itself, so one per thread is enough.
 struct Scratch {
-  std::vector<Facts> facts;
+  Facts facts;
   std::vector<double> limit;
   std::vector<double> drain;
-  std::vector<std::pair<std::int64_t, std::size_t>> prices;
-  std::vector<std::pair<std::int64_t, std::size_t>> partitioned;
+  std::vector<std::uint64_t> keys;
+  std::vector<std::uint64_t> keyBuffer;
+  std::vector<std::size_t> byPrice;
+  std::vector<std::size_t> priceGroupEnds;
   std::vector<double> shares;
-  std::vector<double> weight;
+  std::vector<double> factor;
+  std::vector<double> latencyFactor;
   std::vector<std::size_t> order;
   std::vector<std::size_t> groupEnds;
   std::vector<std::size_t> members;
@@ -148,9 +197,11 @@ class Decider {
                                               const std::vector<std::string>& regions);
   double computeShares(LoadBalancingStrategy strategy, const std::vector<std::string>& regions);
   double factorShares(LoadBalancingStrategy strategy);
+  const double* latencyFactors();
+  double spread(const double* factor);
   void allocationShares(LoadBalancingStrategy strategy, const std::vector<std::string>& regions);
-  void fillInOrder(bool fullOnly, double mass);
-  void fillCheapest(bool fullOnly, double mass);
+  void sortByPrice();
+  void fillInOrder(bool fullOnly, bool byCost, double mass);
   void waterFill(const std::vector<std::size_t>& members, const std::vector<double>& weights,
                  double mass);
   void toWeights(std::vector<std::int32_t>& weights, double total);
@@ -166,7 +217,7 @@ class Decider {
 
   TrafficDecision out_;
   Scratch& scratch_ = scratchOfThisThread();
-  std::vector<Facts>& facts_ = scratch_.facts;
+  Facts& facts_ = scratch_.facts;
   // Read by every rule, so apart from the facts: capacity as a fraction of the observed
   // traffic, and the share the incident shift leaves a backend.
   std::vector<double>& limit_ = scratch_.limit;
@@ -182,14 +233,16 @@ class Decider {
   double cheapest_ = kInfinity;
   double dearest_ = 0;
   bool anyCost_ = false;
-  // Candidates as (cost in micro-units, index), in no order: the cheapest-first fill selects
-  // the marginal price instead of sorting (a sort of 1,000 was a third of a decision).
-  std::vector<std::pair<std::int64_t, std::size_t>>& prices_ = scratch_.prices;
-  std::vector<std::pair<std::int64_t, std::size_t>>& partitioned_ = scratch_.partitioned;
+  std::int64_t dearestMicros_ = 0;  // the dearest configured cost, 0 without one
+  bool latencyFactorsKnown_ = false;
+  // The backends that can take traffic, cheapest first (ties: the earlier backend), and where
+  // each price's group ends in that order: sorted once per decision, shared by every
+  // CostOptimized fill.
+  std::vector<std::size_t>& byPrice_ = scratch_.byPrice;
+  std::vector<std::size_t>& priceGroupEnds_ = scratch_.priceGroupEnds;
 
   // Scratch space reused by every rule.
   std::vector<double>& shares_ = scratch_.shares;
-  std::vector<double>& weight_ = scratch_.weight;
   std::vector<std::size_t>& order_ = scratch_.order;
   std::vector<std::size_t>& groupEnds_ = scratch_.groupEnds;
   std::vector<std::size_t>& members_ = scratch_.members;
@@ -263,37 +316,44 @@ void Decider::normalizeStates() {
 // Gathers the facts, the observed traffic and the cost estimate in one pass; returns whether
 // any metric is known at all.
 bool Decider::observe() {
-  facts_.resize(n_);
-  limit_.assign(n_, kInfinity);
+  Facts& f = facts_;
+  f.resize(n_);
+  limit_.resize(n_);
   drain_.assign(n_, 1);
   const auto& observed = in_.observation.backends;
   bool anyKnown = false;
   for (std::size_t i = 0; i < n_; ++i) {
     const api::Backend& b = spec_.backends[i];
-    Facts& f = facts_[i];
-    f = Facts{};
-    f.base = std::max<double>(0, b.weight);
+    f.base[i] = std::max<double>(0, b.weight);
+    f.cost[i] = Known();
+    f.costMicros[i] = 0;
     if (b.cost.perMillionRequests && b.cost.perMillionRequests->micros >= 0) {
-      f.cost = b.cost.perMillionRequests->toDouble();
-      f.costMicros = b.cost.perMillionRequests->micros;
+      f.cost[i] = b.cost.perMillionRequests->toDouble();
+      f.costMicros[i] = b.cost.perMillionRequests->micros;
+      dearestMicros_ = std::max(dearestMicros_, f.costMicros[i]);
     }
-    if (b.capacity.maxRequestsPerSecond) {
-      f.capacity = static_cast<double>(*b.capacity.maxRequestsPerSecond);
-    }
+    f.capacity[i] = b.capacity.maxRequestsPerSecond
+                        ? Known(static_cast<double>(*b.capacity.maxRequestsPerSecond))
+                        : Known();
     if (i >= observed.size()) {
+      f.errorRate[i] = f.latency[i] = f.rps[i] = Known();
+      f.down[i] = f.up[i] = 0;
       continue;
     }
     const BackendObservation& o = observed[i];
-    f.errorRate = known(o.errorRate);
-    f.latency = known(o.latencyP99Ms);
-    f.rps = known(o.requestsPerSecond);
-    f.down = o.down || (o.up && !*o.up);
-    f.up = o.up.value_or(false);
-    anyKnown = anyKnown || o.down || o.up || f.errorRate || f.latency || f.rps;
-    if (f.rps) {
-      traffic_ += *f.rps;
-      if (f.cost) {
-        cost_ += *f.rps * *f.cost * (3600.0 / 1e6);
+    const Known errorRate = known(o.errorRate);
+    const Known latency = known(o.latencyP99Ms);
+    const Known rps = known(o.requestsPerSecond);
+    f.errorRate[i] = errorRate;
+    f.latency[i] = latency;
+    f.rps[i] = rps;
+    f.down[i] = o.down || (o.up && !*o.up);
+    f.up[i] = o.up.value_or(false);
+    anyKnown = anyKnown || o.down || o.up || errorRate || latency || rps;
+    if (rps) {
+      traffic_ += *rps;
+      if (f.cost[i]) {
+        cost_ += *rps * *f.cost[i] * (3600.0 / 1e6);
         anyEstimate_ = true;
       }
     }
@@ -306,7 +366,7 @@ std::vector<std::int32_t> Decider::baselineWeights() {
   shares_.assign(n_, 0);
   double total = 0;
   for (std::size_t i = 0; i < n_; ++i) {
-    shares_[i] = facts_[i].base;
+    shares_[i] = facts_.base[i];
     total += shares_[i];
   }
   std::vector<std::int32_t> weights;
@@ -346,15 +406,15 @@ void Decider::holdWeights() {
 }
 
 BackendHealth Decider::verdict(std::size_t i) const {
-  const Facts& f = facts_[i];
-  if (f.down) {
+  if (facts_.down[i]) {
     return BackendHealth::Down;
   }
-  if ((f.errorRate && *f.errorRate > errorThreshold_) ||
-      (f.latency && *f.latency > latencyThreshold_)) {
+  // An unknown (NaN) value is above no threshold.
+  const Known errorRate = facts_.errorRate[i];
+  if (*errorRate > errorThreshold_ || *facts_.latency[i] > latencyThreshold_) {
     return BackendHealth::Unhealthy;
   }
-  if (f.errorRate || f.up) {
+  if (errorRate || facts_.up[i]) {
     return BackendHealth::Healthy;
   }
   return BackendHealth::Unknown;
@@ -362,21 +422,22 @@ BackendHealth Decider::verdict(std::size_t i) const {
 
 // Formatted only on a transition: a backend failing for hours costs nothing per round.
 std::string Decider::causeOf(std::size_t i) const {
-  const Facts& f = facts_[i];
-  if (f.down) {
+  const Known errorRate = facts_.errorRate[i];
+  const Known latency = facts_.latency[i];
+  if (facts_.down[i]) {
     const auto& o = in_.observation.backends[i];
     return !o.downReason.empty() ? o.downReason
            : (o.up && !*o.up)    ? "health check failing"
                                  : "down";
   }
   std::string cause;
-  if (f.errorRate && *f.errorRate > errorThreshold_) {
-    cause = "error rate " + formatNumber(*f.errorRate) + " above " +
+  if (errorRate && *errorRate > errorThreshold_) {
+    cause = "error rate " + formatNumber(*errorRate) + " above " +
             formatDecimal(failover_.errorRateThreshold);
   }
-  if (f.latency && *f.latency > latencyThreshold_) {
+  if (latency && *latency > latencyThreshold_) {
     cause += cause.empty() ? "" : ", ";
-    cause += "p99 latency " + formatNumber(*f.latency) + " ms above " +
+    cause += "p99 latency " + formatNumber(*latency) + " ms above " +
              std::to_string(failover_.latencyThresholdMilliseconds) + " ms";
   }
   return cause;
@@ -507,7 +568,7 @@ void Decider::decidePanic(std::int32_t healthy, bool anyShare) {
   }
   if (out_.panic) {
     for (std::size_t i = 0; i < n_; ++i) {
-      drain_[i] = facts_[i].down && !everyBackendDown_ ? 0.0 : 1.0;
+      drain_[i] = facts_.down[i] && !everyBackendDown_ ? 0.0 : 1.0;
     }
     if (!in_.wasPanic) {
       emit(EventType::Warning, "Panic",
@@ -556,26 +617,36 @@ void Decider::decideBudget() {
 // to 1 (or 0 when nothing can take traffic). Returns that sum as toWeights() adds it up.
 double Decider::computeShares(LoadBalancingStrategy strategy,
                               const std::vector<std::string>& regions) {
-  shares_.assign(n_, 0);
   double total = 0;
   if (isAllocation(strategy) &&
       !(strategy == LoadBalancingStrategy::Geographic && regions.empty())) {
+    shares_.assign(n_, 0);
     allocationShares(strategy, regions);
     for (double share : shares_) {
       total += share;
     }
+    // A fill that placed everything kept every share within its cap: the capacity passes
+    // would only move the last bits. One that could not (every backend full) still needs them.
+    if (total >= 1 - 1e-9) {
+      return total;
+    }
   } else {
+    shares_.resize(n_);
+    scratch_.factor.resize(n_);
     total = factorShares(strategy);
   }
   // Capacity last: nobody above its cap while others have room; every one at its cap: shares
   // follow capacity (the caps are all that is handed out; the normalisation scales them up).
   // In place, in share units: a cap is limit × total. Each pass caps at the current level and
-  // sums what stays uncapped for the next one: the sums are the same, in the same order, as
-  // one pass for each, and a pass over 1,000 backends is bound by its chain of additions.
+  // sums what stays uncapped for the next one, without branches (whether a backend is capped
+  // is a coin toss) and in lanes.
   if (!(total > 0)) {
     return total;  // every share is 0: nothing is over its cap
   }
   capped_.assign(n_, 0);
+  const double* limit = limit_.data();
+  double* shares = shares_.data();
+  unsigned char* capped = capped_.data();
   double mass = total;
   double uncapped = total;
   double level = 1;
@@ -585,128 +656,150 @@ double Decider::computeShares(LoadBalancingStrategy strategy,
     }
     // The first level is total / total, exactly 1: its test is "any share above its cap".
     level = mass / uncapped;
-    double next = 0;
-    bool more = false;
-    for (std::size_t i = 0; i < n_; ++i) {
-      if (capped_[i]) {
-        continue;
-      }
-      const double cap = limit_[i] * total;
-      if (shares_[i] * level > cap) {
-        capped_[i] = 1;
-        mass -= cap;
-        more = true;
-      } else {
-        next += shares_[i];
-      }
-    }
+    Lanes next;
+    Lanes capping;
+    unsigned char more = 0;
+    forEachInLanes(n_, [&](std::size_t i, std::size_t lane) {
+      // Products with 0 and 1 instead of choices: no branch. An uncapped limit is infinite
+      // and never over; the min keeps 0 × it from being NaN.
+      const double cap = limit[i] * total;
+      const unsigned char over = !capped[i] & (shares[i] * level > cap);
+      capped[i] |= over;
+      more |= over;
+      capping[lane] += static_cast<double>(over) * std::min(cap, kLargest);
+      next[lane] += static_cast<double>(!capped[i]) * shares[i];
+    });
     if (!more) {
       if (first) {
         return total;
       }
       break;
     }
-    uncapped = next;
+    mass -= capping.sum();
+    uncapped = next.sum();
   }
-  double sum = 0;
-  for (std::size_t i = 0; i < n_; ++i) {
-    shares_[i] = capped_[i] ? limit_[i] * total : shares_[i] * level;
-    sum += shares_[i];
-  }
-  return sum;
+  Lanes sum;
+  forEachInLanes(n_, [&](std::size_t i, std::size_t lane) {
+    shares[i] = capped[i] ? limit[i] * total : shares[i] * level;
+    sum[lane] += shares[i];
+  });
+  return sum.sum();
 }
 
 double Decider::factorShares(LoadBalancingStrategy strategy) {
   using S = LoadBalancingStrategy;
-  auto healthFactor = [&](const Facts& f) {
-    double h = 1;
-    if (f.errorRate) {
-      h *= std::max(kMinHealthFactor, 1 - *f.errorRate / errorThreshold_);
-    }
-    if (f.latency) {
-      h *= std::max(kMinHealthFactor, 1 - *f.latency / latencyThreshold_);
-    }
-    return h;
+  const Known* errorRate = facts_.errorRate.data();
+  const Known* latency = facts_.latency.data();
+  const Known* rps = facts_.rps.data();
+  double* factor = scratch_.factor.data();
+  // An unknown metric is NaN, for which every comparison is false: the factors below are
+  // the neutral 1 for it without asking first. Thresholds are divided by once: a division
+  // per backend and metric was most of a Hybrid rule.
+  const double perErrorRate = 1 / errorThreshold_;
+  const double perLatency = 1 / latencyThreshold_;
+  auto healthFactor = [&](std::size_t i) {
+    const double e = *errorRate[i];
+    const double l = *latency[i];
+    const double byErrors = e == e ? std::max(kMinHealthFactor, 1 - e * perErrorRate) : 1.0;
+    const double byLatency = l == l ? std::max(kMinHealthFactor, 1 - l * perLatency) : 1.0;
+    return byErrors * byLatency;
   };
-  // Within kLatencySensitivityMs of the fastest is the fastest: noise does not move traffic.
-  auto latencyFactor = [&](const Facts& f) {
-    if (!f.latency || *f.latency <= fastest_ + kLatencySensitivityMs) {
-      return 1.0;
-    }
-    return std::max(fastest_, kMinLatencyMs) / *f.latency;
-  };
-  double total = 0;
-  double full = 0;   // the part held by backends at their full share
-  double freed = 0;  // what draining backends give up
-  for (std::size_t i = 0; i < n_; ++i) {
-    const Facts& f = facts_[i];
-    const double drain = drain_[i];
-    if (f.base <= 0 || drain <= 0) {
-      continue;
-    }
-    double factor = 1;
-    switch (strategy) {
-      case S::RoundRobin:
-      case S::Geographic:
-      case S::CostOptimized:
-        break;
-      case S::LeastRequest:
-        if (f.rps && f.latency) {
-          factor = (1 + leastInFlight_) / (1 + *f.rps * *f.latency / 1000.0);
-        }
-        break;
-      case S::WeightedResponseTime:
-        factor = latencyFactor(f);
-        break;
-      case S::HealthBased:
-        factor = healthFactor(f);
-        break;
-      case S::Hybrid: {
-        const double headroom =
-            f.rps && f.capacity ? std::clamp(1 - *f.rps / *f.capacity, 0.0, 1.0) : 1.0;
-        double cost = 1;
-        if (anyCost_) {
-          const double own = f.cost.value_or(dearest_);
-          cost = own <= 0 ? 1.0 : cheapest_ / own;
-        }
-        factor = 0.4 * healthFactor(f) + 0.2 * headroom + 0.2 * cost + 0.2 * latencyFactor(f);
-        break;
+  switch (strategy) {
+    case S::RoundRobin:
+    case S::Geographic:
+    case S::CostOptimized:
+      return spread(nullptr);
+    case S::LeastRequest:
+      for (std::size_t i = 0; i < n_; ++i) {
+        const double inFlight = *rps[i] * *latency[i] / 1000.0;
+        factor[i] = inFlight == inFlight ? (1 + leastInFlight_) / (1 + inFlight) : 1.0;
       }
+      return spread(factor);
+    case S::WeightedResponseTime:
+      return spread(latencyFactors());
+    case S::HealthBased:
+      for (std::size_t i = 0; i < n_; ++i) {
+        factor[i] = healthFactor(i);
+      }
+      return spread(factor);
+    case S::Hybrid: {
+      const Known* capacity = facts_.capacity.data();
+      const Known* cost = facts_.cost.data();
+      const double* byLatency = latencyFactors();
+      for (std::size_t i = 0; i < n_; ++i) {
+        const double headroom =
+            rps[i] && capacity[i] ? std::clamp(1 - *rps[i] / *capacity[i], 0.0, 1.0) : 1.0;
+        const double own = cost[i].value_or(dearest_);
+        const double byCost = !anyCost_ || own <= 0 ? 1.0 : cheapest_ / own;
+        factor[i] = 0.4 * healthFactor(i) + 0.2 * headroom + 0.2 * byCost + 0.2 * byLatency[i];
+      }
+      return spread(factor);
     }
-    shares_[i] = f.base * factor;
-    total += shares_[i];
-    full += drain >= 1 ? shares_[i] : 0;
-    freed += shares_[i] * (1 - drain);  // the skipped add 0: the same sum
   }
-  if (total <= 0) {
+  return 0;
+}
+
+// fastest / latency per backend, shared by WeightedResponseTime and Hybrid. Within
+// kLatencySensitivityMs of the fastest is the fastest: noise does not move traffic.
+const double* Decider::latencyFactors() {
+  auto& factors = scratch_.latencyFactor;
+  if (!latencyFactorsKnown_) {
+    latencyFactorsKnown_ = true;
+    const Known* latency = facts_.latency.data();
+    const double slowAbove = fastest_ + kLatencySensitivityMs;
+    const double fastest = std::max(fastest_, kMinLatencyMs);
+    factors.resize(n_);
+    for (std::size_t i = 0; i < n_; ++i) {
+      const double l = *latency[i];
+      factors[i] = l > slowAbove ? fastest / l : 1.0;
+    }
+  }
+  return factors.data();
+}
+
+// Shares in proportion to base × factor (nullptr: 1) over the backends that can take traffic.
+double Decider::spread(const double* factor) {
+  const double* base = facts_.base.data();
+  const double* drain = drain_.data();
+  double* shares = shares_.data();
+  Lanes total;
+  Lanes full;   // the part held by backends at their full share
+  Lanes freed;  // what draining backends give up
+  forEachInLanes(n_, [&](std::size_t i, std::size_t lane) {
+    const double d = drain[i];
+    const double weighted = factor ? base[i] * factor[i] : base[i];
+    const double share = base[i] > 0 && d > 0 ? weighted : 0.0;
+    shares[i] = share;
+    total[lane] += share;
+    full[lane] += d >= 1 ? share : 0.0;
+    freed[lane] += share * (1 - d);
+  });
+  const double sumTotal = total.sum();
+  if (sumTotal <= 0) {
     return 0;  // every share is 0
   }
   // A draining backend keeps drain × the share it would have; what it gives up goes to the
   // backends at full share in proportion to theirs (nowhere else to go: back to the drainers).
-  const double boost = (full > 0 ? 1 + freed / full : 1) / total;
-  const double perTotal = 1 / total;
-  double sum = 0;
-  for (std::size_t i = 0; i < n_; ++i) {
-    if (shares_[i] > 0) {
-      shares_[i] *= drain_[i] >= 1 ? boost : drain_[i] * perTotal;
-    }
-    sum += shares_[i];
-  }
-  return sum;
+  const double sumFull = full.sum();
+  const double boost = (sumFull > 0 ? 1 + freed.sum() / sumFull : 1) / sumTotal;
+  const double perTotal = 1 / sumTotal;
+  Lanes sum;
+  forEachInLanes(n_, [&](std::size_t i, std::size_t lane) {
+    const double share = shares[i];
+    shares[i] = share > 0 ? share * (drain[i] >= 1 ? boost : drain[i] * perTotal) : share;
+    sum[lane] += shares[i];
+  });
+  return sum.sum();
 }
 
 // Geographic and CostOptimized are orders, not factors: groups of backends (a region, a price)
 // take traffic up to their capacity, the rest spills to the next group.
 void Decider::allocationShares(LoadBalancingStrategy strategy,
                                const std::vector<std::string>& regions) {
-  order_.clear();
-  groupEnds_.clear();
   const bool byCost = strategy == LoadBalancingStrategy::CostOptimized;
-  if (byCost) {
-    for (const auto& price : prices_) {
-      order_.push_back(price.second);
-    }
-  } else {
+  if (!byCost) {
+    order_.clear();
+    groupEnds_.clear();
     // Regions nearest first, then every backend of no listed region as the last fallback.
     members_.assign(n_, regions.size());
     for (std::size_t i = 0; i < n_; ++i) {
@@ -719,7 +812,7 @@ void Decider::allocationShares(LoadBalancingStrategy strategy,
     }
     for (std::size_t r = 0; r <= regions.size(); ++r) {
       for (std::size_t i = 0; i < n_; ++i) {
-        if (members_[i] == r && facts_[i].base > 0 && drain_[i] > 0) {
+        if (members_[i] == r && facts_.base[i] > 0 && drain_[i] > 0) {
           order_.push_back(i);
         }
       }
@@ -728,19 +821,13 @@ void Decider::allocationShares(LoadBalancingStrategy strategy,
       }
     }
   }
-  weight_.assign(n_, 0);
-  for (std::size_t i : order_) {
-    weight_[i] = facts_[i].base;
-  }
-  auto fill = [&](bool fullOnly, double mass) {
-    byCost ? fillCheapest(fullOnly, mass) : fillInOrder(fullOnly, mass);
-  };
-  fill(false, 1.0);
+  fillInOrder(false, byCost, 1.0);
   // Draining backends keep drain × what they would have; the rest is filled again in order by
   // the backends at full share.
+  const auto& order = byCost ? byPrice_ : order_;
   double kept = 0;
   bool draining = false;
-  for (std::size_t i : order_) {
+  for (std::size_t i : order) {
     if (drain_[i] < 1) {
       draining = true;
       shares_[i] *= drain_[i];
@@ -748,69 +835,113 @@ void Decider::allocationShares(LoadBalancingStrategy strategy,
     }
   }
   if (draining) {
-    for (std::size_t i : order_) {
+    for (std::size_t i : order) {
       if (drain_[i] >= 1) {
         shares_[i] = 0;
       }
     }
-    fill(true, 1.0 - kept);
+    fillInOrder(true, byCost, 1.0 - kept);
   }
 }
 
-// The cheapest-first fill without sorting: every backend cheaper than the marginal price runs
-// at its cap, those at the marginal price share what is left by weight, dearer ones get
-// nothing. The marginal price is found by quickselect on price (expected linear); the
-// partitions are deterministic, so the result is too.
-void Decider::fillCheapest(bool fullOnly, double mass) {
-  partitioned_.clear();
-  for (const auto& price : prices_) {
-    if (!fullOnly || drain_[price.second] >= 1) {
-      partitioned_.push_back(price);
+// The backends that can take traffic by price (an unknown cost: the dearest known), earlier
+// backends first among equals. A least-significant-digit radix sort on the bytes in which the
+// prices differ: stable, so ties keep backend order, and a few linear passes where a
+// comparison sort of 1,000 was a third of a decision.
+void Decider::sortByPrice() {
+  // A negative configured cost counts as none; it never raises the dearest above 0.
+  const std::int64_t dearest = dearestMicros_;
+  auto priceOf = [&](std::size_t i) { return facts_.cost[i] ? facts_.costMicros[i] : dearest; };
+  auto& keys = scratch_.keys;
+  keys.clear();
+  byPrice_.clear();
+  priceGroupEnds_.clear();
+  // Each candidate as one word, its price above its index: a pass moves one word, and equal
+  // prices stay in index order. Prices too large to leave room for the index (over 10^12 per
+  // million requests) take a comparison sort.
+  const int indexBits = std::bit_width(n_);
+  if ((static_cast<std::uint64_t>(dearest) >> (63 - indexBits) >> 1) != 0) {
+    for (std::size_t i = 0; i < n_; ++i) {
+      if (facts_.base[i] > 0 && drain_[i] > 0) {
+        byPrice_.push_back(i);
+      }
+    }
+    std::sort(byPrice_.begin(), byPrice_.end(), [&](std::size_t a, std::size_t b) {
+      return std::pair(priceOf(a), a) < std::pair(priceOf(b), b);
+    });
+    for (std::size_t k = 1; k < byPrice_.size(); ++k) {
+      if (priceOf(byPrice_[k]) != priceOf(byPrice_[k - 1])) {
+        priceGroupEnds_.push_back(k);
+      }
+    }
+    if (!byPrice_.empty()) {
+      priceGroupEnds_.push_back(byPrice_.size());
+    }
+    return;
+  }
+  // Least significant digit first, stable: the keys start in index order, so only the bytes
+  // of the price need a pass, and only those in which the prices differ. The counts of every
+  // pass come from the read that gathers the keys.
+  const std::size_t bytes =
+      (static_cast<std::size_t>(std::bit_width(static_cast<std::uint64_t>(dearest))) + 7) / 8;
+  std::array<std::array<std::uint32_t, 256>, 8> counts;
+  for (std::size_t p = 0; p < bytes; ++p) {
+    counts[p].fill(0);
+  }
+  for (std::size_t i = 0; i < n_; ++i) {
+    if (facts_.base[i] > 0 && drain_[i] > 0) {
+      const auto price = static_cast<std::uint64_t>(priceOf(i));
+      keys.push_back(price << indexBits | i);
+      for (std::size_t p = 0; p < bytes; ++p) {
+        ++counts[p][(price >> (8 * p)) & 0xff];
+      }
     }
   }
-  auto first = partitioned_.begin();
-  auto last = partitioned_.end();
-  while (first != last && mass > 1e-12) {
-    const std::int64_t pivot = (first + (last - first) / 2)->first;
-    const auto cheaperEnd =
-        std::partition(first, last, [&](const auto& p) { return p.first < pivot; });
-    const auto pivotEnd =
-        std::partition(cheaperEnd, last, [&](const auto& p) { return p.first == pivot; });
-    double cheaperRoom = 0;
-    for (auto it = first; it != cheaperEnd; ++it) {
-      cheaperRoom += limit_[it->second];
+  const std::size_t m = keys.size();
+  auto& buffer = scratch_.keyBuffer;
+  buffer.resize(m);
+  for (std::size_t p = 0; p < bytes; ++p) {
+    const unsigned shift = indexBits + 8 * p;
+    if (m == 0 || counts[p][(keys[0] >> shift) & 0xff] == m) {
+      continue;  // every price has this byte
     }
-    if (cheaperRoom >= mass) {
-      last = cheaperEnd;  // the marginal price is below the pivot
-      continue;
+    std::uint32_t at = 0;
+    for (auto& count : counts[p]) {
+      at += std::exchange(count, at);
     }
-    for (auto it = first; it != cheaperEnd; ++it) {
-      shares_[it->second] += limit_[it->second];
+    for (std::uint64_t key : keys) {
+      buffer[counts[p][(key >> shift) & 0xff]++] = key;
     }
-    mass -= cheaperRoom;
-    members_.clear();
-    double room = 0;
-    for (auto it = cheaperEnd; it != pivotEnd; ++it) {
-      members_.push_back(it->second);
-      room += limit_[it->second];
+    std::swap(keys, buffer);
+  }
+  const std::uint64_t indexMask = (std::uint64_t{1} << indexBits) - 1;
+  byPrice_.resize(m);
+  for (std::size_t k = 0; k < m; ++k) {
+    byPrice_[k] = keys[k] & indexMask;
+    if (k > 0 && (keys[k] >> indexBits) != (keys[k - 1] >> indexBits)) {
+      priceGroupEnds_.push_back(k);
     }
-    const double take = std::min(mass, room);
-    waterFill(members_, weight_, take);
-    mass -= take;
-    first = pivotEnd;
+  }
+  if (m > 0) {
+    priceGroupEnds_.push_back(m);
   }
 }
 
-void Decider::fillInOrder(bool fullOnly, double mass) {
+// Fills the groups in order (regions, or prices cheapest first), each up to its capacity.
+// Among prices, a group with room for less than what is left runs every member at its cap;
+// the marginal group shares what is left by weight; dearer ones get nothing.
+void Decider::fillInOrder(bool fullOnly, bool byCost, double mass) {
+  const auto& order = byCost ? byPrice_ : order_;
+  const auto& groupEnds = byCost ? priceGroupEnds_ : groupEnds_;
   std::size_t begin = 0;
-  for (std::size_t end : groupEnds_) {
+  for (std::size_t end : groupEnds) {
     if (mass <= 1e-12) {
       break;
     }
     members_.clear();
     double room = 0;
     for (std::size_t k = begin; k < end; ++k) {
-      const std::size_t i = order_[k];
+      const std::size_t i = order[k];
       if (!fullOnly || drain_[i] >= 1) {
         members_.push_back(i);
         room += limit_[i];
@@ -820,8 +951,15 @@ void Decider::fillInOrder(bool fullOnly, double mass) {
     if (members_.empty()) {
       continue;
     }
+    if (byCost && room < mass) {
+      for (std::size_t i : members_) {
+        shares_[i] += limit_[i];
+      }
+      mass -= room;
+      continue;
+    }
     const double take = std::min(mass, room);
-    waterFill(members_, weight_, take);
+    waterFill(members_, facts_.base, take);
     mass -= take;
   }
 }
@@ -889,77 +1027,83 @@ void Decider::toWeights(std::vector<std::int32_t>& weights, double total) {
     // down, or over all of them when every one is down.
     total = 0;
     for (std::size_t i = 0; i < n_; ++i) {
-      shares_[i] = facts_[i].down && !everyBackendDown_ ? 0.0 : 1.0;
+      shares_[i] = facts_.down[i] && !everyBackendDown_ ? 0.0 : 1.0;
       total += shares_[i];
     }
     if (total <= 0) {
       return;
     }
   }
-  // The units left go to the largest remainders. Their threshold (the count-th largest) is
-  // found without sorting: a histogram of the remainders names the bucket it is in, and only
-  // that bucket's few values are selected from.
-  constexpr std::size_t kBuckets = 256;
-  std::array<std::uint32_t, kBuckets> histogram{};
+  // The units left go to the largest remainders. Without sorting, in two passes: the first
+  // takes the floors and a histogram of the remainders, which names the bucket the count-th
+  // largest is in; the second gives a unit to every remainder above that bucket and collects
+  // the bucket's few members, among which the units left are selected. A zero share has
+  // remainder -1 and a bucket below every real one, so no pass needs to skip it.
+  std::array<std::uint32_t, kRemainderBuckets + 1>
+      histogram{};  // [0]: zero shares; [b + 1]: bucket b
   auto bucketOf = [](double remainder) {
-    return remainder > 0 ? std::min(kBuckets - 1, static_cast<std::size_t>(remainder * kBuckets))
-                         : std::size_t{0};
+    return remainder >= 0 ? std::min(kRemainderBuckets,
+                                     static_cast<std::size_t>(remainder * kRemainderBuckets) + 1)
+                          : std::size_t{0};
   };
   const double scale = kWeightScale / total;
   std::int64_t assigned = 0;
-  order_.resize(n_);
   remainder_.resize(n_);
-  std::size_t positive = 0;
   for (std::size_t i = 0; i < n_; ++i) {
-    if (shares_[i] <= 0) {
-      continue;
-    }
-    const double exact = shares_[i] * scale;
-    const double whole = std::floor(exact);
-    weights[i] = static_cast<std::int32_t>(whole);
-    assigned += weights[i];
-    order_[positive] = i;
-    remainder_[positive] = exact - whole;
-    ++histogram[bucketOf(exact - whole)];
-    ++positive;
+    const double share = shares_[i];
+    const bool positive = share > 0;
+    const double exact = share * scale;
+    // A positive share is at least 0 exact units: truncation is the floor.
+    const std::int32_t whole = positive ? static_cast<std::int32_t>(exact) : 0;
+    const double remainder = positive ? exact - whole : -1.0;
+    weights[i] = whole;
+    assigned += whole;
+    remainder_[i] = remainder;
+    ++histogram[bucketOf(remainder)];
   }
-  order_.resize(positive);
-  remainder_.resize(positive);
+  const std::size_t positive = n_ - histogram[0];
   std::int64_t left = kWeightScale - assigned;
-  if (left > 0 && !order_.empty()) {
-    const auto count = std::min<std::int64_t>(left, static_cast<std::int64_t>(order_.size()));
-    std::size_t bucket = kBuckets;
+  if (left > 0 && positive > 0) {
+    const auto count = std::min<std::int64_t>(left, static_cast<std::int64_t>(positive));
+    std::size_t bucket = kRemainderBuckets + 1;
     std::int64_t above = 0;  // remainders in the buckets above the threshold's
     while (above + histogram[bucket - 1] < count) {
       above += histogram[--bucket];
     }
     --bucket;
-    ranked_.clear();
-    for (double r : remainder_) {
-      if (bucketOf(r) == bucket) {
-        ranked_.push_back(r);
+    members_.clear();
+    for (std::size_t i = 0; i < n_; ++i) {
+      const std::size_t b = bucketOf(remainder_[i]);
+      weights[i] += b > bucket ? 1 : 0;
+      if (b == bucket) {
+        members_.push_back(i);
       }
     }
-    auto nth = ranked_.begin() + (count - above - 1);
+    left -= above;
+    std::int64_t need = count - above;
+    ranked_.clear();
+    for (std::size_t i : members_) {
+      ranked_.push_back(remainder_[i]);
+    }
+    auto nth = ranked_.begin() + (need - 1);
     std::nth_element(ranked_.begin(), nth, ranked_.end(), std::greater<>());
     const double threshold = *nth;
     for (double r : ranked_) {
-      above += r > threshold ? 1 : 0;
+      need -= r > threshold ? 1 : 0;
     }
-    // At the threshold remainder, the units go to the earliest backends. Without branches:
-    // which side of the threshold a remainder falls on is a coin toss.
-    std::int64_t atThreshold = count - above;
-    for (std::size_t k = 0; k < order_.size(); ++k) {
-      const double r = remainder_[k];
-      const bool tie = r == threshold;
-      const std::int32_t unit = (r > threshold) | (tie & (atThreshold > 0));
-      atThreshold -= tie;
-      weights[order_[k]] += unit;
-      left -= unit;
+    // At the threshold remainder, the units go to the earliest backends.
+    for (std::size_t i : members_) {
+      const double r = remainder_[i];
+      const bool unit = r > threshold || (r == threshold && need-- > 0);
+      weights[i] += unit ? 1 : 0;
+      left -= unit ? 1 : 0;
     }
     // Only float error leaves more units than backends: spread them in order.
-    for (std::size_t k = 0; left > 0; k = (k + 1) % order_.size(), --left) {
-      ++weights[order_[k]];
+    for (std::size_t i = 0; left > 0; i = (i + 1) % n_) {
+      if (shares_[i] > 0) {
+        ++weights[i];
+        --left;
+      }
     }
   }
   // Rounding of the floors themselves can overshoot by a unit or so: taken from the largest.
@@ -996,20 +1140,20 @@ void Decider::decideRules() {
   // Per-strategy inputs over the backends that can take traffic.
   const double perRps = traffic_ > 0 ? 1 / traffic_ : 0;
   for (std::size_t i = 0; i < n_; ++i) {
-    const Facts& f = facts_[i];
-    limit_[i] = traffic_ > 0 && f.capacity ? *f.capacity * perRps : kInfinity;
-    if (f.cost) {
+    const Known capacity = facts_.capacity[i];
+    limit_[i] = traffic_ > 0 && capacity ? *capacity * perRps : kInfinity;
+    if (const Known cost = facts_.cost[i]) {
       anyCost_ = true;
-      cheapest_ = std::min(cheapest_, *f.cost);
-      dearest_ = std::max(dearest_, *f.cost);
+      cheapest_ = std::min(cheapest_, *cost);
+      dearest_ = std::max(dearest_, *cost);
     }
-    if (f.base <= 0 || drain_[i] <= 0) {
+    if (facts_.base[i] <= 0 || drain_[i] <= 0) {
       continue;
     }
-    if (f.latency) {
-      fastest_ = std::min(fastest_, *f.latency);
-      if (f.rps) {
-        leastInFlight_ = std::min(leastInFlight_, *f.rps * *f.latency / 1000.0);
+    if (const Known latency = facts_.latency[i]) {
+      fastest_ = std::min(fastest_, *latency);
+      if (const Known rps = facts_.rps[i]) {
+        leastInFlight_ = std::min(leastInFlight_, *rps * *latency / 1000.0);
       }
     }
   }
@@ -1041,20 +1185,7 @@ void Decider::decideRules() {
   needCostOrder =
       needCostOrder || out_.rules.back().strategy == LoadBalancingStrategy::CostOptimized;
   if (needCostOrder) {
-    // A negative configured cost counts as none; it never raises the dearest above 0.
-    std::int64_t dearest = 0;
-    for (const auto& f : facts_) {
-      if (f.cost) {
-        dearest = std::max(dearest, f.costMicros);
-      }
-    }
-    prices_.reserve(n_);
-    partitioned_.reserve(n_);
-    for (std::size_t i = 0; i < n_; ++i) {
-      if (facts_[i].base > 0 && drain_[i] > 0) {
-        prices_.emplace_back(facts_[i].cost ? facts_[i].costMicros : dearest, i);
-      }
-    }
+    sortByPrice();
   }
   for (std::size_t r = 0; r < out_.rules.size(); ++r) {
     const auto& regions =
@@ -1064,7 +1195,6 @@ void Decider::decideRules() {
 }
 
 TrafficDecision Decider::run() {
-  prices_.clear();
   normalizeStates();
   if (!observe()) {
     holdWeights();
@@ -1081,13 +1211,12 @@ TrafficDecision Decider::run() {
     out_.health[i] = health;
     advance(i, health);
     const BackendState& s = out_.backends[i];
-    const Facts& f = facts_[i];
     healthy += s.phase == BackendPhase::Healthy || s.phase == BackendPhase::Recovering ? 1 : 0;
     drain_[i] = s.phase == BackendPhase::Healthy   ? 1.0
                 : s.phase == BackendPhase::Drained ? 0.0
                                                    : 1.0 - static_cast<double>(s.step) / steps_;
-    anyShare = anyShare || (drain_[i] > 0 && f.base > 0);
-    everyBackendDown_ = everyBackendDown_ && f.down;
+    anyShare = anyShare || (drain_[i] > 0 && facts_.base[i] > 0);
+    everyBackendDown_ = everyBackendDown_ && facts_.down[i];
     std::optional<TimePoint> due;
     if ((s.phase == BackendPhase::Drained || s.phase == BackendPhase::Draining) && s.healthySince) {
       due = *s.healthySince + failover_.recovery.healthyFor;
