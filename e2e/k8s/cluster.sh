@@ -18,8 +18,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+free_port() {  # below the ephemeral range, never twice for one DIR (see free_port.py)
+  python3 "$here/../stack/free_port.py" "$dir/.ports"
 }
 
 now_ms() { date +%s%3N; }

@@ -17,8 +17,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 shared=${SLUICE_SHARED_DIR:-$(cd "$root/.." && pwd)/shared}
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+free_port() {  # below the ephemeral range, never twice for one DIR (see free_port.py)
+  python3 "$here/free_port.py" "$dir/.ports"
 }
 
 wait_http() {  # wait_http URL SECONDS NAME
