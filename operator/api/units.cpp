@@ -400,7 +400,8 @@ bool parseCronValue(std::string_view text, const CronField& field, int& out) {
   return false;
 }
 
-std::string cronFieldError(std::string_view text, const CronField& field) {
+// Checks one field and sets the bit of every value it allows in `mask` (bit v for value v).
+std::string cronFieldError(std::string_view text, const CronField& field, std::uint64_t& mask) {
   const std::string where = std::string(field.name) + " field " + quoted(text);
   const std::string range =
       " (allowed " + std::to_string(field.min) + "-" + std::to_string(field.max) + ")";
@@ -412,24 +413,26 @@ std::string cronFieldError(std::string_view text, const CronField& field) {
     if (item.empty()) {
       return where + ": empty list item";
     }
+    int stepValue = 1;
     const std::size_t slash = item.find('/');
     if (slash != std::string_view::npos) {
       const std::string_view step = item.substr(slash + 1);
-      int stepValue = 0;
       const auto [end, ec] = std::from_chars(step.data(), step.data() + step.size(), stepValue);
       if (step.empty() || ec != std::errc{} || end != step.data() + step.size() || stepValue < 1) {
         return where + ": step must be a positive integer";
       }
       item = item.substr(0, slash);
     }
+    int low = field.min;
+    int high = field.max;
     if (item != "*") {
       const std::size_t dash = item.find('-');
-      int low = 0;
-      int high = 0;
       if (dash == std::string_view::npos) {
         if (!parseCronValue(item, field, low)) {
           return where + ": invalid value " + quoted(item) + range;
         }
+        // "5/15" runs from 5 to the end of the range, as in Vixie cron; "5" alone is 5.
+        high = slash != std::string_view::npos ? field.max : low;
       } else {
         if (!parseCronValue(item.substr(0, dash), field, low) ||
             !parseCronValue(item.substr(dash + 1), field, high)) {
@@ -440,6 +443,9 @@ std::string cronFieldError(std::string_view text, const CronField& field) {
         }
       }
     }
+    for (int v = low; v <= high; v += stepValue) {
+      mask |= std::uint64_t{1} << v;
+    }
     if (comma == std::string_view::npos) {
       return "";
     }
@@ -449,7 +455,7 @@ std::string cronFieldError(std::string_view text, const CronField& field) {
 
 }  // namespace
 
-std::string cronError(std::string_view expression) {
+Expected<CronSchedule, std::string> parseCron(std::string_view expression) {
   // Vixie cron's fields and bounds; day-of-week 7 is Sunday again, as the CRD's rule allows.
   static const std::array<CronField, 5> kFields{{
       {"minute", 0, 59, {}},
@@ -476,16 +482,44 @@ std::string cronError(std::string_view expression) {
     }
   }
   if (parts.size() != kFields.size()) {
-    return "invalid cron expression " + quoted(expression) + ": expected 5 fields, found " +
-           std::to_string(parts.size());
+    return Unexpected("invalid cron expression " + quoted(expression) +
+                      ": expected 5 fields, found " + std::to_string(parts.size()));
   }
+  std::array<std::uint64_t, 5> masks{};
   for (std::size_t i = 0; i < parts.size(); ++i) {
-    std::string error = cronFieldError(parts[i], kFields[i]);
+    std::string error = cronFieldError(parts[i], kFields[i], masks[i]);
     if (!error.empty()) {
-      return "invalid cron expression " + quoted(expression) + ": " + error;
+      return Unexpected("invalid cron expression " + quoted(expression) + ": " + error);
     }
   }
-  return "";
+  CronSchedule out;
+  out.minutes = masks[0];
+  out.hours = masks[1];
+  out.daysOfMonth = masks[2];
+  out.months = masks[3];
+  // 7 is Sunday as well as 0.
+  out.daysOfWeek = (masks[4] | (masks[4] >> 7)) & 0x7f;
+  out.daysOfMonthRestricted = parts[2] != "*" && parts[2].front() != '*';
+  out.daysOfWeekRestricted = parts[4] != "*" && parts[4].front() != '*';
+  return out;
+}
+
+bool CronSchedule::matchesDay(int dayOfMonth, int month, int dayOfWeek) const {
+  if ((months >> month & 1) == 0) {
+    return false;
+  }
+  const bool dom = (daysOfMonth >> dayOfMonth & 1) != 0;
+  const bool dow = (daysOfWeek >> dayOfWeek & 1) != 0;
+  // Vixie cron: when both day fields are restricted, either may match.
+  if (daysOfMonthRestricted && daysOfWeekRestricted) {
+    return dom || dow;
+  }
+  return dom && dow;
+}
+
+std::string cronError(std::string_view expression) {
+  auto parsed = parseCron(expression);
+  return parsed ? std::string() : parsed.error();
 }
 
 bool isHttpToken(std::string_view text) {

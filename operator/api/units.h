@@ -44,6 +44,25 @@ struct Quantity {
 };
 Expected<Quantity, std::string> parseQuantity(std::string_view text);
 
+// A parsed cron expression: bit v of a mask is set when value v matches (minute 0-59, hour
+// 0-23, day of month 1-31, month 1-12, day of week 0-6 with Sunday 0).
+struct CronSchedule {
+  std::uint64_t minutes = 0;
+  std::uint64_t hours = 0;
+  std::uint64_t daysOfMonth = 0;
+  std::uint64_t months = 0;
+  std::uint64_t daysOfWeek = 0;
+  bool daysOfMonthRestricted = false;  // not "*" (or "*/n")
+  bool daysOfWeekRestricted = false;
+
+  // Whether a day matches (Vixie cron: with both day fields restricted, either one).
+  bool matchesDay(int dayOfMonth, int month, int dayOfWeek) const;
+  bool matchesTime(int hour, int minute) const {
+    return (hours >> hour & 1) != 0 && (minutes >> minute & 1) != 0;
+  }
+};
+Expected<CronSchedule, std::string> parseCron(std::string_view expression);
+
 // A standard 5-field cron expression (minute hour day-of-month month day-of-week) with
 // lists, ranges, steps, "*", and month/day names (JAN-DEC, SUN-SAT; 0 and 7 are Sunday). Returns
 // the reason a value is invalid, or an empty string.
