@@ -1,5 +1,8 @@
 #include "operator/render/hpa.h"
 
+#include <algorithm>
+#include <chrono>
+
 #include "operator/render/object_meta.h"
 
 namespace sluice::render {
@@ -37,6 +40,76 @@ Expected<json, std::string> renderMirroredHpa(const engine::Owner& owner, const 
               {"kind", "HorizontalPodAutoscaler"},
               {"metadata", generatedMetadata(owner, name)},
               {"spec", spec}};
+}
+
+namespace {
+
+json scalingRules(const api::ScalingRules& rules, bool up) {
+  // The autoscaling/v2 defaults (SetDefaults_HorizontalPodAutoscalerBehavior): up by 4 pods or
+  // 100 % every 15 s, whichever is more; down by 100 % every 15 s.
+  json policies = up ? json::array({{{"type", "Pods"}, {"value", 4}, {"periodSeconds", 15}},
+                                    {{"type", "Percent"}, {"value", 100}, {"periodSeconds", 15}}})
+                     : json::array({{{"type", "Percent"}, {"value", 100}, {"periodSeconds", 15}}});
+  return {{"stabilizationWindowSeconds",
+           std::chrono::duration_cast<std::chrono::seconds>(rules.stabilizationWindow).count()},
+          {"selectPolicy", "Max"},
+          {"policies", std::move(policies)}};
+}
+
+json utilization(const char* resource, std::int32_t percent) {
+  return {{"type", "Resource"},
+          {"resource",
+           {{"name", resource},
+            {"target", {{"type", "Utilization"}, {"averageUtilization", percent}}}}}};
+}
+
+}  // namespace
+
+Expected<json, std::string> renderTierLimitHpa(const engine::Owner& owner, const std::string& name,
+                                               const api::TierAutoscaling& a, std::int32_t floor) {
+  if (a.targetRef.name.empty()) {
+    return Unexpected(std::string("spec.autoscaling.targetRef.name: must be set"));
+  }
+  if (a.maxReplicas < 1 || a.minReplicas < 1 || a.minReplicas > a.maxReplicas) {
+    return Unexpected("spec.autoscaling: minReplicas " + std::to_string(a.minReplicas) +
+                      " and maxReplicas " + std::to_string(a.maxReplicas) +
+                      " must satisfy 1 <= minReplicas <= maxReplicas");
+  }
+  json metrics = json::array();
+  if (a.cpuUtilization) {
+    metrics.push_back(utilization("cpu", *a.cpuUtilization));
+  }
+  if (a.memoryUtilization) {
+    metrics.push_back(utilization("memory", *a.memoryUtilization));
+  }
+  if (a.requestsPerSecondPerReplica) {
+    metrics.push_back(
+        {{"type", "External"},
+         {"external",
+          {{"metric",
+            {{"name", kRequestRateMetric},
+             {"selector",
+              {{"matchLabels", {{"namespace", owner.namespace_}, {"tierlimit", owner.name}}}}}}},
+           {"target",
+            {{"type", "AverageValue"},
+             {"averageValue", std::to_string(*a.requestsPerSecondPerReplica)}}}}}});
+  }
+  json spec{{"scaleTargetRef",
+             {{"apiVersion", a.targetRef.apiVersion},
+              {"kind", a.targetRef.kind},
+              {"name", a.targetRef.name}}},
+            {"minReplicas", std::clamp(floor, a.minReplicas, a.maxReplicas)},
+            {"maxReplicas", a.maxReplicas},
+            {"behavior",
+             {{"scaleUp", scalingRules(a.behavior.scaleUp, true)},
+              {"scaleDown", scalingRules(a.behavior.scaleDown, false)}}}};
+  if (!metrics.empty()) {
+    spec["metrics"] = std::move(metrics);
+  }
+  return json{{"apiVersion", "autoscaling/v2"},
+              {"kind", "HorizontalPodAutoscaler"},
+              {"metadata", generatedMetadata(owner, name)},
+              {"spec", std::move(spec)}};
 }
 
 }  // namespace sluice::render

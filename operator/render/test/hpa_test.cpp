@@ -71,3 +71,56 @@ TEST(CanaryHpa, RejectsWhatItCannotMirror) {
 
 }  // namespace
 }  // namespace sluice::render
+
+namespace sluice::render {
+namespace {
+
+api::TierAutoscaling sampleAutoscaling() {
+  api::TierAutoscaling a;
+  a.targetRef = {"apps/v1", "Deployment", "checkout"};
+  a.minReplicas = 2;
+  a.maxReplicas = 20;
+  a.cpuUtilization = 70;
+  a.memoryUtilization = 80;
+  a.requestsPerSecondPerReplica = 200;
+  a.behavior.scaleUp.stabilizationWindow = std::chrono::seconds{30};
+  a.behavior.scaleDown.stabilizationWindow = std::chrono::seconds{300};
+  return a;
+}
+
+const engine::Owner kTierLimit{"sluice.dev/v1alpha1", "TierLimit", "shop", "checkout",
+                               "6f1e2d3c-0000-4000-8000-000000000002"};
+
+// The sample TierLimit's HPA, every defaulted field written (the golden also goes through a
+// real kube-apiserver's admission in e2e.chart.samples-kubectl).
+TEST(TierLimitHpa, SampleGolden) {
+  auto hpa = renderTierLimitHpa(kTierLimit, "checkout", sampleAutoscaling(), 2);
+  ASSERT_TRUE(hpa) << hpa.error();
+  testing::expectGolden("hpa_tierlimit_checkout.json", hpa->dump(2) + "\n");
+  EXPECT_EQ((*hpa)["spec"]["behavior"]["scaleUp"]["stabilizationWindowSeconds"], 30);
+  EXPECT_EQ((*hpa)["spec"]["metrics"][2]["external"]["target"]["averageValue"], "200");
+  EXPECT_EQ((*hpa)["metadata"]["ownerReferences"][0]["kind"], "TierLimit");
+}
+
+TEST(TierLimitHpa, ScheduleFloorRaisesMinReplicasUpToTheCeiling) {
+  auto open = renderTierLimitHpa(kTierLimit, "checkout", sampleAutoscaling(), 6);
+  EXPECT_EQ((*open)["spec"]["minReplicas"], 6);
+  auto capped = renderTierLimitHpa(kTierLimit, "checkout", sampleAutoscaling(), 50);
+  EXPECT_EQ((*capped)["spec"]["minReplicas"], 20);
+  auto below = renderTierLimitHpa(kTierLimit, "checkout", sampleAutoscaling(), 0);
+  EXPECT_EQ((*below)["spec"]["minReplicas"], 2);
+}
+
+TEST(TierLimitHpa, BadBoundsNameTheField) {
+  auto a = sampleAutoscaling();
+  a.minReplicas = 30;
+  auto hpa = renderTierLimitHpa(kTierLimit, "checkout", a, 2);
+  ASSERT_FALSE(hpa);
+  EXPECT_NE(hpa.error().find("spec.autoscaling"), std::string::npos);
+  a = sampleAutoscaling();
+  a.targetRef.name.clear();
+  EXPECT_FALSE(renderTierLimitHpa(kTierLimit, "checkout", a, 2));
+}
+
+}  // namespace
+}  // namespace sluice::render
