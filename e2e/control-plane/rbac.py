@@ -111,6 +111,16 @@ def scenario(build_dir):
                  "the operator to delete the gatewayAPI objects of a policy moved to haproxy")
         log("TrafficPolicy moved from gatewayAPI to haproxy: HTTPRoute and BTP deleted")
 
+        # A TierLimit with autoscaling: its HPA, its status.
+        apply_json(s, {"apiVersion": "sluice.dev/v1alpha1", "kind": "TierLimit",
+                       "metadata": {"name": "limits", "namespace": ns},
+                       "spec": {"targetRefs": [{"kind": "TrafficPolicy", "name": "global"}],
+                                "tiers": [{"name": "free", "requestsPerSecond": 10}],
+                                "autoscaling": {"targetRef": {"name": "checkout"},
+                                                "minReplicas": 2, "maxReplicas": 4,
+                                                "cpuUtilization": 70}}})
+        wait_for(lambda: exists(s, "hpa", "limits"), 30, "the HPA of TierLimit limits")
+
         # A dead gateway: the provider error path (one status write, a Warning Event).
         s.wait_status("haproxy", lambda st: st.get("currentStep", -1) >= 1, 60, "step 1")
         s.stack("haproxy-stop")

@@ -742,8 +742,10 @@ void readTierLimitStatus(Reader& r, const json& status, TierLimitStatus& out) {
     r.string(*hpa, hPath, "name", h.name);
     r.integer(*hpa, hPath, "minReplicas", h.minReplicas);
     r.string(*hpa, hPath, "activeSchedule", h.activeSchedule);
+    readTimestamp(r, *hpa, hPath, "nextChange", h.nextChange);
     out.hpa = std::move(h);
   }
+  r.string(status, path, "message", out.message);
   readConditions(r, status, path, out.conditions);
 }
 

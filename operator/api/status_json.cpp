@@ -122,11 +122,13 @@ json toJson(const TrafficPolicyStatus& status) {
 json toJson(const TierLimitStatus& status) {
   json out = json::object();
   out["observedGeneration"] = status.observedGeneration;
+  putString(out, "message", status.message);
   if (status.hpa) {
     json hpa = json::object();
     putString(hpa, "name", status.hpa->name);
     hpa["minReplicas"] = status.hpa->minReplicas;
     putString(hpa, "activeSchedule", status.hpa->activeSchedule);
+    putString(hpa, "nextChange", status.hpa->nextChange);
     out["hpa"] = std::move(hpa);
   }
   out["conditions"] = toJson(status.conditions);

@@ -87,12 +87,14 @@ struct HpaStatus {
   std::string name;
   std::int32_t minReplicas = 0;
   std::string activeSchedule;  // empty when no schedule is active
+  std::string nextChange;      // RFC 3339; when the floor next changes
 
   friend bool operator==(const HpaStatus&, const HpaStatus&) = default;
 };
 
 struct TierLimitStatus {
   std::int64_t observedGeneration = 0;
+  std::string message;
   std::optional<HpaStatus> hpa;
   std::vector<Condition> conditions;
 

@@ -12,6 +12,7 @@
 #include "operator/cmd/options.h"
 #include "operator/controllers/canary_rollout_controller.h"
 #include "operator/controllers/resources.h"
+#include "operator/controllers/tier_limit_controller.h"
 #include "operator/controllers/traffic_policy_controller.h"
 #include "operator/kube/cached_reader.h"
 #include "operator/kube/config.h"
@@ -117,6 +118,8 @@ int main(int argc, char** argv) {
   cache.add(&manager.informer(rolloutsResource));
   const auto policiesResource = controllers::resources::trafficPolicies();
   cache.add(&manager.informer(policiesResource));
+  const auto tierLimitsResource = controllers::resources::tierLimits();
+  cache.add(&manager.informer(tierLimitsResource));
   cache.add(&manager.informer(kube::resources::services()));
   cache.add(&manager.informer(kube::resources::httpRoutes()));
   // Envoy Gateway's BackendTrafficPolicy is optional: without its CRD the gatewayAPI provider
@@ -202,6 +205,22 @@ int main(int argc, char** argv) {
        [&policies](const kube::Object& rollout) { return policies.policyOfRollout(rollout); }}};
   policyOptions.startupKeys = [&policies] { return policies.ownersInDataPlanes(); };
   manager.addController(policyOptions, policies);
+
+  controllers::TierLimitReconciler tierLimits(
+      deps, [](const std::string& zone) { return engine::TimeZone::load(zone); });
+  kube::ControllerOptions tierLimitOptions;
+  tierLimitOptions.name = "tierlimit";
+  tierLimitOptions.forResource = tierLimitsResource;
+  tierLimitOptions.owns = {kube::resources::horizontalPodAutoscalers()};
+  tierLimitOptions.workers = o.workers;
+  tierLimitOptions.maxBackoff = std::chrono::seconds{10};
+  tierLimitOptions.watches = {
+      {kube::resources::horizontalPodAutoscalers(),
+       [&tierLimits](const kube::Object& hpa) { return tierLimits.tierLimitsForHpa(hpa); }},
+      {policiesResource, [&tierLimits](const kube::Object& policy) {
+         return tierLimits.tierLimitsForPolicy(policy);
+       }}};
+  manager.addController(tierLimitOptions, tierLimits);
 
   log->info("sluice-operator starting (namespace: {}, leader election: {})",
             o.watchNamespace.empty() ? "all" : o.watchNamespace, o.leaderElect);

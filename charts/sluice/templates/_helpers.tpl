@@ -55,7 +55,7 @@ into a Role in watchNamespace when the operator watches one namespace.
 */}}
 {{- define "sluice.rules" -}}
 # Exactly what the operator asks for today (e2e.control-plane.rbac checks each rule against
-# kube-apiserver's audit log). TierLimit has no controller yet: its rules come with it.
+# kube-apiserver's audit log).
 - apiGroups: ["sluice.dev"]
   resources: ["canaryrollouts"]
   # patch: removing a day-2 annotation (sluice.dev/promote, abort, retry) once consumed.
@@ -68,6 +68,12 @@ into a Role in watchNamespace when the operator watches one namespace.
   verbs: ["list", "watch"]
 - apiGroups: ["sluice.dev"]
   resources: ["trafficpolicies/status"]
+  verbs: ["update"]
+- apiGroups: ["sluice.dev"]
+  resources: ["tierlimits"]
+  verbs: ["list", "watch"]
+- apiGroups: ["sluice.dev"]
+  resources: ["tierlimits/status"]
   verbs: ["update"]
 - apiGroups: ["gateway.networking.k8s.io"]
   resources: ["httproutes"]

@@ -11,6 +11,8 @@ const EXPECTED_RULES = [
   { apiGroups: ['sluice.dev'], resources: ['canaryrollouts/status'], verbs: ['update'] },
   { apiGroups: ['sluice.dev'], resources: ['trafficpolicies'], verbs: ['list', 'watch'] },
   { apiGroups: ['sluice.dev'], resources: ['trafficpolicies/status'], verbs: ['update'] },
+  { apiGroups: ['sluice.dev'], resources: ['tierlimits'], verbs: ['list', 'watch'] },
+  { apiGroups: ['sluice.dev'], resources: ['tierlimits/status'], verbs: ['update'] },
   { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
   { apiGroups: ['gateway.envoyproxy.io'], resources: ['backendtrafficpolicies'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
   { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['list', 'watch', 'create', 'patch'] },

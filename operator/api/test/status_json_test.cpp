@@ -92,7 +92,8 @@ TEST(TrafficPolicyStatusJson, EmptyStatusOmitsOptionalParts) {
 TEST(TierLimitStatusJson, RoundTrips) {
   TierLimitStatus s;
   s.observedGeneration = 5;
-  s.hpa = HpaStatus{"checkout-tiers", 6, "business-hours"};
+  s.hpa = HpaStatus{"checkout-tiers", 6, "business-hours", "2026-11-23T17:00:00Z"};
+  s.message = "HPA in place";
   s.conditions = someConditions();
   const json j = toJson(s);
   EXPECT_EQ(j["hpa"]["activeSchedule"], "business-hours");

@@ -1,0 +1,217 @@
+#include "operator/controllers/tier_limit_controller.h"
+
+#include <algorithm>
+
+#include "operator/api/conditions.h"
+#include "operator/api/parse.h"
+#include "operator/common/rfc3339.h"
+#include "operator/controllers/plan_ops.h"
+#include "operator/controllers/resources.h"
+#include "operator/kube/apply.h"
+#include "operator/render/hpa.h"
+
+namespace sluice::controllers {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kKind = "TierLimit";
+constexpr const char* kConditionRateLimits = "RateLimitsEnforced";
+
+api::TierLimitStatus statusOf(const kube::Object& object) {
+  const auto* status = findPath(object, {"status"});
+  if (status == nullptr || !status->is_object()) {
+    return {};
+  }
+  auto parsed = api::parseTierLimitStatus(*status);
+  return parsed ? *parsed : api::TierLimitStatus{};
+}
+
+bool ownedBy(const kube::Object& object, const std::string& kind, const std::string& name) {
+  const auto* refs = findPath(object, {"metadata", "ownerReferences"});
+  if (refs == nullptr || !refs->is_array()) {
+    return false;
+  }
+  return std::any_of(refs->begin(), refs->end(), [&](const kube::Object& ref) {
+    return ref.value("kind", "") == kind && ref.value("name", "") == name;
+  });
+}
+
+}  // namespace
+
+TierLimitReconciler::TierLimitReconciler(Deps deps, engine::ZoneLoader zones)
+    : deps_(deps), zones_(std::move(zones)), status_(deps.statusWriter, deps.events, deps.clock) {}
+
+std::vector<kube::ObjectKey> TierLimitReconciler::tierLimitsForHpa(const kube::Object& hpa) {
+  const auto key = kube::ObjectKey::of(hpa);
+  const std::string target = stringAt(hpa, {"spec", "scaleTargetRef", "name"});
+  std::vector<kube::ObjectKey> out;
+  auto list = deps_.cache->list(resources::tierLimits(), key.ns, {});
+  if (!list) {
+    return out;
+  }
+  for (const auto& object : list->items) {
+    if (stringAt(object, {"spec", "autoscaling", "targetRef", "name"}) == target) {
+      out.push_back(kube::ObjectKey::of(object));
+    }
+  }
+  return out;
+}
+
+std::vector<kube::ObjectKey> TierLimitReconciler::tierLimitsForPolicy(const kube::Object& policy) {
+  const auto key = kube::ObjectKey::of(policy);
+  std::vector<kube::ObjectKey> out;
+  auto list = deps_.cache->list(resources::tierLimits(), key.ns, {});
+  if (!list) {
+    return out;
+  }
+  for (const auto& object : list->items) {
+    const auto* refs = findPath(object, {"spec", "targetRefs"});
+    if (refs != nullptr && refs->is_array() &&
+        std::any_of(refs->begin(), refs->end(),
+                    [&](const kube::Object& ref) { return ref.value("name", "") == key.name; })) {
+      out.push_back(kube::ObjectKey::of(object));
+    }
+  }
+  return out;
+}
+
+kube::ReconcileOutcome TierLimitReconciler::reconcile(const kube::ObjectKey& key) {
+  const auto& kind = resources::tierLimits();
+  auto object = deps_.cache->get(kind, key);
+  if (!object) {
+    if (object.error().isNotFound()) {
+      return kube::ReconcileResult{};  // its HPA goes with it (owner reference)
+    }
+    return Unexpected(kube::ReconcileError{"reading from cache: " + object.error().describe()});
+  }
+  if (findPath(*object, {"metadata", "deletionTimestamp"}) != nullptr) {
+    return kube::ReconcileResult{};
+  }
+  std::int64_t generation = 0;
+  if (const auto* g = findPath(*object, {"metadata", "generation"}); g && g->is_number()) {
+    generation = g->get<std::int64_t>();
+  }
+  auto limit = api::parseTierLimit(*object);
+  if (!limit) {
+    return status_.blocked(kind, *object, statusOf(*object), generation, api::kReasonInvalidSpec,
+                           limit.error().toString(), std::nullopt);
+  }
+  const auto& spec = limit->spec;
+  const auto& ns = limit->metadata.namespace_;
+  const api::TierLimitStatus& current = limit->status;
+  const auto now = deps_.clock->now();
+  api::TierLimitStatus next = current;
+  next.observedGeneration = generation;
+  next.message.clear();
+
+  std::vector<std::string> problems;
+  for (std::size_t i = 0; i < spec.targetRefs.size(); ++i) {
+    const auto& ref = spec.targetRefs[i];
+    if (!deps_.cache->get(resources::trafficPolicies(), {ns, ref.name})) {
+      problems.push_back("spec.targetRefs[" + std::to_string(i) + "].name: TrafficPolicy " + ns +
+                         "/" + ref.name + " not found");
+    }
+  }
+  std::optional<std::chrono::milliseconds> requeue;
+  const char* reason = "HPAApplied";
+  if (spec.autoscaling) {
+    const auto& a = *spec.autoscaling;
+    const std::string name = limit->metadata.name;
+    auto floor = engine::scheduleFloor(a.schedules, a.minReplicas, now, zones_);
+    if (!floor) {
+      return status_.blocked(kind, *object, current, generation, api::kReasonInvalidSpec,
+                             floor.error(), std::nullopt);
+    }
+    // An HPA someone else made for this workload wins: two HPAs on one target fight.
+    std::string foreign;
+    if (auto hpas = deps_.cache->list(kube::resources::horizontalPodAutoscalers(), ns, {})) {
+      for (const auto& hpa : hpas->items) {
+        if (stringAt(hpa, {"spec", "scaleTargetRef", "name"}) == a.targetRef.name &&
+            stringAt(hpa, {"spec", "scaleTargetRef", "kind"}) == a.targetRef.kind &&
+            !ownedBy(hpa, kKind, name)) {
+          foreign = stringAt(hpa, {"metadata", "name"});
+        }
+      }
+    }
+    if (!foreign.empty()) {
+      reason = "HPAConflict";
+      problems.push_back("spec.autoscaling.targetRef: HorizontalPodAutoscaler " + ns + "/" +
+                         foreign + ", not made by Sluice, already scales " + a.targetRef.kind +
+                         " " + a.targetRef.name + "; it is left alone and none is generated");
+      next.hpa.reset();
+    } else {
+      const engine::Owner owner{api::kApiVersion, kKind, ns, name, limit->metadata.uid};
+      auto hpa = render::renderTierLimitHpa(owner, name, a, floor->minReplicas);
+      if (!hpa) {
+        return status_.blocked(kind, *object, current, generation, api::kReasonInvalidSpec,
+                               hpa.error(), std::nullopt);
+      }
+      if (auto applied = kube::applyIfChanged(*deps_.cache, *deps_.writer,
+                                              kube::resources::horizontalPodAutoscalers(), *hpa,
+                                              kFieldManager);
+          !applied) {
+        return Unexpected(kube::ReconcileError{"applying HorizontalPodAutoscaler " + name + ": " +
+                                               applied.error().describe()});
+      }
+      api::HpaStatus h;
+      h.name = name;
+      h.minReplicas = (*hpa)["spec"]["minReplicas"].get<std::int32_t>();
+      h.activeSchedule = floor->activeSchedule;
+      if (floor->nextChange) {
+        h.nextChange = formatRfc3339(*floor->nextChange);
+        requeue = std::chrono::duration_cast<std::chrono::milliseconds>(*floor->nextChange - now);
+      }
+      if (!current.hpa || current.hpa->minReplicas != h.minReplicas ||
+          current.hpa->activeSchedule != h.activeSchedule) {
+        status_.event(*object, kube::EventType::Normal, "ReplicaFloor",
+                      "HPA " + name + " minReplicas " + std::to_string(h.minReplicas) +
+                          (h.activeSchedule.empty() ? std::string(" (no schedule open)")
+                                                    : " (schedule " + h.activeSchedule + ")"));
+      }
+      next.hpa = std::move(h);
+    }
+  } else {
+    next.hpa.reset();
+  }
+  if (problems.empty()) {
+    api::setCondition(
+        next.conditions,
+        {api::kConditionReady, api::kConditionTrue, reason,
+         next.hpa ? "HPA " + next.hpa->name + " in place" : "nothing to generate", "", generation},
+        now);
+  } else {
+    std::string message;
+    for (const auto& p : problems) {
+      message += (message.empty() ? "" : "; ") + p;
+    }
+    next.message = message;
+    if (reason == std::string("HPAApplied")) {
+      reason = "TargetNotFound";
+    }
+    api::setCondition(next.conditions,
+                      {api::kConditionReady, api::kConditionFalse, reason, message, "", generation},
+                      now);
+  }
+  // Honest about what is not built yet: the limits in spec.tiers are not enforced.
+  api::setCondition(next.conditions,
+                    {kConditionRateLimits, api::kConditionFalse, "NotImplemented",
+                     "spec.tiers limits are not carried to a gateway by this operator version; "
+                     "only spec.autoscaling is",
+                     "", generation},
+                    now);
+  const auto* before = api::findCondition(current.conditions, api::kConditionReady);
+  if (!problems.empty() && (before == nullptr || before->message != next.message)) {
+    status_.event(*object, kube::EventType::Warning, reason, next.message);
+  }
+  if (auto w = status_.write(kind, *object, current, next); !w) {
+    return Unexpected(kube::ReconcileError{"writing status: " + w.error().describe()});
+  }
+  kube::ReconcileResult result;
+  if (requeue) {
+    result.requeueAfter = std::max<std::chrono::milliseconds>(*requeue, 1ms);
+  }
+  return result;
+}
+
+}  // namespace sluice::controllers
