@@ -120,6 +120,10 @@ def scenario(build_dir):
                                                 "minReplicas": 2, "maxReplicas": 4,
                                                 "cpuUtilization": 70}}})
         wait_for(lambda: exists(s, "hpa", "limits"), 30, "the HPA of TierLimit limits")
+        s.kubectl("patch", "tierlimit", "limits", "--type=json", "-p",
+                  '[{"op": "remove", "path": "/spec/autoscaling"}]')
+        wait_for(lambda: not exists(s, "hpa", "limits"), 30,
+                 "the operator to delete the HPA of a TierLimit without autoscaling")
 
         # A dead gateway: the provider error path (one status write, a Warning Event).
         s.wait_status("haproxy", lambda st: st.get("currentStep", -1) >= 1, 60, "step 1")

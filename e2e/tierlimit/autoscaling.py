@@ -85,6 +85,13 @@ def scenario(build_dir):
         wait_for(lambda: (get(s, "hpa", "checkout") or {}).get("spec", {}).get("minReplicas") == 2,
                  30, "the floor back to spec.autoscaling.minReplicas")
 
+        s.kubectl("patch", "tierlimit", "checkout", "--type=json", "-p",
+                  '[{"op": "remove", "path": "/spec/autoscaling"}]')
+        wait_for(lambda: get(s, "hpa", "checkout") is None, 30,
+                 "the HPA to go with spec.autoscaling")
+        apply(s, tier_limit(ns, "checkout", "checkout", []))
+        wait_for(lambda: get(s, "hpa", "checkout") is not None, 30, "the HPA back")
+
         # Bad input.
         apply(s, tier_limit(ns, "orphan", "orphan-app", [], policy="nonexistent"))
         wait_for(lambda: ready(s, "orphan").get("reason") == "TargetNotFound", 30,

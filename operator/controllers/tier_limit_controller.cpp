@@ -174,6 +174,19 @@ kube::ReconcileOutcome TierLimitReconciler::reconcile(const kube::ObjectKey& key
   } else {
     next.hpa.reset();
   }
+  if (!next.hpa) {
+    // spec.autoscaling removed (or a user's HPA took the workload): the HPA this TierLimit
+    // made goes; the garbage collector would only take it with the TierLimit itself.
+    const kube::ObjectKey own{ns, limit->metadata.name};
+    if (auto hpa = deps_.cache->get(kube::resources::horizontalPodAutoscalers(), own);
+        hpa && ownedBy(*hpa, kKind, limit->metadata.name)) {
+      if (auto removed = deps_.writer->remove(kube::resources::horizontalPodAutoscalers(), own, {});
+          !removed && !removed.error().isNotFound()) {
+        return Unexpected(kube::ReconcileError{"deleting HorizontalPodAutoscaler " + own.name +
+                                               ": " + removed.error().describe()});
+      }
+    }
+  }
   if (problems.empty()) {
     api::setCondition(
         next.conditions,

@@ -87,7 +87,8 @@ into a Role in watchNamespace when the operator watches one namespace.
   verbs: ["list", "watch", "create", "patch", "delete"]
 - apiGroups: ["autoscaling"]
   resources: ["horizontalpodautoscalers"]
-  verbs: ["list", "watch", "create", "patch"]
+  # delete: a TierLimit whose spec.autoscaling is removed takes its HPA with it.
+  verbs: ["list", "watch", "create", "patch", "delete"]
 - apiGroups: [""]
   resources: ["services", "pods"]
   verbs: ["list", "watch"]

@@ -15,7 +15,7 @@ const EXPECTED_RULES = [
   { apiGroups: ['sluice.dev'], resources: ['tierlimits/status'], verbs: ['update'] },
   { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
   { apiGroups: ['gateway.envoyproxy.io'], resources: ['backendtrafficpolicies'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
-  { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['list', 'watch', 'create', 'patch'] },
+  { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
   { apiGroups: [''], resources: ['services', 'pods'], verbs: ['list', 'watch'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
 ];

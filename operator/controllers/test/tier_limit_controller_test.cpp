@@ -138,5 +138,16 @@ TEST_F(TierLimitControllerTest, MissingTargetPolicyIsSaidAndAutoscalingStillRuns
             (std::vector<kube::ObjectKey>{{"shop", "checkout"}}));
 }
 
+TEST_F(TierLimitControllerTest, RemovingAutoscalingDeletesItsHpa) {
+  ASSERT_TRUE(reconcile());
+  ASSERT_TRUE(hpa());
+  auto t = tierLimit();
+  t["spec"].erase("autoscaling");
+  replace(t);
+  ASSERT_TRUE(reconcile());
+  EXPECT_FALSE(hpa());
+  EXPECT_FALSE(status().contains("hpa"));
+}
+
 }  // namespace
 }  // namespace sluice::controllers
