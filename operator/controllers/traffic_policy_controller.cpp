@@ -263,19 +263,14 @@ engine::TrafficObservation TrafficPolicyReconciler::observe(const api::TrafficPo
                    " provider has no built-in queries to fall back on";
   }
   if (!metricsError.empty()) {
-    // A half-answered round is not a picture of the backends: keep only what the cache knows.
-    for (auto& o : observation.backends) {
-      const bool missing = o.down && o.downReason.find("not found") != std::string::npos;
-      o = {};
-      if (missing) {
-        o.down = true;
-        o.downReason = "Service not found";
-      }
-    }
-    for (std::size_t i = 0; i < spec.backends.size(); ++i) {
-      if (!serviceFound[i]) {
-        observation.backends[i].downReason =
-            "Service " + ns + "/" + spec.backends[i].serviceRef.name + " not found";
+    // A half-answered round is not a picture of the backends: keep only what the cache knows
+    // (which Services are missing, recorded before any query).
+    for (std::size_t i = 0; i < observation.backends.size(); ++i) {
+      auto& o = observation.backends[i];
+      if (serviceFound[i]) {
+        o = {};
+      } else {
+        o = {std::nullopt, std::nullopt, std::nullopt, std::nullopt, true, o.downReason};
       }
     }
   }
