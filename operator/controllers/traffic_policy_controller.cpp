@@ -174,18 +174,23 @@ std::vector<kube::ObjectKey> TrafficPolicyReconciler::ownersInDataPlanes() {
   return controllers::ownersInDataPlanes(*deps_.providers, kKind);
 }
 
-engine::TrafficObservation TrafficPolicyReconciler::observe(const api::TrafficPolicy& policy,
-                                                            const render::TrafficProvider& provider,
-                                                            std::vector<bool>& serviceFound,
-                                                            std::string& metricsError) {
+engine::TrafficObservation TrafficPolicyReconciler::observe(
+    const api::TrafficPolicy& policy, const render::TrafficProvider& provider,
+    std::vector<bool>& serviceFound, std::vector<engine::ServiceTarget>& targets,
+    std::string& metricsError) {
   const auto& spec = policy.spec;
   const auto& ns = policy.metadata.namespace_;
   engine::TrafficObservation observation;
   observation.backends.resize(spec.backends.size());
   serviceFound.assign(spec.backends.size(), false);
+  targets.clear();
   for (std::size_t i = 0; i < spec.backends.size(); ++i) {
     const auto& ref = spec.backends[i].serviceRef;
-    serviceFound[i] = deps_.cache->get(kube::resources::services(), {ns, ref.name}).hasValue();
+    auto service = deps_.cache->get(kube::resources::services(), {ns, ref.name});
+    serviceFound[i] = service.hasValue();
+    // A missing Service is still a destination (at weight 0), so the topology stays put.
+    targets.push_back(serviceFound[i] ? targetOf(*service, ref, ns)
+                                      : engine::ServiceTarget{ns, ref.name, ref.port, ""});
     if (!serviceFound[i]) {
       observation.backends[i].down = true;
       observation.backends[i].downReason = "Service " + ns + "/" + ref.name + " not found";
@@ -333,7 +338,6 @@ kube::ReconcileOutcome TrafficPolicyReconciler::reconcile(const kube::ObjectKey&
                            policy.error().toString(), std::nullopt);
   }
   const auto& spec = policy->spec;
-  const auto& ns = policy->metadata.namespace_;
   const api::TrafficPolicyStatus& current = policy->status;
   render::TrafficProvider* provider = deps_.providers->find(spec.provider);
   if (provider == nullptr) {
@@ -347,10 +351,11 @@ kube::ReconcileOutcome TrafficPolicyReconciler::reconcile(const kube::ObjectKey&
   const auto now = deps_.clock->now();
 
   std::vector<bool> serviceFound;
+  std::vector<engine::ServiceTarget> targets;
   std::string metricsError;
   engine::TrafficInputs inputs;
   inputs.spec = &spec;
-  inputs.observation = observe(*policy, *provider, serviceFound, metricsError);
+  inputs.observation = observe(*policy, *provider, serviceFound, targets, metricsError);
   for (const auto& b : current.backends) {
     inputs.states.push_back(stateOf(b));
   }
@@ -373,17 +378,6 @@ kube::ReconcileOutcome TrafficPolicyReconciler::reconcile(const kube::ObjectKey&
                                     static_cast<double>(took.count()) / 1e6);
   }
 
-  std::vector<engine::ServiceTarget> targets;
-  for (std::size_t i = 0; i < spec.backends.size(); ++i) {
-    const auto& ref = spec.backends[i].serviceRef;
-    engine::ServiceTarget target{ns, ref.name, ref.port, ""};
-    if (serviceFound[i]) {
-      if (auto service = deps_.cache->get(kube::resources::services(), {ns, ref.name})) {
-        target = targetOf(*service, ref, ns);
-      }
-    }
-    targets.push_back(std::move(target));
-  }
   const auto plan = engine::trafficPolicyRoutePlan(*policy, decision.rules, targets, splits);
   const Applied applied = applyPlan(*deps_.providers, *provider, plan);
   if (!applied.ok) {

@@ -65,7 +65,9 @@ class TrafficPolicyReconciler final : public kube::Reconciler {
   std::vector<engine::CanarySplit> canarySplits(const api::TrafficPolicy& policy);
   engine::TrafficObservation observe(const api::TrafficPolicy& policy,
                                      const render::TrafficProvider& provider,
-                                     std::vector<bool>& serviceFound, std::string& metricsError);
+                                     std::vector<bool>& serviceFound,
+                                     std::vector<engine::ServiceTarget>& targets,
+                                     std::string& metricsError);
 
   struct PolicyGauges {
     double shifting = 0;
