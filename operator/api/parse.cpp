@@ -672,6 +672,7 @@ void readTierLimitSpec(Reader& r, const json& spec, TierLimitSpec& out) {
     out.identity = std::move(value);
   }
   r.string(spec, path, "defaultTier", out.defaultTier);
+  r.string(spec, path, "quotaTimeZone", out.quotaTimeZone);
   r.objects(
       spec, path, "tiers",
       [&](const json& t, const std::string& tPath) {

@@ -76,6 +76,8 @@ struct TierLimitSpec {
   // Tier for requests without a known tier header value. When omitted, the tier with the
   // largest priority number (the least important); resolved by effectiveDefaultTier().
   std::string defaultTier;
+  // IANA time zone whose midnight resets every daily quota.
+  std::string quotaTimeZone = "UTC";
   std::vector<RateLimitTier> tiers;
   std::optional<QueueSpec> queue;
   std::optional<TierAutoscaling> autoscaling;

@@ -420,6 +420,11 @@ ValidationErrors validateTierLimitSpec(const TierLimitSpec& spec) {
     }
     checkRange(errors, childPath(tPath, "priority"), t.priority, 1, 100);
   }
+  if (!isTimeZoneName(spec.quotaTimeZone)) {
+    errors.add("spec.quotaTimeZone", "invalid time zone \"" + spec.quotaTimeZone +
+                                         "\": must be an IANA name such as "
+                                         "\"Europe/Stockholm\" or \"UTC\"");
+  }
   if (!spec.defaultTier.empty() && !spec.tiers.empty() && !tierNames.contains(spec.defaultTier)) {
     errors.add("spec.defaultTier", "must name one of spec.tiers, got \"" + spec.defaultTier + "\"");
   }

@@ -82,6 +82,53 @@ Expected<std::vector<std::int32_t>, std::string> rescale(const std::vector<std::
   return out;
 }
 
+std::chrono::milliseconds rateWindow(const TierRateLimit& tier) {
+  if (tier.requestsPerSecond <= 0) {
+    return std::chrono::milliseconds{1000};
+  }
+  return std::chrono::milliseconds{std::max<std::int64_t>(1, tier.burst * 1000 / tier.requestsPerSecond)};
+}
+
+namespace {
+
+Expected<void, std::string> validateRateLimits(const RateLimits& limits) {
+  if (limits.tierHeader.empty()) {
+    return Unexpected(std::string("no tier header"));
+  }
+  if (limits.tiers.empty()) {
+    return Unexpected(std::string("no tiers"));
+  }
+  std::set<std::string> names;
+  for (const auto& tier : limits.tiers) {
+    const std::string at = "tier " + tier.name;
+    if (!validName(tier.name)) {
+      return Unexpected(at + ": name must match [a-z0-9][a-z0-9-]{0,62}");
+    }
+    if (!names.insert(tier.name).second) {
+      return Unexpected(at + ": duplicate tier name");
+    }
+    if (tier.requestsPerSecond < 1 || tier.burst < tier.requestsPerSecond) {
+      return Unexpected(at + ": needs requestsPerSecond >= 1 and burst >= requestsPerSecond");
+    }
+    if ((tier.concurrent && *tier.concurrent < 1) || (tier.dailyQuota && *tier.dailyQuota < 1)) {
+      return Unexpected(at + ": concurrent and dailyQuota must be at least 1");
+    }
+  }
+  if (!names.contains(limits.defaultTier)) {
+    return Unexpected("default tier \"" + limits.defaultTier + "\" is not one of the tiers");
+  }
+  if (limits.queue && (limits.queue->maxSize < 1 || limits.queue->timeout.count() <= 0)) {
+    return Unexpected(std::string("queue needs maxSize >= 1 and a positive timeout"));
+  }
+  if (limits.dayOffsetSeconds <= -86400 || limits.dayOffsetSeconds >= 86400) {
+    return Unexpected("day offset " + std::to_string(limits.dayOffsetSeconds) +
+                      " s is not within a day");
+  }
+  return {};
+}
+
+}  // namespace
+
 Expected<void, std::string> validate(const RoutePlan& plan) {
   if (plan.owner.kind.empty() || plan.owner.name.empty()) {
     return Unexpected(std::string("plan has no owner"));
@@ -142,6 +189,11 @@ Expected<void, std::string> validate(const RoutePlan& plan) {
                           std::to_string(kWeightScale));
       }
     }
+    if (route.rateLimits) {
+      if (auto valid = validateRateLimits(*route.rateLimits); !valid) {
+        return Unexpected(where + " rate limits: " + valid.error());
+      }
+    }
   }
   return {};
 }
@@ -155,6 +207,7 @@ bool sameTopology(const RoutePlan& a, const RoutePlan& b) {
     const auto& y = b.routes[i];
     if (x.name != y.name || x.hostnames != y.hostnames || x.parents != y.parents ||
         x.tierHeader != y.tierHeader || x.resilience != y.resilience ||
+        x.rateLimits != y.rateLimits ||
         withoutWeights(x.rules) != withoutWeights(y.rules)) {
       return false;
     }

@@ -125,6 +125,50 @@ struct Resilience {
   friend bool operator==(const Resilience&, const Resilience&) = default;
 };
 
+// Per-customer rate limits on a route (a TierLimit attached to the route's owner). Requests
+// are sorted into a tier by `tierHeader` (exact tier name; anything else, or no header,
+// is `defaultTier`) and into a customer by `identityHeader` (empty, or a request without it:
+// the client address). Every customer of a tier has its own counters:
+//   rate        a sliding window of `burst` requests per burst/requestsPerSecond seconds
+//               (rateWindow()): sustained requestsPerSecond, `burst` at once from rest
+//   concurrent  requests in flight
+//   dailyQuota  requests accepted since midnight at UTC offset `dayOffsetSeconds` (the quota
+//               time zone's offset in force now; a controller renews it at the zone's changes)
+// Only accepted requests count. A refused request gets 429 with Retry-After (seconds until
+// one would pass; for the daily quota, until midnight) and X-RateLimit-Limit/Remaining/Reset.
+// With `queue`, requests waiting for a full backend are admitted by tier: the tier of rank k
+// (0 = lowest priority number) of n may wait while fewer than maxSize × (n − k) / n wait, and
+// waits at most `timeout`, the more important tiers leaving the queue first.
+struct TierRateLimit {
+  std::string name;  // [a-z0-9][a-z0-9-]*
+  std::int64_t requestsPerSecond = 0;
+  std::int64_t burst = 0;  // >= requestsPerSecond
+  std::optional<std::int64_t> concurrent;
+  std::optional<std::int64_t> dailyQuota;
+  std::int32_t priority = 1;  // 1 is the most important
+  friend bool operator==(const TierRateLimit&, const TierRateLimit&) = default;
+};
+
+struct RateLimitQueue {
+  std::int32_t maxSize = 0;
+  std::chrono::milliseconds timeout{0};
+  friend bool operator==(const RateLimitQueue&, const RateLimitQueue&) = default;
+};
+
+struct RateLimits {
+  std::string source;  // "TierLimit/<namespace>/<name>": who asked, for comments and messages
+  std::string tierHeader;
+  std::string identityHeader;
+  std::string defaultTier;
+  std::vector<TierRateLimit> tiers;  // most important first (priority, then name)
+  std::optional<RateLimitQueue> queue;
+  std::int32_t dayOffsetSeconds = 0;
+  friend bool operator==(const RateLimits&, const RateLimits&) = default;
+};
+
+// The rate window of a tier: burst / requestsPerSecond, in milliseconds, at least 1.
+std::chrono::milliseconds rateWindow(const TierRateLimit& tier);
+
 struct Route {
   std::string name;  // a DNS subdomain name ([a-z0-9][a-z0-9.-]*), unique in its plan
   std::vector<std::string> hostnames;  // empty: the default route
@@ -132,6 +176,7 @@ struct Route {
   std::string tierHeader;  // the request header whose value is the tier; needed by Rule::tier
   std::vector<Rule> rules;
   std::optional<Resilience> resilience;
+  std::optional<RateLimits> rateLimits;
   friend bool operator==(const Route&, const Route&) = default;
 };
 
@@ -142,7 +187,8 @@ struct RoutePlan {
 };
 
 // Errors name the route, rule and destination: names, weights summing to kWeightScale, one
-// Service per destination name in a route, a tier rule without a tier header.
+// Service per destination name in a route, a tier rule without a tier header, rate limits
+// whose default tier is not one of theirs or whose numbers are out of range.
 Expected<void, std::string> validate(const RoutePlan& plan);
 
 // Equal apart from destination weights.
