@@ -48,17 +48,16 @@ Expected<RateLimitsAt, std::string> rateLimitsOf(const api::TierLimit& tierLimit
   limits.identityHeader = spec.identity ? spec.identity->header : std::string();
   limits.defaultTier = spec.effectiveDefaultTier();
   for (const auto& t : spec.tiers) {
-    limits.tiers.push_back(
-        {t.name, t.requestsPerSecond, std::max(t.burst, t.requestsPerSecond), t.concurrent,
-         t.dailyQuota, t.priority});
+    limits.tiers.push_back({t.name, t.requestsPerSecond, std::max(t.burst, t.requestsPerSecond),
+                            t.concurrent, t.dailyQuota, t.priority});
   }
   std::stable_sort(limits.tiers.begin(), limits.tiers.end(), [](const auto& a, const auto& b) {
     return a.priority != b.priority ? a.priority < b.priority : a.name < b.name;
   });
   if (spec.queue) {
-    limits.queue = RateLimitQueue{
-        spec.queue->maxSize,
-        std::chrono::duration_cast<std::chrono::milliseconds>(spec.queue->timeout)};
+    limits.queue =
+        RateLimitQueue{spec.queue->maxSize,
+                       std::chrono::duration_cast<std::chrono::milliseconds>(spec.queue->timeout)};
   }
   const std::int64_t nowSeconds =
       std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();

@@ -86,7 +86,8 @@ std::chrono::milliseconds rateWindow(const TierRateLimit& tier) {
   if (tier.requestsPerSecond <= 0) {
     return std::chrono::milliseconds{1000};
   }
-  return std::chrono::milliseconds{std::max<std::int64_t>(1, tier.burst * 1000 / tier.requestsPerSecond)};
+  return std::chrono::milliseconds{
+      std::max<std::int64_t>(1, tier.burst * 1000 / tier.requestsPerSecond)};
 }
 
 namespace {
@@ -207,8 +208,7 @@ bool sameTopology(const RoutePlan& a, const RoutePlan& b) {
     const auto& y = b.routes[i];
     if (x.name != y.name || x.hostnames != y.hostnames || x.parents != y.parents ||
         x.tierHeader != y.tierHeader || x.resilience != y.resilience ||
-        x.rateLimits != y.rateLimits ||
-        withoutWeights(x.rules) != withoutWeights(y.rules)) {
+        x.rateLimits != y.rateLimits || withoutWeights(x.rules) != withoutWeights(y.rules)) {
       return false;
     }
   }
