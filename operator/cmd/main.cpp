@@ -63,6 +63,7 @@ render::haproxy::HaproxyProviderOptions haproxyOptions(const cmd::HaproxyOptions
   h.config.runtimeAddress = "ipv4@" + o.runtimeAddress;
   h.runtimeAddress = o.runtimeAddress;
   h.masterSocket = o.masterSocket;
+  h.config.peersBind = o.peersBind;
   return h;
 }
 

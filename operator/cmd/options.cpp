@@ -58,6 +58,9 @@ Expected<OperatorOptions, OptionsError> parseOptions(int argc, const char* const
                  "HAProxy runtime API (stats socket) host:port");
   app.add_option("--haproxy-master-socket", o.haproxy.masterSocket,
                  "HAProxy master CLI socket, used to reload when routes change");
+  app.add_option("--haproxy-peers-bind", o.haproxy.peersBind,
+                 "HAProxy local peer address: rate-limit counters survive reloads through it "
+                 "(empty: counters start over on every reload)");
 
   try {
     app.parse(argc, argv);
@@ -81,7 +84,11 @@ Expected<OperatorOptions, OptionsError> parseOptions(int argc, const char* const
     for (const auto& [flag, value] :
          {std::pair<std::string, std::string>{"haproxy-frontend-bind", o.haproxy.frontendBind},
           {"haproxy-stats-bind", o.haproxy.statsBind},
-          {"haproxy-runtime-address", o.haproxy.runtimeAddress}}) {
+          {"haproxy-runtime-address", o.haproxy.runtimeAddress},
+          {"haproxy-peers-bind", o.haproxy.peersBind}}) {
+      if (flag == "haproxy-peers-bind" && value.empty()) {
+        continue;
+      }
       if (auto hp = parseHostPort(flag, value); !hp) {
         return Unexpected(OptionsError{hp.error()});
       }

@@ -27,6 +27,8 @@ struct HaproxyOptions {
   std::string statsBind = "127.0.0.1:8404";
   std::string runtimeAddress = "127.0.0.1:9999";
   std::string masterSocket;
+  // The local peer HAProxy keeps its rate-limit counters through across reloads; empty: none.
+  std::string peersBind = "127.0.0.1:8405";
   bool enabled() const { return !configPath.empty(); }
 };
 

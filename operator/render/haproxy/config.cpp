@@ -102,7 +102,8 @@ Expected<std::string, std::string> matchCondition(const engine::Route& route,
 constexpr std::int32_t kMaxPriorityClass = 2047;
 
 // The backend lines a route's resilience adds before its server (validateResilience passed).
-std::string backendOptions(const engine::Resilience& r, const ConfigOptions& options) {
+std::string backendOptions(const engine::Resilience& r, const ConfigOptions& options,
+                           bool ownQueueTimeout) {
   std::ostringstream out;
   const std::string& lb = r.loadBalancer;
   out << "  balance "
@@ -117,7 +118,7 @@ std::string backendOptions(const engine::Resilience& r, const ConfigOptions& opt
         << "  http-check expect status 200\n"
         << "  timeout check " << healthCheckTimeout(*r.activeHealthCheck).count() << "ms\n";
   }
-  if (r.maxConcurrentRequests) {
+  if (r.maxConcurrentRequests && !ownQueueTimeout) {
     // Requests past maxconn wait in the queue; unbounded they would wait for "timeout
     // connect" only (HAProxy's default), far less than a server is given to answer.
     out << "  timeout queue " << options.serverTimeoutMillis << "ms\n";
@@ -155,6 +156,159 @@ std::string serverOptions(const engine::Resilience& r) {
     out << " maxconn " << *r.maxConcurrentRequests;
   }
   return out.str();
+}
+
+std::string limitsTable(const std::string& route, const std::string& tier) {
+  return route + ":limits:" + tier;
+}
+std::string dailyTable(const std::string& route) {
+  return route + ":limits:daily";
+}
+
+bool hasDailyQuota(const engine::RateLimits& limits) {
+  return std::any_of(limits.tiers.begin(), limits.tiers.end(),
+                     [](const auto& t) { return t.dailyQuota.has_value(); });
+}
+
+std::int64_t ceilSeconds(std::chrono::milliseconds d) {
+  return std::max<std::int64_t>(1, (d.count() + 999) / 1000);
+}
+
+// The frontend lines of one route's rate limits (see config.h). `isRoute` is the ACL that
+// selects the route's requests.
+std::string rateLimitRules(const std::string& id, const engine::RateLimits& limits,
+                           const std::string& isRoute) {
+  std::ostringstream out;
+  const auto isTier = [&](const std::string& tier) {
+    return "{ var(txn.sluice_tier_table) -m str " + limitsTable(id, tier) + " }";
+  };
+  out << "  # " << id << ": rate limits of " << limits.source << "\n";
+  // The tier: the header's value when it names a tier, else the default tier.
+  out << "  http-request set-var(txn.sluice_tier) str(" << limits.defaultTier << ") if " << isRoute
+      << "\n";
+  for (const auto& tier : limits.tiers) {
+    if (tier.name != limits.defaultTier) {
+      out << "  http-request set-var(txn.sluice_tier) str(" << tier.name << ") if " << isRoute
+          << " { req.fhdr(" << limits.tierHeader << ") -m str " << tier.name << " }\n";
+    }
+  }
+  out << "  http-request set-var(txn.sluice_tier_table) str(" << id
+      << ":limits:),concat(,txn.sluice_tier,) if " << isRoute << "\n";
+  // The customer: the identity header when present and not empty, else the client address.
+  if (!limits.identityHeader.empty()) {
+    out << "  http-request set-var(txn.sluice_client) req.fhdr(" << limits.identityHeader << ") if "
+        << isRoute << " { req.fhdr(" << limits.identityHeader << ") -m len gt 0 }\n";
+  }
+  out << "  http-request set-var(txn.sluice_client) src if " << isRoute
+      << " !{ var(txn.sluice_client) -m found }\n";
+  for (const auto& tier : limits.tiers) {
+    out << "  http-request track-sc0 var(txn.sluice_client) table " << limitsTable(id, tier.name)
+        << " if " << isTier(tier.name) << "\n";
+  }
+  const std::string day = "date(" + std::to_string(limits.dayOffsetSeconds) + ")";
+  if (hasDailyQuota(limits)) {
+    out << "  http-request set-var(txn.sluice_day_key) " << day
+        << ",utime(%Y%m%d),concat(:,txn.sluice_tier,:),concat(,txn.sluice_client,) if " << isRoute
+        << "\n"
+        << "  http-request set-var(txn.sluice_day_reset) " << day
+        << ",mod(86400),neg,add(86400) if " << isRoute << "\n";
+    for (const auto& tier : limits.tiers) {
+      if (tier.dailyQuota) {
+        out << "  http-request track-sc1 var(txn.sluice_day_key) table " << dailyTable(id) << " if "
+            << isTier(tier.name) << "\n";
+      }
+    }
+  }
+  // Refusals, the most lasting first. HAProxy's return takes header values as log-format.
+  const std::string refuse =
+      "  http-request return status 429 content-type text/plain string \"rate limit exceeded\\n\"";
+  for (const auto& tier : limits.tiers) {
+    const std::string reset = std::to_string(ceilSeconds(engine::rateWindow(tier)));
+    if (tier.dailyQuota) {
+      out << refuse << " hdr Retry-After %[var(txn.sluice_day_reset)] hdr X-RateLimit-Limit "
+          << *tier.dailyQuota
+          << " hdr X-RateLimit-Remaining 0 hdr X-RateLimit-Reset %[var(txn.sluice_day_reset)] if "
+          << isTier(tier.name) << " { sc1_get_gpc0 ge " << *tier.dailyQuota << " }\n";
+    }
+    if (tier.concurrent) {
+      out << refuse << " hdr Retry-After 1 hdr X-RateLimit-Limit " << *tier.concurrent
+          << " hdr X-RateLimit-Remaining 0 hdr X-RateLimit-Reset 1 if " << isTier(tier.name)
+          << " { sc0_conn_cur gt " << *tier.concurrent << " }\n";
+    }
+    out << refuse << " hdr Retry-After 1 hdr X-RateLimit-Limit " << tier.burst
+        << " hdr X-RateLimit-Remaining 0 hdr X-RateLimit-Reset " << reset << " if "
+        << isTier(tier.name) << " { sc0_gpc0_rate ge " << tier.burst << " }\n";
+  }
+  // Accepted: count it, and say what is left of the tighter limit.
+  for (const auto& tier : limits.tiers) {
+    const std::string is = isTier(tier.name);
+    out << "  http-request sc-inc-gpc0(0) if " << is << "\n";
+    out << "  http-request set-var(txn.sluice_rl_limit) int(" << tier.burst << ") if " << is << "\n"
+        << "  http-request set-var(txn.sluice_rl_remaining) sc0_gpc0_rate,neg,add(" << tier.burst
+        << ") if " << is << "\n"
+        << "  http-request set-var(txn.sluice_rl_reset) int("
+        << ceilSeconds(engine::rateWindow(tier)) << ") if " << is << "\n";
+    if (tier.dailyQuota) {
+      const std::string q = std::to_string(*tier.dailyQuota);
+      out << "  http-request sc-inc-gpc0(1) if " << is << "\n"
+          << "  http-request set-var(txn.sluice_day_left) sc1_get_gpc0,neg,add(" << q << ") if "
+          << is << "\n"
+          << "  http-request set-var(txn.sluice_rl_limit) int(" << q << ") if " << is
+          << " { var(txn.sluice_day_left),sub(txn.sluice_rl_remaining) lt 0 }\n"
+          << "  http-request set-var(txn.sluice_rl_reset) var(txn.sluice_day_reset) if " << is
+          << " { var(txn.sluice_day_left),sub(txn.sluice_rl_remaining) lt 0 }\n"
+          << "  http-request set-var(txn.sluice_rl_remaining) var(txn.sluice_day_left) if " << is
+          << " { var(txn.sluice_day_left),sub(txn.sluice_rl_remaining) lt 0 }\n";
+    }
+    // The tier's priority decides who leaves a full server's queue first, and with a queue
+    // how many may wait.
+    out << "  http-request set-priority-class int(" << tier.priority << ") if " << is << "\n";
+  }
+  if (limits.queue) {
+    const auto n = static_cast<std::int64_t>(limits.tiers.size());
+    for (std::int64_t k = 0; k < n; ++k) {
+      out << "  http-request set-var(txn.sluice_queue_max) int("
+          << std::max<std::int64_t>(1, limits.queue->maxSize * (n - k) / n) << ") if "
+          << isTier(limits.tiers[static_cast<std::size_t>(k)].name) << "\n";
+    }
+  }
+  return out.str();
+}
+
+// The stick tables of one route's rate limits.
+std::string rateLimitTables(const std::string& id, const engine::RateLimits& limits,
+                            const ConfigOptions& options) {
+  std::ostringstream out;
+  const std::string peers = options.peersBind.empty() ? "" : " peers sluice";
+  for (const auto& tier : limits.tiers) {
+    const auto window = engine::rateWindow(tier);
+    // Kept a minute past the last request, longer than any window worth counting.
+    const auto expire = std::max<std::int64_t>(60'000, 2 * window.count());
+    out << "\nbackend " << limitsTable(id, tier.name) << "\n"
+        << "  stick-table type string len 128 size " << options.rateLimitTableSize << " expire "
+        << expire << "ms store gpc0,gpc0_rate(" << window.count() << "ms),conn_cur" << peers
+        << "\n";
+  }
+  if (hasDailyQuota(limits)) {
+    // Keyed by day, so a day's entries are never reused; they go a day after their last use.
+    out << "\nbackend " << dailyTable(id) << "\n"
+        << "  stick-table type string len 200 size "
+        << static_cast<std::int64_t>(options.rateLimitTableSize) * 2 << " expire 25h store gpc0"
+        << peers << "\n";
+  }
+  return out.str();
+}
+
+// The lines a destination backend of a route with a rate-limit queue adds.
+std::string queueAdmission(const engine::RateLimits& limits) {
+  if (!limits.queue) {
+    return {};
+  }
+  return "  timeout queue " + std::to_string(limits.queue->timeout.count()) +
+         "ms\n"
+         "  http-request return status 503 content-type text/plain string \"overloaded\\n\" hdr "
+         "Retry-After 1 if { var(txn.sluice_queue_max) -m found } "
+         "{ queue,sub(txn.sluice_queue_max) ge 0 }\n";
 }
 
 }  // namespace
@@ -306,7 +460,30 @@ Expected<std::string, std::string> renderConfig(const ConfigOptions& options,
     if (auto valid = validateResilience(route); !valid) {
       return Error(entry.plan->owner.key() + " " + valid.error());
     }
+    if (const auto& limits = route.rateLimits) {
+      for (const auto* header : {&limits->tierHeader, &limits->identityHeader}) {
+        if (!header->empty() && !allOf(*header, isHeaderNameChar)) {
+          return Error(where + " rate limits: invalid header name \"" + *header + "\"");
+        }
+      }
+    }
   }
+  if (!options.peersBind.empty()) {
+    const auto colon = options.peersBind.rfind(':');
+    std::int32_t port = 0;
+    if (colon == std::string::npos || !allOf(options.peersBind.substr(0, colon), isHostChar) ||
+        std::from_chars(options.peersBind.data() + colon + 1,
+                        options.peersBind.data() + options.peersBind.size(), port)
+                .ec != std::errc() ||
+        !validPort(port)) {
+      return Error("invalid peersBind \"" + options.peersBind + "\": want host:port");
+    }
+  }
+  if (options.rateLimitTableSize < 1) {
+    return Error("rateLimitTableSize must be at least 1");
+  }
+  const bool anyLimits = std::any_of(
+      routes.begin(), routes.end(), [](const Entry& e) { return e.route->rateLimits.has_value(); });
 
   const std::string& map = options.weightsMapPath;
   std::ostringstream out;
@@ -319,8 +496,18 @@ Expected<std::string, std::string> renderConfig(const ConfigOptions& options,
   } else {
     out << "  stats socket " << options.runtimeAddress << " mode 600 level admin\n";
   }
-  out << "\n"
-      << "defaults\n"
+  const bool peers = anyLimits && !options.peersBind.empty();
+  if (peers) {
+    out << "  localpeer sluice\n";
+  }
+  out << "\n";
+  if (peers) {
+    // Only this HAProxy: on a reload the old process hands its stick tables to the new one.
+    out << "peers sluice\n"
+        << "  peer sluice " << options.peersBind << "\n"
+        << "\n";
+  }
+  out << "defaults\n"
       << "  mode http\n"
       << "  option http-keep-alive\n"
       << "  timeout connect " << options.connectTimeoutMillis << "ms\n"
@@ -399,6 +586,15 @@ Expected<std::string, std::string> renderConfig(const ConfigOptions& options,
     }
   }
 
+  // 2c. Rate limits, after the rule (a request without one was answered 404 and counts for
+  //     nothing), and after 2b: a tier's priority class replaces the rule's.
+  for (const auto& entry : routes) {
+    if (entry.route->rateLimits) {
+      out << rateLimitRules(entry.id, *entry.route->rateLimits,
+                            "{ var(txn.sluice_route) -m str " + entry.id + " }");
+    }
+  }
+
   // 3. The bucket: a hash of the rule's stickiness header, or random without it.
   for (const auto& entry : routes) {
     for (const auto& rule : entry.route->rules) {
@@ -460,10 +656,20 @@ Expected<std::string, std::string> renderConfig(const ConfigOptions& options,
     }
   }
   out << "  use_backend %[var(txn.sluice_backend)]\n";
+  if (anyLimits) {
+    out << "  http-response set-header X-RateLimit-Limit %[var(txn.sluice_rl_limit)] if "
+           "{ var(txn.sluice_rl_limit) -m found }\n"
+        << "  http-response set-header X-RateLimit-Remaining %[var(txn.sluice_rl_remaining)] if "
+           "{ var(txn.sluice_rl_remaining) -m found }\n"
+        << "  http-response set-header X-RateLimit-Reset %[var(txn.sluice_rl_reset)] if "
+           "{ var(txn.sluice_rl_reset) -m found }\n";
+  }
 
   for (const auto& entry : routes) {
     std::set<std::string> written;
     std::string fallback;
+    const std::string queue =
+        entry.route->rateLimits ? queueAdmission(*entry.route->rateLimits) : std::string();
     for (const auto& rule : entry.route->rules) {
       for (const auto& d : rule.destinations) {
         if (!written.insert(d.name).second) {
@@ -476,11 +682,10 @@ Expected<std::string, std::string> renderConfig(const ConfigOptions& options,
         }
         out << "\nbackend " << backendName(entry.plan->owner, *entry.route, d.name) << "\n";
         if (entry.route->resilience) {
-          out << backendOptions(*entry.route->resilience, options) << "  server s0 " << address
-              << serverOptions(*entry.route->resilience) << "\n";
+          out << backendOptions(*entry.route->resilience, options, !queue.empty()) << queue
+              << "  server s0 " << address << serverOptions(*entry.route->resilience) << "\n";
         } else {
-          out << "  balance roundrobin\n"
-              << "  server s0 " << address << "\n";
+          out << "  balance roundrobin\n" << queue << "  server s0 " << address << "\n";
         }
         fallback +=
             "  server " + d.name + " " + address + " track " +
@@ -494,7 +699,10 @@ Expected<std::string, std::string> renderConfig(const ConfigOptions& options,
     if (hasFallback(*entry.route)) {
       out << "\nbackend " << entry.id << ":fallback\n"
           << "  balance roundrobin\n"
-          << fallback;
+          << queue << fallback;
+    }
+    if (entry.route->rateLimits) {
+      out << rateLimitTables(entry.id, *entry.route->rateLimits, options);
     }
   }
   return out.str();

@@ -28,6 +28,22 @@
 //   maxConcurrentRequests     server: maxconn <n>; backend: timeout queue = the server timeout
 // Routes without resilience render exactly as before it existed.
 //
+// A route's rate limits (engine::RateLimits) sort its requests into a tier and a customer and
+// count them in stick tables, one per tier ("<route>:limits:<tier>": accepted requests over
+// the tier's rate window in gpc0_rate, requests in flight in conn_cur) tracked as sc0, and one
+// for the daily quota ("<route>:limits:daily", keyed "<day>:<tier>:<customer>" so a new local
+// day starts new counters, gpc0 the count) tracked as sc1: two of HAProxy 2.6's three
+// trackers. Only accepted requests are counted (sc-inc-gpc0 after every check passed), so a
+// client sending faster than its limit still gets its rate through. In order, a request over
+// its daily quota, its concurrency or its rate window is answered 429 with Retry-After and
+// X-RateLimit-Limit/Remaining/Reset; accepted responses carry the X-RateLimit-* of the tighter
+// of the rate window and the daily quota. A tier's priority becomes the request's priority
+// class; with a queue, a destination backend refuses (503, Retry-After: 1) a request of tier
+// rank k of n while maxSize × (n − k) / n requests already wait in its queue, and requests
+// wait at most the queue timeout. With options.peersBind the tables are declared in a peers
+// section whose only peer is this HAProxy ("localpeer"): on a reload the old process hands
+// its tables to the new one, so counts survive configuration changes.
+//
 // Names: a route is "<kind>:<namespace>:<owner>:<route>" (kind in lower case); its backends
 // add ":<destination>", its map keys ":<rule>:<destination>". ':' cannot occur in Kubernetes
 // names, so names never collide across owners.
@@ -54,6 +70,11 @@ struct ConfigOptions {
   std::int32_t connectTimeoutMillis = 2000;
   std::int32_t clientTimeoutMillis = 30000;
   std::int32_t serverTimeoutMillis = 30000;
+  // "127.0.0.1:<port>": where the local peer listens, so stick tables survive reloads. Empty:
+  // no peers section (rate-limit counters start over on every reload).
+  std::string peersBind;
+  // Customers per tier each rate-limit table holds (the least recently seen go first).
+  std::int32_t rateLimitTableSize = 100'000;
 };
 
 std::string routeId(const engine::Owner& owner, const engine::Route& route);

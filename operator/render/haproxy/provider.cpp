@@ -4,6 +4,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 namespace sluice::render::haproxy {
 namespace {
@@ -52,6 +53,65 @@ std::optional<engine::Resilience> resilienceFromJson(const json& j) {
   return out;
 }
 
+json toJson(const std::optional<engine::RateLimits>& limits) {
+  if (!limits) {
+    return nullptr;
+  }
+  json tiers = json::array();
+  for (const auto& t : limits->tiers) {
+    tiers.push_back({{"name", t.name},
+                     {"requestsPerSecond", t.requestsPerSecond},
+                     {"burst", t.burst},
+                     {"concurrent", t.concurrent ? json(*t.concurrent) : json(nullptr)},
+                     {"dailyQuota", t.dailyQuota ? json(*t.dailyQuota) : json(nullptr)},
+                     {"priority", t.priority}});
+  }
+  json queue = nullptr;
+  if (limits->queue) {
+    queue = {{"maxSize", limits->queue->maxSize},
+             {"timeoutMillis", limits->queue->timeout.count()}};
+  }
+  return {{"source", limits->source},
+          {"tierHeader", limits->tierHeader},
+          {"identityHeader", limits->identityHeader},
+          {"defaultTier", limits->defaultTier},
+          {"tiers", tiers},
+          {"queue", queue},
+          {"dayOffsetSeconds", limits->dayOffsetSeconds}};
+}
+
+std::optional<engine::RateLimits> rateLimitsFromJson(const json& j) {
+  if (!j.contains("rateLimits") || j["rateLimits"].is_null()) {
+    return std::nullopt;
+  }
+  const auto& r = j["rateLimits"];
+  engine::RateLimits out;
+  out.source = r.at("source");
+  out.tierHeader = r.at("tierHeader");
+  out.identityHeader = r.at("identityHeader");
+  out.defaultTier = r.at("defaultTier");
+  for (const auto& t : r.at("tiers")) {
+    engine::TierRateLimit tier;
+    tier.name = t.at("name");
+    tier.requestsPerSecond = t.at("requestsPerSecond");
+    tier.burst = t.at("burst");
+    if (!t.at("concurrent").is_null()) {
+      tier.concurrent = t.at("concurrent").get<std::int64_t>();
+    }
+    if (!t.at("dailyQuota").is_null()) {
+      tier.dailyQuota = t.at("dailyQuota").get<std::int64_t>();
+    }
+    tier.priority = t.at("priority");
+    out.tiers.push_back(std::move(tier));
+  }
+  if (const auto& q = r.at("queue"); !q.is_null()) {
+    out.queue = engine::RateLimitQueue{
+        q.at("maxSize"), std::chrono::milliseconds(q.at("timeoutMillis").get<std::int64_t>())};
+  }
+  out.dayOffsetSeconds = r.at("dayOffsetSeconds");
+  return out;
+}
+
 json toJson(const engine::RoutePlan& plan) {
   json routes = json::array();
   for (const auto& route : plan.routes) {
@@ -92,7 +152,8 @@ json toJson(const engine::RoutePlan& plan) {
                       {"parents", parents},
                       {"tierHeader", route.tierHeader},
                       {"rules", rules},
-                      {"resilience", toJson(route.resilience)}});
+                      {"resilience", toJson(route.resilience)},
+                      {"rateLimits", toJson(route.rateLimits)}});
   }
   const auto& o = plan.owner;
   return {{"owner",
@@ -141,9 +202,26 @@ engine::RoutePlan planFromJson(const json& j) {
       route.rules.push_back(std::move(rule));
     }
     route.resilience = resilienceFromJson(r);
+    route.rateLimits = rateLimitsFromJson(r);
     plan.routes.push_back(std::move(route));
   }
   return plan;
+}
+
+bool hasPeers(const std::string& config) {
+  return config.find("\npeers sluice\n") != std::string::npos;
+}
+
+bool peersResynced(const std::string& showPeers) {
+  // "0x..: [date] id=sluice disabled=0 flags=0x1103 resync_timeout=<PAST> task_calls=3"
+  const auto line = showPeers.substr(0, showPeers.find('\n'));
+  const auto flags = line.find("flags=0x");
+  const auto timeout = line.find("resync_timeout=");
+  if (flags == std::string::npos || timeout == std::string::npos) {
+    return true;  // no peers section (yet): nothing to hand over
+  }
+  const unsigned long value = std::strtoul(line.c_str() + flags + 8, nullptr, 16);
+  return (value & 0x3) == 0x3 || line.compare(timeout + 15, 1, "<") == 0;
 }
 
 std::string readFile(const std::string& path) {
@@ -203,6 +281,7 @@ std::vector<engine::RoutePlan> HaproxyProvider::plansLocked() const {
 Expected<void, std::string> HaproxyProvider::start() {
   std::lock_guard lock(mu_);
   renderedConfig_ = readFile(options_.configPath);
+  runningPeers_ = hasPeers(renderedConfig_);
   renderedMap_ = readFile(options_.config.weightsMapPath);
   std::string warning;
   const std::string state = readFile(options_.statePath);
@@ -246,6 +325,26 @@ Expected<void, std::string> HaproxyProvider::start() {
   return {};
 }
 
+void HaproxyProvider::waitForPeersResyncLocked() {
+  // A worker hands its stick tables to the next one on a reload only once it has its own:
+  // taught by the worker before it, or, after a fresh start, when its resync timeout (5 s in
+  // HAProxy 2.6) has passed. Reloading before that starts the next worker with empty tables,
+  // so rate-limit counters would reset when two reloads come close together.
+  // After a fresh start that is two resync timeouts (5 s each in HAProxy 2.6: from a local
+  // peer, then from remote ones).
+  if (!runningPeers_ || !hasPeers(renderedConfig_)) {
+    return;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{12};
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto answer = runtime_.command("show peers");
+    if (!answer || peersResynced(*answer)) {
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+}
+
 Expected<void, std::string> HaproxyProvider::syncTopologyLocked(bool reload, bool& renderFailed) {
   const auto plans = plansLocked();
   auto config = renderConfig(options_.config, plans);
@@ -280,6 +379,7 @@ Expected<void, std::string> HaproxyProvider::syncTopologyLocked(bool reload, boo
   if (!reloadPending_ || !reload) {
     return {};
   }
+  waitForPeersResyncLocked();
   // A reload can fail while HAProxy's master re-executes after the previous one: it stays
   // pending, so the next apply reloads again rather than leaving HAProxy on an old config.
   RuntimeClient master(options_.masterSocket);
@@ -290,6 +390,7 @@ Expected<void, std::string> HaproxyProvider::syncTopologyLocked(bool reload, boo
   }
   reloadPending_ = false;
   ++stats_.reloads;
+  runningPeers_ = hasPeers(renderedConfig_);
   return {};
 }
 

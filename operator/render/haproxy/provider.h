@@ -73,6 +73,9 @@ class HaproxyProvider final : public TrafficProvider {
   Expected<void, std::string> syncTopologyLocked(bool reload, bool& renderFailed);
   Expected<void, std::string> writeFile(const std::string& path, const std::string& content);
   Expected<void, std::string> writeStateLocked();
+  // Before a reload: waits (at most 12 s) until the running worker holds its stick tables, so
+  // it can hand them to the next one (see config.h, rate limits).
+  void waitForPeersResyncLocked();
 
   HaproxyProviderOptions options_;
   RuntimeClient runtime_;
@@ -81,7 +84,9 @@ class HaproxyProvider final : public TrafficProvider {
   std::map<std::string, std::int32_t> entries_;     // the weights map, every owner
   std::string renderedConfig_;                      // what is on disk
   std::string renderedMap_;
-  bool reloadPending_ = false;  // the config on disk is newer than what HAProxy runs
+  bool reloadPending_ = false;
+  bool runningPeers_ = false;  // the config HAProxy runs has the peers section  // the config on
+                               // disk is newer than what HAProxy runs
   HaproxyStats stats_;
 };
 

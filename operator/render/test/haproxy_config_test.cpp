@@ -145,13 +145,58 @@ TEST(HaproxyConfig, UnixRuntimeSocket) {
             std::string::npos);
 }
 
+// resilientPlans() with a TierLimit's rate limits on the web route: three tiers, the daily
+// quota in Stockholm time (UTC+1 in winter), a queue.
+engine::RateLimits checkoutLimits() {
+  engine::RateLimits l;
+  l.source = "TierLimit/shop/web";
+  l.tierHeader = "X-Tier";
+  l.identityHeader = "X-Customer-ID";
+  l.defaultTier = "free";
+  l.tiers = {{"premium", 1000, 2000, 100, 10'000'000, 1},
+             {"standard", 100, 200, 20, 1'000'000, 2},
+             {"free", 10, 20, 5, 10'000, 3}};
+  l.queue = engine::RateLimitQueue{500, std::chrono::milliseconds{2000}};
+  l.dayOffsetSeconds = 3600;
+  return l;
+}
+std::vector<engine::RoutePlan> limitedPlans() {
+  auto plans = resilientPlans();
+  plans[1].routes[0].rateLimits = checkoutLimits();
+  return plans;
+}
+ConfigOptions withPeers(ConfigOptions o) {
+  o.peersBind = "127.0.0.1:18406";
+  return o;
+}
+
+TEST(HaproxyConfig, RateLimitsGolden) {
+  auto cfg = renderConfig(withPeers(options()), limitedPlans());
+  ASSERT_TRUE(cfg.hasValue()) << cfg.error();
+  testing::expectGolden("haproxy_rate_limits.cfg", *cfg);
+}
+
+// Without rate limits nothing of them appears: no peers, no tables, no headers.
+TEST(HaproxyConfig, RateLimitsChangeOnlyTheirRoute) {
+  auto plain = renderConfig(withPeers(options()), resilientPlans());
+  ASSERT_TRUE(plain.hasValue()) << plain.error();
+  auto expected = renderConfig(options(), resilientPlans());
+  EXPECT_EQ(*plain, *expected);
+  EXPECT_EQ(plain->find("peers"), std::string::npos);
+  EXPECT_EQ(plain->find("X-RateLimit"), std::string::npos);
+  auto limited = renderConfig(withPeers(options()), limitedPlans());
+  ASSERT_TRUE(limited.hasValue());
+  EXPECT_NE(limited->find("backend trafficpolicy:shop:web:web:limits:free\n"), std::string::npos);
+  EXPECT_EQ(limited->find("canaryrollout:shop:payment-api:payment-api:limits"), std::string::npos);
+}
+
 // The generated file must be accepted by the real haproxy (`haproxy -c`).
 // Runs `haproxy -c` on the rendered config; empty when HAProxy accepts it, else its output.
 std::string haproxyRejects(const std::vector<engine::RoutePlan>& routes, const std::string& tag) {
   const auto dir = std::filesystem::temp_directory_path() /
                    ("sluice-cfg-check-" + tag + "-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
-  auto o = options();
+  auto o = withPeers(options());
   o.weightsMapPath = (dir / "weights.map").string();
   o.runtimeAddress = (dir / "admin.sock").string();
   auto cfg = renderConfig(o, routes);
@@ -184,6 +229,25 @@ TEST(HaproxyConfig, RealHaproxyAcceptsResilienceAndQueueClasses) {
   plans[0].routes[0].resilience->maxConcurrentRequests = 1;
   plans[0].routes[0].rules[0].queueClass = -2047;
   EXPECT_EQ(haproxyRejects(plans, "resilience-2"), "");
+}
+
+// Every keyword of the rate limits exists in HAProxy 2.6, with and without peers, a queue, a
+// daily quota and an identity header.
+TEST(HaproxyConfig, RealHaproxyAcceptsRateLimits) {
+  EXPECT_EQ(haproxyRejects(limitedPlans(), "limits"), "");
+  auto plans = limitedPlans();
+  auto& l = *plans[1].routes[0].rateLimits;
+  l.queue.reset();
+  l.identityHeader.clear();
+  l.dayOffsetSeconds = -5 * 3600;
+  for (auto& t : l.tiers) {
+    t.dailyQuota.reset();
+    t.concurrent.reset();
+  }
+  EXPECT_EQ(haproxyRejects(plans, "limits-2"), "");
+  plans[1].routes[0].resilience.reset();
+  plans[0].routes[0].rateLimits = checkoutLimits();
+  EXPECT_EQ(haproxyRejects(plans, "limits-3"), "");
 }
 
 // HAProxy starts before the first rollout exists: no routes is a valid config whose frontend
