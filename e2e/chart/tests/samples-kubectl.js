@@ -62,9 +62,11 @@ function generatedObjectsAdmitted(client, ns, what) {
     doc.metadata.namespace = ns;
     const r = client.kubectl(['apply', '--dry-run=server', '-o', 'json', '-n', ns, '-f', '-'], JSON.stringify(doc));
     c.equal(r.status, 0, `${what}: ${f} (${doc.kind}) passes admission (stderr: ${r.stderr.trim()})`);
-    if (r.status === 0 && f.startsWith('hpa_tierlimit')) {
-      // The operator owns this HPA outright and writes every defaulted field: what the API
-      // server stores is exactly what was sent, so GitOps diffs and applyIfChanged see no drift.
+    const ownedOutright = f.startsWith('hpa_tierlimit') || doc.kind === 'BackendTrafficPolicy';
+    if (r.status === 0 && ownedOutright) {
+      // The operator owns this HPA and these policies outright and writes every defaulted
+      // field: what the API server stores is exactly what was sent, so GitOps diffs and
+      // applyIfChanged see no drift.
       c.equal(JSON.parse(r.stdout).spec, doc.spec, `${what}: ${f} is stored as sent (no server defaults)`);
     }
   }

@@ -1,6 +1,7 @@
 #include "operator/render/gatewayapi/backend_traffic_policy.h"
 
 #include <algorithm>
+#include <array>
 
 #include "operator/render/object_meta.h"
 #include "operator/render/resilience.h"
@@ -13,8 +14,98 @@ using nlohmann::json;
 // The schemas' defaults for fields written only so the cached spec equals the applied one.
 constexpr std::int64_t kDefaultMaxParallelRetries = 1024;
 constexpr const char* kPassiveInterval = "3s";
-// circuitBreaker fields are uint32 in Envoy (the schemas' maximum).
+// circuitBreaker fields are uint32 in Envoy (the schemas' maximum), and so is a rate limit's
+// requests per unit in Envoy's rate limit service.
 constexpr std::int64_t kMaxThreshold = 4'294'967'295;
+// v1.2.8's bounds (v1.6.7 allows 128 rules).
+constexpr std::size_t kMaxRateLimitRules = 64;
+constexpr std::size_t kMaxSelectorHeaders = 16;
+// Every client address of each family, counted apart (Envoy Gateway matches one family per
+// selector).
+constexpr std::array<const char*, 2> kEveryAddress = {"0.0.0.0/0", "::/0"};
+
+// A header match with every field the schemas default written (type, invert).
+json headerMatch(const std::string& name, const char* type, const std::string& value, bool invert) {
+  json match = {{"name", name}, {"type", type}, {"invert", invert}};
+  if (std::string_view(type) != "Distinct") {
+    match["value"] = value;
+  }
+  return match;
+}
+
+// The headers that put a request in `tier`: its name in the tier header, or for the default
+// tier anything but another tier's name (the header missing included).
+json tierMatch(const engine::RateLimits& limits, const engine::TierRateLimit& tier) {
+  json headers = json::array();
+  if (tier.name != limits.defaultTier) {
+    headers.push_back(headerMatch(limits.tierHeader, "Exact", tier.name, false));
+    return headers;
+  }
+  for (const auto& other : limits.tiers) {
+    if (other.name != tier.name) {
+      headers.push_back(headerMatch(limits.tierHeader, "Exact", other.name, true));
+    }
+  }
+  return headers;
+}
+
+// The client selectors of one tier, one per way a customer is told apart: by the identity
+// header, or (without one, or on a request that lacks it) by client address, per family.
+std::vector<json> customerSelectors(const engine::RateLimits& limits, const json& tierHeaders) {
+  std::vector<json> selectors;
+  json byAddress = tierHeaders;
+  if (!limits.identityHeader.empty()) {
+    json byIdentity = tierHeaders;
+    byIdentity.push_back(headerMatch(limits.identityHeader, "Distinct", "", false));
+    selectors.push_back({{"headers", std::move(byIdentity)}});
+    // A value-match on an absent header fails, so inverted ".*" holds only without the header.
+    byAddress.push_back(headerMatch(limits.identityHeader, "RegularExpression", ".*", true));
+  }
+  for (const char* cidr : kEveryAddress) {
+    json selector = {{"sourceCIDR", {{"type", "Distinct"}, {"value", cidr}}}};
+    if (!byAddress.empty()) {
+      selector["headers"] = byAddress;
+    }
+    selectors.push_back(std::move(selector));
+  }
+  return selectors;
+}
+
+// spec.rateLimit for the route's rate limits; nullopt without them.
+Expected<std::optional<json>, std::string> globalRateLimit(const engine::Route& route) {
+  if (!route.rateLimits || route.rateLimits->tiers.empty()) {
+    return std::optional<json>();
+  }
+  const auto& limits = *route.rateLimits;
+  const std::string where = "route " + route.name + " rate limits";
+  json rules = json::array();
+  for (const auto& tier : limits.tiers) {
+    std::vector<std::pair<std::int64_t, const char*>> windows = {
+        {tier.requestsPerSecond, "Second"}};
+    if (tier.dailyQuota) {
+      windows.emplace_back(*tier.dailyQuota, "Day");
+    }
+    const json headers = tierMatch(limits, tier);
+    for (const auto& selector : customerSelectors(limits, headers)) {
+      if (selector.contains("headers") && selector["headers"].size() > kMaxSelectorHeaders) {
+        return Unexpected(
+            where + ": tier " + tier.name + " needs " + std::to_string(selector["headers"].size()) +
+            " header matches, Envoy Gateway takes at most " + std::to_string(kMaxSelectorHeaders));
+      }
+      for (const auto& [requests, unit] : windows) {
+        rules.push_back(
+            {{"clientSelectors", json::array({selector})},
+             {"limit", {{"requests", std::min(requests, kMaxThreshold)}, {"unit", unit}}}});
+      }
+    }
+  }
+  if (rules.size() > kMaxRateLimitRules) {
+    return Unexpected(where + ": " + std::to_string(rules.size()) +
+                      " Envoy Gateway rules needed, v1.2.8 takes at most " +
+                      std::to_string(kMaxRateLimitRules));
+  }
+  return std::optional<json>(json{{"type", "Global"}, {"global", {{"rules", std::move(rules)}}}});
+}
 
 }  // namespace
 
@@ -38,11 +129,15 @@ Expected<std::optional<json>, std::string> renderBackendTrafficPolicy(
   if (auto valid = validateResilience(route); !valid) {
     return Unexpected(valid.error());
   }
-  if (!route.resilience) {
-    return std::optional<json>();
+  auto rateLimit = globalRateLimit(route);
+  if (!rateLimit) {
+    return Unexpected(rateLimit.error());
   }
-  const auto& r = *route.resilience;
   json spec = json::object();
+  if (*rateLimit) {
+    spec["rateLimit"] = std::move(**rateLimit);
+  }
+  const engine::Resilience r = route.resilience.value_or(engine::Resilience{});
   if (!r.loadBalancer.empty()) {
     spec["loadBalancer"] = {{"type", r.loadBalancer}};
   }

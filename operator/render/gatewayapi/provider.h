@@ -7,12 +7,12 @@
 // overwritten.
 //
 // BackendTrafficPolicy (Envoy Gateway): one per generated HTTPRoute whose plan route has
-// resilience settings, named after it (backend_traffic_policy.h), owned and labelled the same
-// way, applied after the HTTPRoutes and deleted when the route no longer wants one. A route
-// has exactly one owner; a kind that contributes to another kind's route (a TierLimit's
-// limits, a CanaryRollout split inside a TrafficPolicy backend) does so through the owning
-// kind's controller, which reads it from the cache and folds it into its plan. Two writers
-// never share one object.
+// resilience settings or rate limits, named after it (backend_traffic_policy.h), owned and
+// labelled the same way, applied after the HTTPRoutes and deleted when the route no longer
+// wants one. A route has exactly one owner; a kind that contributes to another kind's route
+// (a TierLimit's limits, a CanaryRollout split inside a TrafficPolicy backend) does so through
+// the owning kind's controller, which reads it from the cache and folds it into its plan. Two
+// writers never share one object.
 //
 // Clusters without Envoy Gateway. The HTTPRoutes are applied first and stay; a plan that wants
 // a policy then fails the apply with "BackendTrafficPolicy: the CRD gateway.envoyproxy.io/
@@ -20,7 +20,7 @@
 // the operator does not watch ..." when the cache has no informer for them (the wiring adds
 // one only if the CRD is served when the operator starts: an informer on a missing CRD never
 // syncs). The controller reports the message and retries; weights keep moving meanwhile. A
-// plan without resilience settings needs neither the CRD nor the informer.
+// plan without resilience settings or rate limits needs neither the CRD nor the informer.
 
 #include <string>
 

@@ -135,6 +135,170 @@ TEST(BackendTrafficPolicy, InvalidSettingsNameTheRoute) {
   }
 }
 
+// samples/tierlimit-checkout.yaml's limits, as rateLimitsOf() gives them.
+engine::RateLimits checkoutLimits() {
+  engine::RateLimits limits;
+  limits.source = "TierLimit/shop/checkout";
+  limits.tierHeader = "X-Tier";
+  limits.identityHeader = "X-Customer-ID";
+  limits.defaultTier = "free";
+  limits.tiers = {{"premium", 1000, 2000, 100, 10'000'000, 1},
+                  {"standard", 100, 200, 20, 1'000'000, 2},
+                  {"free", 10, 20, 5, 10'000, 3}};
+  limits.queue = engine::RateLimitQueue{500, 2s};
+  limits.dayOffsetSeconds = 3600;
+  return limits;
+}
+
+json renderLimits(const engine::RateLimits& limits,
+                  std::optional<engine::Resilience> resilience = std::nullopt) {
+  auto r = route(std::move(resilience));
+  r.rateLimits = limits;
+  auto policy = renderBackendTrafficPolicy(kOwner, r, "checkout");
+  EXPECT_TRUE(policy.hasValue()) << policy.error();
+  EXPECT_TRUE(policy.hasValue() && policy->has_value());
+  return policy.hasValue() ? policy->value_or(json()) : json();
+}
+
+json header(const std::string& name, const std::string& type, const std::string& value,
+            bool invert) {
+  json h = {{"name", name}, {"type", type}, {"invert", invert}};
+  if (type != "Distinct") {
+    h["value"] = value;
+  }
+  return h;
+}
+
+const json kDistinctCustomer = header("X-Customer-ID", "Distinct", "", false);
+const json kNoCustomerHeader = header("X-Customer-ID", "RegularExpression", ".*", true);
+
+// The rules whose first selector is `selector`, as {requests, unit} limits in order.
+std::vector<json> limitsFor(const json& policy, const json& selector) {
+  std::vector<json> out;
+  for (const auto& rule : policy["spec"]["rateLimit"]["global"]["rules"]) {
+    if (rule["clientSelectors"] == json::array({selector})) {
+      out.push_back(rule["limit"]);
+    }
+  }
+  return out;
+}
+
+// Like the other golden, e2e.chart.upstream-schema checks it against both Envoy Gateway
+// releases' schemas and e2e.chart.samples-kubectl against their admission (CEL included).
+TEST(BackendTrafficPolicyRateLimits, CheckoutSampleGolden) {
+  testing::expectGolden("backendtrafficpolicy_tierlimit_checkout.json",
+                        renderLimits(checkoutLimits()).dump(2) + "\n");
+}
+
+TEST(BackendTrafficPolicyRateLimits, RateLimitsAloneRenderAPolicy) {
+  const auto policy = renderLimits(checkoutLimits());
+  EXPECT_EQ(policy["metadata"]["name"], "checkout");
+  EXPECT_EQ(policy["spec"]["rateLimit"]["type"], "Global");
+  EXPECT_EQ(policy["spec"]["targetRefs"][0]["name"], "checkout");
+  for (const char* field : {"loadBalancer", "healthCheck", "circuitBreaker"}) {
+    EXPECT_FALSE(policy["spec"].contains(field)) << field;
+  }
+  // With resilience settings, both in one policy.
+  const auto both = renderLimits(checkoutLimits(), everything());
+  EXPECT_EQ(both["spec"]["rateLimit"], policy["spec"]["rateLimit"]);
+  EXPECT_EQ(both["spec"]["circuitBreaker"], render(everything())["spec"]["circuitBreaker"]);
+}
+
+TEST(BackendTrafficPolicyRateLimits, EachTierPerSecondAndPerDayPerCustomer) {
+  const auto policy = renderLimits(checkoutLimits());
+  // 3 tiers x 2 windows x (identity header, or by address over IPv4 and IPv6).
+  EXPECT_EQ(policy["spec"]["rateLimit"]["global"]["rules"].size(), 18u);
+  const json premium = header("X-Tier", "Exact", "premium", false);
+  EXPECT_EQ(limitsFor(policy, {{"headers", {premium, kDistinctCustomer}}}),
+            (std::vector<json>{{{"requests", 1000}, {"unit", "Second"}},
+                               {{"requests", 10'000'000}, {"unit", "Day"}}}));
+  const json standard = header("X-Tier", "Exact", "standard", false);
+  EXPECT_EQ(limitsFor(policy, {{"headers", {standard, kDistinctCustomer}}}),
+            (std::vector<json>{{{"requests", 100}, {"unit", "Second"}},
+                               {{"requests", 1'000'000}, {"unit", "Day"}}}));
+  // A request without X-Customer-ID: its client address, one counter per address.
+  for (const char* cidr : {"0.0.0.0/0", "::/0"}) {
+    EXPECT_EQ(limitsFor(policy, {{"headers", {standard, kNoCustomerHeader}},
+                                 {"sourceCIDR", {{"type", "Distinct"}, {"value", cidr}}}}),
+              (std::vector<json>{{{"requests", 100}, {"unit", "Second"}},
+                                 {{"requests", 1'000'000}, {"unit", "Day"}}}))
+        << cidr;
+  }
+}
+
+// Requests naming no other tier (free, none, or an unknown value) are the default tier's: the
+// other tiers' values, each inverted, in both releases' schema.
+TEST(BackendTrafficPolicyRateLimits, DefaultTierTakesMissingAndUnknownTiers) {
+  const auto policy = renderLimits(checkoutLimits());
+  const json notPremium = header("X-Tier", "Exact", "premium", true);
+  const json notStandard = header("X-Tier", "Exact", "standard", true);
+  EXPECT_EQ(limitsFor(policy, {{"headers", {notPremium, notStandard, kDistinctCustomer}}}),
+            (std::vector<json>{{{"requests", 10}, {"unit", "Second"}},
+                               {{"requests", 10'000}, {"unit", "Day"}}}));
+  EXPECT_EQ(policy.dump().find(R"("value":"free")"), std::string::npos)
+      << "no rule matches the default tier by name: it would count twice";
+}
+
+TEST(BackendTrafficPolicyRateLimits, ClientAddressWithoutIdentityHeader) {
+  auto limits = checkoutLimits();
+  limits.identityHeader.clear();
+  limits.tiers = {{"basic", 5, 5, std::nullopt, std::nullopt, 1}};
+  limits.defaultTier = "basic";
+  const auto rules = renderLimits(limits)["spec"]["rateLimit"]["global"]["rules"];
+  // One tier, the default, no daily quota: every request, per client address and family.
+  EXPECT_EQ(rules, json::parse(R"([
+    {"clientSelectors": [{"sourceCIDR": {"type": "Distinct", "value": "0.0.0.0/0"}}],
+     "limit": {"requests": 5, "unit": "Second"}},
+    {"clientSelectors": [{"sourceCIDR": {"type": "Distinct", "value": "::/0"}}],
+     "limit": {"requests": 5, "unit": "Second"}}])"));
+  EXPECT_EQ(rules.dump().find("X-Customer-ID"), std::string::npos);
+}
+
+// burst, concurrent, the queue and the quota day have no Envoy Gateway form: they change
+// nothing rather than being approximated (backend_traffic_policy.h).
+TEST(BackendTrafficPolicyRateLimits, InexpressibleSettingsAreNotFaked) {
+  const auto base = renderLimits(checkoutLimits());
+  auto other = checkoutLimits();
+  for (auto& tier : other.tiers) {
+    tier.burst *= 10;
+    tier.concurrent = std::nullopt;
+  }
+  other.queue.reset();
+  other.dayOffsetSeconds = -18000;
+  EXPECT_EQ(renderLimits(other), base);
+  EXPECT_EQ(base.dump().find("circuitBreaker"), std::string::npos)
+      << "concurrent is per customer; Envoy's circuit breaker is not";
+}
+
+TEST(BackendTrafficPolicyRateLimits, LimitsStayInTheRateLimitServicesRange) {
+  auto limits = checkoutLimits();
+  limits.tiers[0].dailyQuota = 10'000'000'000;
+  const auto rules = renderLimits(limits)["spec"]["rateLimit"]["global"]["rules"];
+  EXPECT_EQ(rules[1]["limit"], json({{"requests", 4'294'967'295LL}, {"unit", "Day"}}));
+}
+
+// v1.2.8 takes at most 64 rules: 16 tiers with daily quotas and an identity header need 96.
+TEST(BackendTrafficPolicyRateLimits, TooManyRulesNameTheRoute) {
+  auto limits = checkoutLimits();
+  limits.tiers.clear();
+  for (int i = 0; i < 16; ++i) {
+    limits.tiers.push_back({"t" + std::to_string(i), 10, 10, std::nullopt, 100, 1});
+  }
+  limits.defaultTier = "t0";
+  auto r = route(std::nullopt);
+  r.rateLimits = limits;
+  auto policy = renderBackendTrafficPolicy(kOwner, r, "checkout");
+  ASSERT_FALSE(policy.hasValue());
+  EXPECT_NE(policy.error().find("route checkout rate limits: 96 Envoy Gateway rules"),
+            std::string::npos)
+      << policy.error();
+  // Without daily quotas, 48 fit, the default tier's selector with its 16 headers too.
+  for (auto& tier : limits.tiers) {
+    tier.dailyQuota.reset();
+  }
+  EXPECT_EQ(renderLimits(limits)["spec"]["rateLimit"]["global"]["rules"].size(), 48u);
+}
+
 // v1.6.7 accepts ^([0-9]{1,5}(h|m|s|ms)){1,4}$, v1.2.8 a Go duration: both take these.
 TEST(BackendTrafficPolicy, DurationsBothReleasesAccept) {
   EXPECT_EQ(envoyDuration(10s), "10s");
