@@ -203,7 +203,10 @@ int main(int argc, char** argv) {
       {kube::resources::services(),
        [&policies](const kube::Object& service) { return policies.policiesUsingService(service); }},
       {rolloutsResource,
-       [&policies](const kube::Object& rollout) { return policies.policyOfRollout(rollout); }}};
+       [&policies](const kube::Object& rollout) { return policies.policyOfRollout(rollout); }},
+      {tierLimitsResource, [&policies](const kube::Object& tierLimit) {
+         return policies.policiesOfTierLimit(tierLimit);
+       }}};
   policyOptions.startupKeys = [&policies] { return policies.ownersInDataPlanes(); };
   manager.addController(policyOptions, policies);
 

@@ -7,6 +7,9 @@
 #include "operator/common/rfc3339.h"
 #include "operator/controllers/plan_ops.h"
 #include "operator/controllers/resources.h"
+#include "operator/controllers/tier_limit_target.h"
+#include "operator/engine/rate_limits.h"
+#include "operator/engine/traffic_policy_route.h"
 #include "operator/kube/apply.h"
 #include "operator/render/hpa.h"
 
@@ -37,10 +40,75 @@ bool ownedBy(const kube::Object& object, const std::string& kind, const std::str
   });
 }
 
+// While a policy's data plane does not run these limits yet: look again this soon.
+constexpr std::chrono::milliseconds kRateLimitsRecheck{2000};
+
 }  // namespace
 
+TierLimitReconciler::RateLimitsVerdict TierLimitReconciler::rateLimitsCondition(
+    const api::TierLimit& limit, Clock::TimePoint now) {
+  const auto& ns = limit.metadata.namespace_;
+  auto expected = engine::rateLimitsOf(limit, now, zones_);
+  if (!expected) {
+    return {api::kConditionFalse, api::kReasonInvalidSpec, expected.error(), false};
+  }
+  std::vector<std::string> enforcedOn;
+  for (std::size_t i = 0; i < limit.spec.targetRefs.size(); ++i) {
+    const auto& ref = limit.spec.targetRefs[i];
+    const std::string field = "spec.targetRefs[" + std::to_string(i) + "]";
+    auto object = deps_.cache->get(resources::trafficPolicies(), {ns, ref.name});
+    if (!object) {
+      return {api::kConditionFalse, "TargetNotFound",
+              field + ".name: TrafficPolicy " + ns + "/" + ref.name + " not found", false};
+    }
+    auto winner = tierLimitFor(*deps_.cache, ns, ref.name);
+    if (winner && winner->metadata.name != limit.metadata.name) {
+      return {api::kConditionFalse, "Conflicted",
+              field + ": TrafficPolicy " + ref.name + " is limited by TierLimit " +
+                  winner->metadata.name + " (created earlier); these limits are not applied to it",
+              false};
+    }
+    auto policy = api::parseTrafficPolicy(*object);
+    render::TrafficProvider* provider = policy && deps_.providers != nullptr
+                                            ? deps_.providers->find(policy->spec.provider)
+                                            : nullptr;
+    if (provider == nullptr) {
+      // The policy's own status says why; its next change brings this TierLimit back.
+      return {api::kConditionFalse, "Pending",
+              "TrafficPolicy " + ref.name + " is not valid or names no configured provider", false};
+    }
+    auto running = provider->verify(engine::ownerOf(*policy));
+    if (!running) {
+      return {api::kConditionFalse, "Pending",
+              "reading TrafficPolicy " + ref.name + "'s route from " +
+                  std::string(provider->name()) + ": " + running.error().message,
+              true};
+    }
+    const bool inForce = *running && !(*running)->routes.empty() &&
+                         std::all_of((*running)->routes.begin(), (*running)->routes.end(),
+                                     [&](const engine::Route& r) {
+                                       return r.rateLimits && *r.rateLimits == expected->limits;
+                                     });
+    if (!inForce) {
+      return {api::kConditionFalse, "Pending",
+              "TrafficPolicy " + ref.name + "'s " + std::string(provider->name()) +
+                  " route does not carry these limits yet",
+              true};
+    }
+    enforcedOn.push_back(ref.name + " (" + std::string(provider->name()) + ")");
+  }
+  std::string message = "enforced on TrafficPolicy";
+  for (std::size_t i = 0; i < enforcedOn.size(); ++i) {
+    message += (i == 0 ? " " : ", ") + enforcedOn[i];
+  }
+  return {api::kConditionTrue, "Enforced", message, false};
+}
+
 TierLimitReconciler::TierLimitReconciler(Deps deps, engine::ZoneLoader zones)
-    : deps_(deps), zones_(std::move(zones)), status_(deps.statusWriter, deps.events, deps.clock) {}
+    : deps_(deps),
+      zones_(zones ? std::move(zones)
+                   : [](const std::string& name) { return engine::TimeZone::load(name); }),
+      status_(deps.statusWriter, deps.events, deps.clock) {}
 
 std::vector<kube::ObjectKey> TierLimitReconciler::tierLimitsForHpa(const kube::Object& hpa) {
   const auto key = kube::ObjectKey::of(hpa);
@@ -206,13 +274,18 @@ kube::ReconcileOutcome TierLimitReconciler::reconcile(const kube::ObjectKey& key
                       {api::kConditionReady, api::kConditionFalse, reason, message, "", generation},
                       now);
   }
-  // Honest about what is not built yet: the limits in spec.tiers are not enforced.
-  api::setCondition(next.conditions,
-                    {kConditionRateLimits, api::kConditionFalse, "NotImplemented",
-                     "spec.tiers limits are not carried to a gateway by this operator version; "
-                     "only spec.autoscaling is",
-                     "", generation},
-                    now);
+  // The limits are carried by each target policy's route (its controller puts them there):
+  // enforced once every target's data plane runs exactly these limits.
+  const auto enforced = rateLimitsCondition(*limit, now);
+  api::setCondition(
+      next.conditions,
+      {kConditionRateLimits, enforced.status, enforced.reason, enforced.message, "", generation},
+      now);
+  if (enforced.recheck && !requeue) {
+    requeue = kRateLimitsRecheck;
+  } else if (enforced.recheck) {
+    requeue = std::min(*requeue, kRateLimitsRecheck);
+  }
   const auto* before = api::findCondition(current.conditions, api::kConditionReady);
   if (!problems.empty() && (before == nullptr || before->message != next.message)) {
     status_.event(*object, kube::EventType::Warning, reason, next.message);

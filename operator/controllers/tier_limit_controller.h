@@ -1,11 +1,18 @@
 #pragma once
 
-// Reconciles one TierLimit's autoscaling (issue 12's first part; its rate limits are not
-// carried yet): the autoscaling/v2 HPA for spec.autoscaling.targetRef, its minReplicas raised
-// to the schedule floor in force (engine::scheduleFloor), requeued at the exact instant the
-// floor next changes. The operator owns the HPA it generates outright; an HPA someone else
-// made for the same workload is left alone and reported (Ready=False, HPAConflict).
+// Reconciles one TierLimit:
+//   - autoscaling: the autoscaling/v2 HPA for spec.autoscaling.targetRef, its minReplicas
+//     raised to the schedule floor in force (engine::scheduleFloor), requeued at the exact
+//     instant the floor next changes. The operator owns the HPA it generates outright; an HPA
+//     someone else made for the same workload is left alone and reported (Ready=False,
+//     HPAConflict).
+//   - rate limits: carried by each target TrafficPolicy's route (the TrafficPolicy controller
+//     puts them there); this controller only reports them. RateLimitsEnforced is True once
+//     every target's data plane runs exactly these limits (read back through the provider),
+//     else False: TargetNotFound, Conflicted (an older TierLimit limits the policy), Pending
+//     (looked at again in 2 s) or InvalidSpec.
 
+#include <string>
 #include <vector>
 
 #include "operator/controllers/deps.h"
@@ -17,6 +24,7 @@ namespace sluice::controllers {
 
 class TierLimitReconciler final : public kube::Reconciler {
  public:
+  // `zones` reads time zones; empty: the system's tz database.
   TierLimitReconciler(Deps deps, engine::ZoneLoader zones);
 
   kube::ReconcileOutcome reconcile(const kube::ObjectKey& key) override;
@@ -28,6 +36,14 @@ class TierLimitReconciler final : public kube::Reconciler {
   std::vector<kube::ObjectKey> tierLimitsForPolicy(const kube::Object& policy);
 
  private:
+  struct RateLimitsVerdict {
+    const char* status;
+    const char* reason;
+    std::string message;
+    bool recheck;
+  };
+  RateLimitsVerdict rateLimitsCondition(const api::TierLimit& limit, Clock::TimePoint now);
+
   Deps deps_;
   engine::ZoneLoader zones_;
   StatusReporter status_;

@@ -9,6 +9,8 @@
 #include "operator/common/rfc3339.h"
 #include "operator/controllers/plan_ops.h"
 #include "operator/controllers/resources.h"
+#include "operator/controllers/tier_limit_target.h"
+#include "operator/engine/rate_limits.h"
 #include "operator/engine/traffic_policy_route.h"
 
 namespace sluice::controllers {
@@ -95,8 +97,28 @@ std::string joined(const std::vector<std::string>& names, std::size_t maxLength)
 
 }  // namespace
 
-TrafficPolicyReconciler::TrafficPolicyReconciler(TrafficPolicyDeps deps)
-    : deps_(deps), status_(deps.statusWriter, deps.events, deps.clock) {}
+TrafficPolicyReconciler::TrafficPolicyReconciler(TrafficPolicyDeps deps, engine::ZoneLoader zones)
+    : deps_(deps),
+      zones_(zones ? std::move(zones)
+                   : [](const std::string& name) { return engine::TimeZone::load(name); }),
+      status_(deps.statusWriter, deps.events, deps.clock) {}
+
+std::vector<kube::ObjectKey> TrafficPolicyReconciler::policiesOfTierLimit(
+    const kube::Object& tierLimit) {
+  const auto key = kube::ObjectKey::of(tierLimit);
+  std::vector<kube::ObjectKey> out;
+  const auto* refs = findPath(tierLimit, {"spec", "targetRefs"});
+  if (refs == nullptr || !refs->is_array()) {
+    return out;
+  }
+  for (const auto& ref : *refs) {
+    if (ref.is_object() && ref.value("kind", "") == "TrafficPolicy" &&
+        !ref.value("name", "").empty()) {
+      out.push_back({key.ns, ref.value("name", "")});
+    }
+  }
+  return out;
+}
 
 std::vector<kube::ObjectKey> TrafficPolicyReconciler::policiesUsingService(
     const kube::Object& service) {
@@ -378,7 +400,18 @@ kube::ReconcileOutcome TrafficPolicyReconciler::reconcile(const kube::ObjectKey&
                                     static_cast<double>(took.count()) / 1e6);
   }
 
-  const auto plan = engine::trafficPolicyRoutePlan(*policy, decision.rules, targets, splits);
+  auto plan = engine::trafficPolicyRoutePlan(*policy, decision.rules, targets, splits);
+  // The attached TierLimit's limits ride on the route. One its own controller finds invalid
+  // (an unknown quota time zone) is left off: its status says why.
+  std::optional<Clock::TimePoint> limitsChangeAt;
+  if (auto tierLimit = tierLimitFor(*deps_.cache, key.ns, key.name)) {
+    if (auto limits = engine::rateLimitsOf(*tierLimit, now, zones_)) {
+      for (auto& route : plan.routes) {
+        route.rateLimits = limits->limits;
+      }
+      limitsChangeAt = limits->offsetChangesAt;
+    }
+  }
   const Applied applied = applyPlan(*deps_.providers, *provider, plan);
   if (!applied.ok) {
     // The data plane did not take the decision: status keeps the states it has (a retry
@@ -589,6 +622,11 @@ kube::ReconcileOutcome TrafficPolicyReconciler::reconcile(const kube::ObjectKey&
   milliseconds after = spec.metrics ? spec.metrics->interval : kIdleRecheck;
   if (decision.requeueAfter) {
     after = std::min(after, std::max<milliseconds>(*decision.requeueAfter, 1ms));
+  }
+  if (limitsChangeAt) {
+    after =
+        std::min(after, std::max<milliseconds>(
+                            std::chrono::duration_cast<milliseconds>(*limitsChangeAt - now), 1ms));
   }
   return kube::ReconcileResult{false, after};
 }

@@ -11,6 +11,10 @@
 // so traffic leaves a failing backend as early as possible; a restart re-derives the same step
 // from status (the states) and the data plane (the weights held while metrics are unknown).
 //
+// Rate limits: the TierLimit attached to the policy (controllers/tier_limit_target.h) goes
+// onto the policy's route (engine::RateLimits), so the policy's provider carries it; the
+// policy is looked at again when the quota time zone's UTC offset changes.
+//
 // Status carries what was used and what was decided: per backend its weight (default rule),
 // health, error rate, p99 latency, cost and shift state; `decision` changes only when weights
 // do, and observed metrics are rounded (error rate to 0.1 %, latency to 1 ms), so a steady
@@ -24,6 +28,7 @@
 #include "operator/common/clock.h"
 #include "operator/controllers/deps.h"
 #include "operator/controllers/status.h"
+#include "operator/engine/schedule.h"
 #include "operator/engine/traffic_policy.h"
 #include "operator/engine/traffic_policy_route.h"
 #include "operator/kube/client.h"
@@ -50,7 +55,8 @@ using TrafficPolicyDeps = Deps;  // writer unused: it writes status and provider
 
 class TrafficPolicyReconciler final : public kube::Reconciler {
  public:
-  explicit TrafficPolicyReconciler(TrafficPolicyDeps deps);
+  // `zones` reads a TierLimit's spec.quotaTimeZone; by default the system's tz database.
+  explicit TrafficPolicyReconciler(TrafficPolicyDeps deps, engine::ZoneLoader zones = {});
 
   kube::ReconcileOutcome reconcile(const kube::ObjectKey& key) override;
 
@@ -60,6 +66,8 @@ class TrafficPolicyReconciler final : public kube::Reconciler {
   // changes are carried by the policy's route.
   std::vector<kube::ObjectKey> policyOfRollout(const kube::Object& rollout);
   std::vector<kube::ObjectKey> ownersInDataPlanes();
+  // The policies a TierLimit names in spec.targetRefs: their routes carry its limits.
+  std::vector<kube::ObjectKey> policiesOfTierLimit(const kube::Object& tierLimit);
 
  private:
   std::vector<engine::CanarySplit> canarySplits(const api::TrafficPolicy& policy);
@@ -80,6 +88,7 @@ class TrafficPolicyReconciler final : public kube::Reconciler {
   void exportGauges(const kube::ObjectKey& key, const PolicyGauges* gauges);
 
   TrafficPolicyDeps deps_;
+  engine::ZoneLoader zones_;
   StatusReporter status_;
 };
 

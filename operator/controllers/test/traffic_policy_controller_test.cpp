@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "operator/controllers/resources.h"
+#include "operator/controllers/tier_limit_controller.h"
 #include "operator/render/gatewayapi/provider.h"
 #include "operator/test/mocks/kube/fake_client.h"
 #include "operator/test/mocks/kube/objects.h"
@@ -304,6 +305,99 @@ TEST_F(TrafficPolicyControllerTest, NoQueriesAndNoBuiltInsIsSaidNotCalledHealthy
   EXPECT_NE(condition("MetricsAvailable", "message").find("spec.metrics.queries"),
             std::string::npos);
   EXPECT_EQ(prom_.queries, 0);
+}
+
+}  // namespace
+}  // namespace sluice::controllers
+
+namespace sluice::controllers {
+namespace {
+
+Object tierLimit(const std::string& name, const std::string& created) {
+  Object t = Object::parse(R"({
+    "apiVersion": "sluice.dev/v1alpha1", "kind": "TierLimit",
+    "metadata": {"namespace": "shop", "generation": 1},
+    "spec": {
+      "targetRefs": [{"kind": "TrafficPolicy", "name": "checkout"}],
+      "identity": {"header": "X-Customer-ID"}, "quotaTimeZone": "Europe/Stockholm",
+      "tiers": [{"name": "premium", "requestsPerSecond": 1000, "priority": 1},
+                {"name": "free", "requestsPerSecond": 10, "burst": 20, "dailyQuota": 10000,
+                 "priority": 3}]
+    }
+  })");
+  t["metadata"]["name"] = name;
+  t["metadata"]["uid"] = name + "-uid";
+  t["metadata"]["creationTimestamp"] = created;
+  return t;
+}
+
+// A TierLimit rides on its policy's route: the policy's provider writes it (Envoy Gateway: the
+// BackendTrafficPolicy's rateLimit), the TierLimit reports it in force only once the data plane
+// reads back exactly its limits, and a second, younger TierLimit on the same policy is told
+// it is not applied.
+TEST_F(TrafficPolicyControllerTest, AnAttachedTierLimitRidesOnTheRouteAndIsReportedEnforced) {
+  // 2026-11-26 12:00 UTC: Stockholm is at UTC+1 until 2027-03-28 01:00 UTC.
+  clock_.set(Clock::TimePoint{std::chrono::seconds{1795694400}});
+  client_.seed(resources::tierLimits(), tierLimit("checkout", "2026-11-01T00:00:00Z"));
+  client_.seed(resources::tierLimits(), tierLimit("late", "2026-11-02T00:00:00Z"));
+  TierLimitReconciler limits(deps_, {});
+  const auto limitStatus = [&](const std::string& name) {
+    return client_.get(resources::tierLimits(), {"shop", name})->at("status");
+  };
+  const auto enforced = [&](const std::string& name, const char* field) {
+    const Object st = limitStatus(name);
+    for (const auto& c : st["conditions"]) {
+      if (c["type"] == "RateLimitsEnforced") {
+        return c[field].get<std::string>();
+      }
+    }
+    return std::string();
+  };
+  // Before the policy has run: pending, looked at again soon.
+  auto pending = limits.reconcile({"shop", "checkout"});
+  ASSERT_TRUE(pending);
+  EXPECT_EQ(enforced("checkout", "reason"), "Pending");
+  EXPECT_EQ(pending->requeueAfter, 2s);
+
+  auto outcome = reconcile();
+  ASSERT_TRUE(outcome) << outcome.error().message;
+  auto btp = client_.get(kube::resources::backendTrafficPolicies(), {"shop", "checkout"});
+  ASSERT_TRUE(btp);
+  EXPECT_EQ((*btp)["spec"]["rateLimit"]["type"], "Global");
+  EXPECT_TRUE(
+      (*btp)["metadata"]["annotations"].contains(render::gatewayapi::kRateLimitsAnnotation));
+  auto running = providers_.find("gatewayAPI")
+                     ->verify({"sluice.dev/v1alpha1", "TrafficPolicy", "shop", "checkout", ""});
+  ASSERT_TRUE(running && *running);
+  const auto& carried = (*running)->routes.at(0).rateLimits;
+  ASSERT_TRUE(carried);
+  EXPECT_EQ(carried->source, "TierLimit/shop/checkout");  // the older one
+  EXPECT_EQ(carried->dayOffsetSeconds, 3600);
+  EXPECT_EQ(carried->tiers.at(0).name, "premium");
+
+  auto now = limits.reconcile({"shop", "checkout"});
+  ASSERT_TRUE(now);
+  EXPECT_EQ(enforced("checkout", "status"), "True");
+  EXPECT_EQ(enforced("checkout", "reason"), "Enforced");
+  ASSERT_TRUE(limits.reconcile({"shop", "late"}));
+  EXPECT_EQ(enforced("late", "status"), "False");
+  EXPECT_EQ(enforced("late", "reason"), "Conflicted");
+  EXPECT_NE(enforced("late", "message")
+                .find("spec.targetRefs[0]: TrafficPolicy checkout is "
+                      "limited by TierLimit checkout"),
+            std::string::npos)
+      << enforced("late", "message");
+
+  // A changed limit is pending until the policy carries it, then enforced again.
+  Object changed = tierLimit("checkout", "2026-11-01T00:00:00Z");
+  changed["spec"]["tiers"][1]["requestsPerSecond"] = 5;
+  ASSERT_TRUE(client_.remove(resources::tierLimits(), {"shop", "checkout"}, {}));
+  client_.seed(resources::tierLimits(), changed);
+  ASSERT_TRUE(limits.reconcile({"shop", "checkout"}));
+  EXPECT_EQ(enforced("checkout", "reason"), "Pending");
+  ASSERT_TRUE(reconcile());
+  ASSERT_TRUE(limits.reconcile({"shop", "checkout"}));
+  EXPECT_EQ(enforced("checkout", "reason"), "Enforced");
 }
 
 }  // namespace

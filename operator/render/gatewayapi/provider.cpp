@@ -6,6 +6,7 @@
 #include "operator/render/gatewayapi/backend_traffic_policy.h"
 #include "operator/render/gatewayapi/httproute.h"
 #include "operator/render/object_meta.h"
+#include "operator/render/rate_limits_json.h"
 
 namespace sluice::render::gatewayapi {
 namespace {
@@ -112,6 +113,11 @@ Expected<ApplyResult, ProviderError> GatewayApiProvider::apply(const engine::Rou
       return Unexpected(ProviderError{"BackendTrafficPolicy: " + policy.error()});
     }
     if (*policy) {
+      if (const auto& limits = plan.routes[i].rateLimits) {
+        // What verify() reads back: the rules cannot say the burst, queue or quota day.
+        (**policy)["metadata"]["annotations"][kRateLimitsAnnotation] =
+            rateLimitsToJson(*limits).dump();
+      }
       policies.push_back(std::move(**policy));
     }
   }
@@ -138,12 +144,40 @@ Expected<std::optional<engine::RoutePlan>, ProviderError> GatewayApiProvider::ve
   if (objects->empty()) {
     return std::optional<engine::RoutePlan>();
   }
+  // The rate limits each route's BackendTrafficPolicy carries (none without the CRD).
+  std::map<std::string, engine::RateLimits> limits;
+  if (auto policies = owned(kube::resources::backendTrafficPolicies(), owner)) {
+    for (const auto& policy : *policies) {
+      const auto* annotations =
+          policy.contains("metadata") && policy["metadata"].contains("annotations")
+              ? &policy["metadata"]["annotations"]
+              : nullptr;
+      if (annotations == nullptr || !annotations->contains(kRateLimitsAnnotation)) {
+        continue;
+      }
+      const auto text = (*annotations)[kRateLimitsAnnotation].get<std::string>();
+      auto parsed = nlohmann::json::parse(text, nullptr, false);
+      auto decoded =
+          parsed.is_discarded()
+              ? Expected<engine::RateLimits, std::string>(Unexpected(std::string("not JSON")))
+              : rateLimitsFromJson(parsed);
+      if (!decoded) {
+        return Unexpected(ProviderError{"BackendTrafficPolicy " +
+                                        kube::ObjectKey::of(policy).str() + " annotation " +
+                                        kRateLimitsAnnotation + ": " + decoded.error()});
+      }
+      limits[kube::ObjectKey::of(policy).name] = std::move(*decoded);
+    }
+  }
   engine::RoutePlan plan;
   plan.owner = owner;
   for (const auto& object : *objects) {
     auto route = routeOf(object);
     if (!route) {
       return Unexpected(ProviderError{route.error()});
+    }
+    if (auto it = limits.find(kube::ObjectKey::of(object).name); it != limits.end()) {
+      route->rateLimits = it->second;
     }
     plan.routes.push_back(std::move(*route));
   }

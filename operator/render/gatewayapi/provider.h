@@ -29,6 +29,10 @@
 
 namespace sluice::render::gatewayapi {
 
+// On a BackendTrafficPolicy that carries rate limits: the route plan's engine::RateLimits as
+// JSON, so verify() reads back exactly the limits in force.
+inline constexpr const char* kRateLimitsAnnotation = "sluice.dev/rate-limits";
+
 class GatewayApiProvider final : public TrafficProvider {
  public:
   // cache: informer-backed reads of HTTPRoutes and BackendTrafficPolicies; writer:

@@ -4,7 +4,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
+
+#include "operator/render/rate_limits_json.h"
 
 namespace sluice::render::haproxy {
 namespace {
@@ -54,62 +57,19 @@ std::optional<engine::Resilience> resilienceFromJson(const json& j) {
 }
 
 json toJson(const std::optional<engine::RateLimits>& limits) {
-  if (!limits) {
-    return nullptr;
-  }
-  json tiers = json::array();
-  for (const auto& t : limits->tiers) {
-    tiers.push_back({{"name", t.name},
-                     {"requestsPerSecond", t.requestsPerSecond},
-                     {"burst", t.burst},
-                     {"concurrent", t.concurrent ? json(*t.concurrent) : json(nullptr)},
-                     {"dailyQuota", t.dailyQuota ? json(*t.dailyQuota) : json(nullptr)},
-                     {"priority", t.priority}});
-  }
-  json queue = nullptr;
-  if (limits->queue) {
-    queue = {{"maxSize", limits->queue->maxSize},
-             {"timeoutMillis", limits->queue->timeout.count()}};
-  }
-  return {{"source", limits->source},
-          {"tierHeader", limits->tierHeader},
-          {"identityHeader", limits->identityHeader},
-          {"defaultTier", limits->defaultTier},
-          {"tiers", tiers},
-          {"queue", queue},
-          {"dayOffsetSeconds", limits->dayOffsetSeconds}};
+  return limits ? rateLimitsToJson(*limits) : json(nullptr);
 }
 
+// A state file the operator cannot read back is reported by start() and rewritten.
 std::optional<engine::RateLimits> rateLimitsFromJson(const json& j) {
   if (!j.contains("rateLimits") || j["rateLimits"].is_null()) {
     return std::nullopt;
   }
-  const auto& r = j["rateLimits"];
-  engine::RateLimits out;
-  out.source = r.at("source");
-  out.tierHeader = r.at("tierHeader");
-  out.identityHeader = r.at("identityHeader");
-  out.defaultTier = r.at("defaultTier");
-  for (const auto& t : r.at("tiers")) {
-    engine::TierRateLimit tier;
-    tier.name = t.at("name");
-    tier.requestsPerSecond = t.at("requestsPerSecond");
-    tier.burst = t.at("burst");
-    if (!t.at("concurrent").is_null()) {
-      tier.concurrent = t.at("concurrent").get<std::int64_t>();
-    }
-    if (!t.at("dailyQuota").is_null()) {
-      tier.dailyQuota = t.at("dailyQuota").get<std::int64_t>();
-    }
-    tier.priority = t.at("priority");
-    out.tiers.push_back(std::move(tier));
+  auto limits = render::rateLimitsFromJson(j["rateLimits"]);
+  if (!limits) {
+    throw std::runtime_error(limits.error());
   }
-  if (const auto& q = r.at("queue"); !q.is_null()) {
-    out.queue = engine::RateLimitQueue{
-        q.at("maxSize"), std::chrono::milliseconds(q.at("timeoutMillis").get<std::int64_t>())};
-  }
-  out.dayOffsetSeconds = r.at("dayOffsetSeconds");
-  return out;
+  return *limits;
 }
 
 json toJson(const engine::RoutePlan& plan) {
@@ -291,7 +251,7 @@ Expected<void, std::string> HaproxyProvider::start() {
         auto plan = planFromJson(j);
         plans_[plan.owner.key()] = std::move(plan);
       }
-    } catch (const json::exception& e) {
+    } catch (const std::exception& e) {
       // A state file we cannot read is rebuilt from the owners as they reconcile.
       plans_.clear();
       warning = "haproxy: ignoring unreadable " + options_.statePath + ": " + e.what();

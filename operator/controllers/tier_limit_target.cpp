@@ -1,0 +1,49 @@
+#include "operator/controllers/tier_limit_target.h"
+
+#include <tuple>
+
+#include "operator/api/parse.h"
+#include "operator/controllers/plan_ops.h"
+#include "operator/controllers/resources.h"
+
+namespace sluice::controllers {
+
+std::optional<api::TierLimit> tierLimitFor(kube::Reader& cache, const std::string& ns,
+                                           const std::string& policy) {
+  auto list = cache.list(resources::tierLimits(), ns, {});
+  if (!list) {
+    return std::nullopt;
+  }
+  std::optional<api::TierLimit> best;
+  std::string bestCreated;
+  for (const auto& object : list->items) {
+    if (findPath(object, {"metadata", "deletionTimestamp"}) != nullptr) {
+      continue;
+    }
+    auto limit = api::parseTierLimit(object);
+    if (!limit) {
+      continue;
+    }
+    bool targets = false;
+    for (const auto& ref : limit->spec.targetRefs) {
+      targets = targets || (ref.kind == "TrafficPolicy" && ref.name == policy);
+    }
+    if (!targets) {
+      continue;
+    }
+    // RFC 3339 timestamps in UTC with second precision compare as strings.
+    const std::string created = stringAt(object, {"metadata", "creationTimestamp"});
+    if (!best ||
+        std::tie(created, limit->metadata.name) < std::tie(bestCreated, best->metadata.name)) {
+      best = std::move(*limit);
+      bestCreated = created;
+    }
+  }
+  return best;
+}
+
+std::string rateLimitSource(const std::string& ns, const std::string& name) {
+  return "TierLimit/" + ns + "/" + name;
+}
+
+}  // namespace sluice::controllers
