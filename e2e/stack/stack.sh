@@ -91,6 +91,7 @@ start_operator() {  # start_operator [REPLICA]: REPLICA names a second (third...
     --haproxy-stats-bind "127.0.0.1:$HAPROXY_STATS_PORT" \
     --haproxy-runtime-address "127.0.0.1:$HAPROXY_RUNTIME_PORT" \
     --haproxy-master-socket "$dir/haproxy/master.sock" \
+    --haproxy-peers-bind "127.0.0.1:$HAPROXY_PEERS_PORT" \
     --log-level "${SLUICE_LOG_LEVEL:-info}"
   # A standby replica is live (healthz) but not ready until it leads.
   wait_http "http://127.0.0.1:$probe_port/healthz" 20 "sluice-operator ($name)"
@@ -162,9 +163,10 @@ up() {
   echo "export CLUSTER_DIR=${cluster:-}" >>"$dir/env"
   kubeconfig=$dir/kubeconfig
 
-  local stable_port canary_port prom_port gw stats runtime om op region
+  local stable_port canary_port prom_port gw stats runtime peers om op region
   stable_port=$(free_port); canary_port=$(free_port); prom_port=$(free_port)
-  gw=$(free_port); stats=$(free_port); runtime=$(free_port); om=$(free_port); op=$(free_port)
+  gw=$(free_port); stats=$(free_port); runtime=$(free_port); peers=$(free_port)
+  om=$(free_port); op=$(free_port)
   cat >>"$dir/env" <<ENV
 export KUBECONFIG=$kubeconfig
 export PATH=$k8s_bin:\$PATH
@@ -181,6 +183,7 @@ export PROM_URL=http://127.0.0.1:$prom_port
 export GATEWAY_PORT=$gw
 export HAPROXY_STATS_PORT=$stats
 export HAPROXY_RUNTIME_PORT=$runtime
+export HAPROXY_PEERS_PORT=$peers
 export HAPROXY_STATS_URL=http://127.0.0.1:$stats
 export HAPROXY_RUNTIME=127.0.0.1:$runtime
 export OPERATOR_METRICS_PORT=$om

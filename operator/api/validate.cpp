@@ -407,9 +407,18 @@ ValidationErrors validateTierLimitSpec(const TierLimitSpec& spec) {
     checkDnsLabel(errors, childPath(tPath, "name"), t.name);
     checkUnique(errors, tierNames, childPath(tPath, "name"), t.name);
     checkMin(errors, childPath(tPath, "requestsPerSecond"), t.requestsPerSecond, 1);
+    if (t.requestsPerSecond > 1'000'000'000) {
+      errors.add(childPath(tPath, "requestsPerSecond"),
+                 "must be less than or equal to 1000000000, got " + str(t.requestsPerSecond));
+    }
     if (t.burst < t.requestsPerSecond) {
       errors.add(childPath(tPath, "burst"), "must be greater than or equal to requestsPerSecond (" +
                                                 str(t.requestsPerSecond) + "), got " +
+                                                str(t.burst));
+    }
+    if (t.requestsPerSecond >= 1 && t.burst > t.requestsPerSecond * 1000) {
+      errors.add(childPath(tPath, "burst"), "must be at most 1000 × requestsPerSecond (" +
+                                                str(t.requestsPerSecond * 1000) + "), got " +
                                                 str(t.burst));
     }
     if (t.concurrent) {

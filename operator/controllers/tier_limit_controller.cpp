@@ -165,6 +165,11 @@ kube::ReconcileOutcome TierLimitReconciler::reconcile(const kube::ObjectKey& key
     return status_.blocked(kind, *object, statusOf(*object), generation, api::kReasonInvalidSpec,
                            limit.error().toString(), std::nullopt);
   }
+  if (auto zone = zones_(limit->spec.quotaTimeZone); !zone) {
+    // The policy routes on without these limits (its controller leaves them off).
+    return status_.blocked(kind, *object, statusOf(*object), generation, api::kReasonInvalidSpec,
+                           "spec.quotaTimeZone: " + zone.error(), std::nullopt);
+  }
   const auto& spec = limit->spec;
   const auto& ns = limit->metadata.namespace_;
   const api::TierLimitStatus& current = limit->status;

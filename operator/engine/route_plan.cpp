@@ -82,12 +82,13 @@ Expected<std::vector<std::int32_t>, std::string> rescale(const std::vector<std::
   return out;
 }
 
-std::chrono::milliseconds rateWindow(const TierRateLimit& tier) {
-  if (tier.requestsPerSecond <= 0) {
-    return std::chrono::milliseconds{1000};
-  }
-  return std::chrono::milliseconds{
-      std::max<std::int64_t>(1, tier.burst * 1000 / tier.requestsPerSecond)};
+std::chrono::microseconds emissionInterval(const TierRateLimit& tier) {
+  return std::chrono::microseconds{
+      std::max<std::int64_t>(1, 1'000'000 / std::max<std::int64_t>(1, tier.requestsPerSecond))};
+}
+
+std::chrono::microseconds burstTolerance(const TierRateLimit& tier) {
+  return emissionInterval(tier) * std::max<std::int64_t>(0, tier.burst - 1);
 }
 
 namespace {
@@ -110,6 +111,9 @@ Expected<void, std::string> validateRateLimits(const RateLimits& limits) {
     }
     if (tier.requestsPerSecond < 1 || tier.burst < tier.requestsPerSecond) {
       return Unexpected(at + ": needs requestsPerSecond >= 1 and burst >= requestsPerSecond");
+    }
+    if (burstTolerance(tier) >= kMaxBurstTolerance) {
+      return Unexpected(at + ": burst / requestsPerSecond must stay below 1000 s");
     }
     if ((tier.concurrent && *tier.concurrent < 1) || (tier.dailyQuota && *tier.dailyQuota < 1)) {
       return Unexpected(at + ": concurrent and dailyQuota must be at least 1");

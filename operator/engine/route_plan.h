@@ -129,8 +129,10 @@ struct Resilience {
 // are sorted into a tier by `tierHeader` (exact tier name; anything else, or no header,
 // is `defaultTier`) and into a customer by `identityHeader` (empty, or a request without it:
 // the client address). Every customer of a tier has its own counters:
-//   rate        a sliding window of `burst` requests per burst/requestsPerSecond seconds
-//               (rateWindow()): sustained requestsPerSecond, `burst` at once from rest
+//   rate        a token bucket: `burst` requests at once from rest, refilled at
+//               requestsPerSecond (GCRA: a request is accepted while the customer's
+//               theoretical arrival time is at most burstTolerance() ahead of now, and moves
+//               it emissionInterval() on)
 //   concurrent  requests in flight
 //   dailyQuota  requests accepted since midnight at UTC offset `dayOffsetSeconds` (the quota
 //               time zone's offset in force now; a controller renews it at the zone's changes)
@@ -166,8 +168,13 @@ struct RateLimits {
   friend bool operator==(const RateLimits&, const RateLimits&) = default;
 };
 
-// The rate window of a tier: burst / requestsPerSecond, in milliseconds, at least 1.
-std::chrono::milliseconds rateWindow(const TierRateLimit& tier);
+// The token bucket of a tier in microseconds: the time one request's token takes to come
+// back (1 s / requestsPerSecond, at least 1 µs), and how far ahead of now a customer's
+// theoretical arrival time may be for a request to pass ((burst − 1) × that).
+std::chrono::microseconds emissionInterval(const TierRateLimit& tier);
+std::chrono::microseconds burstTolerance(const TierRateLimit& tier);
+// The largest burstTolerance() a data plane has to carry (about 17 minutes of bucket).
+inline constexpr std::chrono::microseconds kMaxBurstTolerance{1LL << 30};
 
 struct Route {
   std::string name;  // a DNS subdomain name ([a-z0-9][a-z0-9.-]*), unique in its plan

@@ -49,11 +49,17 @@ TEST(RateLimits, FromTheSpecMostImportantTierFirst) {
   EXPECT_FALSE(got->offsetChangesAt);
 }
 
-TEST(RateLimits, RateWindowIsBurstOverRate) {
-  EXPECT_EQ(rateWindow({"free", 10, 20, {}, {}, 1}), std::chrono::milliseconds{2000});
-  EXPECT_EQ(rateWindow({"flat", 100, 100, {}, {}, 1}), std::chrono::milliseconds{1000});
-  EXPECT_EQ(rateWindow({"big", 3, 4, {}, {}, 1}), std::chrono::milliseconds{1333});
-  EXPECT_EQ(rateWindow({"huge", 1'000'000, 1'000'000, {}, {}, 1}), std::chrono::milliseconds{1000});
+TEST(RateLimits, TokenBucketInMicroseconds) {
+  using std::chrono::microseconds;
+  const TierRateLimit free{"free", 10, 20, {}, {}, 1};
+  EXPECT_EQ(emissionInterval(free), microseconds{100'000});
+  EXPECT_EQ(burstTolerance(free), microseconds{1'900'000});  // 20 at once: 19 ahead
+  const TierRateLimit flat{"flat", 100, 100, {}, {}, 1};
+  EXPECT_EQ(burstTolerance(flat), microseconds{990'000});
+  const TierRateLimit single{"single", 5, 1, {}, {}, 1};
+  EXPECT_EQ(burstTolerance(single), microseconds{0});  // one at a time, every 200 ms
+  const TierRateLimit huge{"huge", 3'000'000, 3'000'000, {}, {}, 1};
+  EXPECT_EQ(emissionInterval(huge), microseconds{1});
 }
 
 TEST(RateLimits, QuotaTimeZoneOffsetAndItsNextChange) {
@@ -121,6 +127,10 @@ TEST(RateLimits, PlanValidationNamesTheProblem) {
   bad = validate(plan);
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().find("tier standard"), std::string::npos) << bad.error();
+  plan.routes[0].rateLimits->tiers[1].burst = 150'000;  // 1500 s of bucket at 100 rps
+  bad = validate(plan);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().find("below 1000 s"), std::string::npos) << bad.error();
 }
 
 TEST(RateLimits, ChangingALimitIsATopologyChange) {

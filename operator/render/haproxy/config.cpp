@@ -170,10 +170,6 @@ bool hasDailyQuota(const engine::RateLimits& limits) {
                      [](const auto& t) { return t.dailyQuota.has_value(); });
 }
 
-std::int64_t ceilSeconds(std::chrono::milliseconds d) {
-  return std::max<std::int64_t>(1, (d.count() + 999) / 1000);
-}
-
 // The frontend lines of one route's rate limits (see config.h). `isRoute` is the ACL that
 // selects the route's requests.
 std::string rateLimitRules(const std::string& id, const engine::RateLimits& limits,
@@ -199,12 +195,27 @@ std::string rateLimitRules(const std::string& id, const engine::RateLimits& limi
     out << "  http-request set-var(txn.sluice_client) req.fhdr(" << limits.identityHeader << ") if "
         << isRoute << " { req.fhdr(" << limits.identityHeader << ") -m len gt 0 }\n";
   }
-  out << "  http-request set-var(txn.sluice_client) src if " << isRoute
-      << " !{ var(txn.sluice_client) -m found }\n";
+  // (As a string: the tables are keyed by strings, and an address would not be converted.)
+  out << "  http-request set-var(txn.sluice_src) src if " << isRoute
+      << " !{ var(txn.sluice_client) -m found }\n"
+      << "  http-request set-var(txn.sluice_client) str(address:),concat(,txn.sluice_src,) if "
+      << isRoute << " !{ var(txn.sluice_client) -m found }\n";
   for (const auto& tier : limits.tiers) {
     out << "  http-request track-sc0 var(txn.sluice_client) table " << limitsTable(id, tier.name)
         << " if " << isTier(tier.name) << "\n";
   }
+  // The token bucket (GCRA): gpt0 holds the customer's theoretical arrival time in µs, modulo
+  // 2^32 (71 minutes; entries expire long before a wrap could mislead). `ahead` is how far it
+  // is ahead of now; behind now, or never set, it is 0 (a full bucket).
+  out << "  http-request set-var(txn.sluice_now) date(0,us),and(4294967295) if " << isRoute << "\n"
+      << "  http-request set-var(txn.sluice_tat) sc0_get_gpt0 if " << isRoute << "\n"
+      << "  http-request set-var(txn.sluice_ahead) var(txn.sluice_tat),sub(txn.sluice_now),"
+         "and(4294967295) if "
+      << isRoute << "\n"
+      << "  http-request set-var(txn.sluice_ahead) int(0) if " << isRoute
+      << " { var(txn.sluice_ahead) -m int ge 2147483648 }\n"
+      << "  http-request set-var(txn.sluice_ahead) int(0) if " << isRoute
+      << " { var(txn.sluice_tat) -m int eq 0 }\n";
   const std::string day = "date(" + std::to_string(limits.dayOffsetSeconds) + ")";
   if (hasDailyQuota(limits)) {
     out << "  http-request set-var(txn.sluice_day_key) " << day
@@ -221,44 +232,59 @@ std::string rateLimitRules(const std::string& id, const engine::RateLimits& limi
   }
   // Refusals, the most lasting first. HAProxy's return takes header values as log-format.
   const std::string refuse =
-      "  http-request return status 429 content-type text/plain string \"rate limit exceeded\\n\"";
+      "  http-request return status 429 content-type text/plain string \"rate limit "
+      "exceeded\\n\"";
   for (const auto& tier : limits.tiers) {
-    const std::string reset = std::to_string(ceilSeconds(engine::rateWindow(tier)));
+    const auto tolerance = engine::burstTolerance(tier).count();
+    const std::string is = isTier(tier.name);
     if (tier.dailyQuota) {
       out << refuse << " hdr Retry-After %[var(txn.sluice_day_reset)] hdr X-RateLimit-Limit "
           << *tier.dailyQuota
           << " hdr X-RateLimit-Remaining 0 hdr X-RateLimit-Reset %[var(txn.sluice_day_reset)] if "
-          << isTier(tier.name) << " { sc1_get_gpc0 ge " << *tier.dailyQuota << " }\n";
+          << is << " { sc1_get_gpc0 ge " << *tier.dailyQuota << " }\n";
     }
     if (tier.concurrent) {
       out << refuse << " hdr Retry-After 1 hdr X-RateLimit-Limit " << *tier.concurrent
-          << " hdr X-RateLimit-Remaining 0 hdr X-RateLimit-Reset 1 if " << isTier(tier.name)
+          << " hdr X-RateLimit-Remaining 0 hdr X-RateLimit-Reset 1 if " << is
           << " { sc0_conn_cur gt " << *tier.concurrent << " }\n";
     }
-    out << refuse << " hdr Retry-After 1 hdr X-RateLimit-Limit " << tier.burst
-        << " hdr X-RateLimit-Remaining 0 hdr X-RateLimit-Reset " << reset << " if "
-        << isTier(tier.name) << " { sc0_gpc0_rate ge " << tier.burst << " }\n";
+    // Over the bucket: a token is back when `ahead` falls to the tolerance; the bucket is full
+    // again after `ahead`.
+    out << "  http-request set-var(txn.sluice_retry) var(txn.sluice_ahead),sub(" << tolerance
+        << "),add(999999),div(1000000) if " << is << " { var(txn.sluice_ahead) -m int gt "
+        << tolerance << " }\n"
+        << "  http-request set-var(txn.sluice_full) var(txn.sluice_ahead),add(999999),div(1000000)"
+           " if "
+        << is << " { var(txn.sluice_ahead) -m int gt " << tolerance << " }\n"
+        << refuse << " hdr Retry-After %[var(txn.sluice_retry)] hdr X-RateLimit-Limit "
+        << tier.burst
+        << " hdr X-RateLimit-Remaining 0 hdr X-RateLimit-Reset %[var(txn.sluice_full)] if " << is
+        << " { var(txn.sluice_ahead) -m int gt " << tolerance << " }\n";
   }
-  // Accepted: count it, and say what is left of the tighter limit.
+  // Accepted: take the token, count the day, and say what is left of the tighter limit.
   for (const auto& tier : limits.tiers) {
+    const auto interval = engine::emissionInterval(tier).count();
+    const auto tolerance = engine::burstTolerance(tier).count();
     const std::string is = isTier(tier.name);
-    out << "  http-request sc-inc-gpc0(0) if " << is << "\n";
-    out << "  http-request set-var(txn.sluice_rl_limit) int(" << tier.burst << ") if " << is << "\n"
-        << "  http-request set-var(txn.sluice_rl_remaining) sc0_gpc0_rate,neg,add(" << tier.burst
-        << ") if " << is << "\n"
-        << "  http-request set-var(txn.sluice_rl_reset) int("
-        << ceilSeconds(engine::rateWindow(tier)) << ") if " << is << "\n";
+    out << "  http-request sc-set-gpt0(0) var(txn.sluice_now),add(txn.sluice_ahead),add("
+        << interval << "),and(4294967295) if " << is << "\n"
+        << "  http-request set-var(txn.sluice_rl_limit) int(" << tier.burst << ") if " << is << "\n"
+        << "  http-request set-var(txn.sluice_rl_remaining) int(" << tolerance
+        << "),sub(txn.sluice_ahead),div(" << interval << ") if " << is << "\n"
+        << "  http-request set-var(txn.sluice_rl_reset) var(txn.sluice_ahead),add("
+        << interval + 999'999 << "),div(1000000) if " << is << "\n";
     if (tier.dailyQuota) {
       const std::string q = std::to_string(*tier.dailyQuota);
+      const std::string tighter = " { var(txn.sluice_day_left),sub(txn.sluice_rl_remaining) lt 0 }";
       out << "  http-request sc-inc-gpc0(1) if " << is << "\n"
           << "  http-request set-var(txn.sluice_day_left) sc1_get_gpc0,neg,add(" << q << ") if "
           << is << "\n"
-          << "  http-request set-var(txn.sluice_rl_limit) int(" << q << ") if " << is
-          << " { var(txn.sluice_day_left),sub(txn.sluice_rl_remaining) lt 0 }\n"
+          << "  http-request set-var(txn.sluice_rl_limit) int(" << q << ") if " << is << tighter
+          << "\n"
           << "  http-request set-var(txn.sluice_rl_reset) var(txn.sluice_day_reset) if " << is
-          << " { var(txn.sluice_day_left),sub(txn.sluice_rl_remaining) lt 0 }\n"
+          << tighter << "\n"
           << "  http-request set-var(txn.sluice_rl_remaining) var(txn.sluice_day_left) if " << is
-          << " { var(txn.sluice_day_left),sub(txn.sluice_rl_remaining) lt 0 }\n";
+          << tighter << "\n";
     }
     // The tier's priority decides who leaves a full server's queue first, and with a queue
     // how many may wait.
@@ -281,13 +307,12 @@ std::string rateLimitTables(const std::string& id, const engine::RateLimits& lim
   std::ostringstream out;
   const std::string peers = options.peersBind.empty() ? "" : " peers sluice";
   for (const auto& tier : limits.tiers) {
-    const auto window = engine::rateWindow(tier);
-    // Kept a minute past the last request, longer than any window worth counting.
-    const auto expire = std::max<std::int64_t>(60'000, 2 * window.count());
+    // Kept until the customer's bucket is full again, and at least a minute.
+    const auto refill = (engine::burstTolerance(tier) + engine::emissionInterval(tier)).count();
+    const auto expire = std::max<std::int64_t>(60'000, refill / 1000 + 1000);
     out << "\nbackend " << limitsTable(id, tier.name) << "\n"
         << "  stick-table type string len 128 size " << options.rateLimitTableSize << " expire "
-        << expire << "ms store gpc0,gpc0_rate(" << window.count() << "ms),conn_cur" << peers
-        << "\n";
+        << expire << "ms store gpt0,conn_cur" << peers << "\n";
   }
   if (hasDailyQuota(limits)) {
     // Keyed by day, so a day's entries are never reused; they go a day after their last use.

@@ -29,20 +29,21 @@
 // Routes without resilience render exactly as before it existed.
 //
 // A route's rate limits (engine::RateLimits) sort its requests into a tier and a customer and
-// count them in stick tables, one per tier ("<route>:limits:<tier>": accepted requests over
-// the tier's rate window in gpc0_rate, requests in flight in conn_cur) tracked as sc0, and one
-// for the daily quota ("<route>:limits:daily", keyed "<day>:<tier>:<customer>" so a new local
-// day starts new counters, gpc0 the count) tracked as sc1: two of HAProxy 2.6's three
-// trackers. Only accepted requests are counted (sc-inc-gpc0 after every check passed), so a
-// client sending faster than its limit still gets its rate through. In order, a request over
-// its daily quota, its concurrency or its rate window is answered 429 with Retry-After and
-// X-RateLimit-Limit/Remaining/Reset; accepted responses carry the X-RateLimit-* of the tighter
-// of the rate window and the daily quota. A tier's priority becomes the request's priority
+// keep per-customer state in stick tables: one per tier ("<route>:limits:<tier>", tracked as
+// sc0) holding the customer's token bucket (gpt0: the theoretical arrival time of GCRA, in
+// µs of wall-clock time modulo 2^32) and requests in flight (conn_cur), and one for the daily
+// quota ("<route>:limits:daily", sc1) keyed "<day>:<tier>:<customer>" so a new local day
+// starts new counters (gpc0). Two of HAProxy 2.6's three trackers. Only accepted requests
+// take a token or count for the day. In order, a request over its daily quota, its
+// concurrency or its bucket is answered 429 with Retry-After and
+// X-RateLimit-Limit/Remaining/Reset; accepted responses carry the X-RateLimit-* of the
+// tighter of the bucket and the daily quota. A tier's priority becomes the request's priority
 // class; with a queue, a destination backend refuses (503, Retry-After: 1) a request of tier
 // rank k of n while maxSize × (n − k) / n requests already wait in its queue, and requests
 // wait at most the queue timeout. With options.peersBind the tables are declared in a peers
-// section whose only peer is this HAProxy ("localpeer"): on a reload the old process hands
-// its tables to the new one, so counts survive configuration changes.
+// section whose only peer is this HAProxy ("localpeer"): on a reload the old worker hands its
+// tables to the new one, so buckets, concurrency and day counts survive configuration
+// changes (the state is wall-clock based, not the worker's own clock).
 //
 // Names: a route is "<kind>:<namespace>:<owner>:<route>" (kind in lower case); its backends
 // add ":<destination>", its map keys ":<rule>:<destination>". ':' cannot occur in Kubernetes
