@@ -51,8 +51,8 @@ def traffic_policy(s, name, host, capacity=None, latency_target_ms=None):
     spec = {"provider": "haproxy", "hostnames": [host], "backends": [backend]}
     if capacity is not None:
         backend["capacity"] = {"maxRequestsPerSecond": capacity}
-        spec["tiers"] = [{"name": "all", "latencyTargetMilliseconds": latency_target_ms}]
-        spec["tierHeader"] = "X-Route-Tier"
+        spec["tiers"] = [{"name": "gold", "latencyTargetMilliseconds": latency_target_ms,
+                          "match": {"headers": [{"name": "X-Route-Tier", "value": "gold"}]}}]
     apply(s, {"apiVersion": "sluice.dev/v1alpha1", "kind": "TrafficPolicy",
               "metadata": {"name": name, "namespace": s.env["NAMESPACE"]}, "spec": spec})
 
@@ -152,6 +152,19 @@ def set_latency(s, ms):
     req = urllib.request.Request(f"{s.env['EASTUS_ADMIN']}/admin/config?latencyMs={ms}",
                                  method="POST")
     urllib.request.urlopen(req, timeout=5).read()
+
+
+def hammer(s, host, headers_for, workers, seconds, path="/"):
+    """`workers` customers (headers_for(i)) each sending back to back for `seconds`; every
+    answer, all workers together."""
+    deadline = time.monotonic() + seconds
+    clients = [Client(s, host, headers_for(i)) for i in range(workers)]
+
+    def run(c):
+        while time.monotonic() < deadline:
+            c.send(path)
+    in_parallel(*[lambda c=c: run(c) for c in clients])
+    return [a for c in clients for a in c.answers]
 
 
 def p99(values):

@@ -689,6 +689,14 @@ Expected<std::string, std::string> renderConfig(const ConfigOptions& options,
         << "  http-response set-header X-RateLimit-Reset %[var(txn.sluice_rl_reset)] if "
            "{ var(txn.sluice_rl_reset) -m found }\n";
   }
+  if (std::any_of(routes.begin(), routes.end(), [](const Entry& e) {
+        return e.route->rateLimits && e.route->rateLimits->queue;
+      })) {
+    // A request that waited its queue timeout out gets HAProxy's own 503: it too says when to
+    // come back.
+    out << "  http-after-response set-header Retry-After 1 if { status 503 } "
+           "!{ res.hdr(Retry-After) -m found } { var(txn.sluice_queue_max) -m found }\n";
+  }
 
   for (const auto& entry : routes) {
     std::set<std::string> written;
