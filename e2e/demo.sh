@@ -180,5 +180,38 @@ echo "Events (kubectl events):"
 kubectl events --for trafficpolicy/checkout 2>/dev/null | tail -n 8
 kill "$load_pid" 2>/dev/null || true
 
+bold "TierLimit: per-customer limits by tier on checkout (samples/tierlimit-checkout.yaml)"
+kubectl apply -f - <<'YAML' >/dev/null
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: checkout}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: checkout}}
+  template:
+    metadata: {labels: {app: checkout}}
+    spec: {containers: [{name: app, image: checkout:1, resources: {requests: {cpu: 100m}}}]}
+YAML
+kubectl apply -f "$root/samples/tierlimit-checkout.yaml"
+for _ in $(seq 1 100); do
+  [ "$(kubectl get tierlimit checkout -o \
+    jsonpath='{.status.conditions[?(@.type=="RateLimitsEnforced")].status}')" = True ] && break
+  sleep 0.3
+done
+kubectl get tierlimit checkout -o \
+  jsonpath='  RateLimitsEnforced: {.status.conditions[?(@.type=="RateLimitsEnforced")].message}{"\n"}'
+sleep 1  # the new HAProxy worker takes over
+python3 "$root/e2e/tierlimit/demo_traffic.py" "$GATEWAY_PORT" checkout.demo.local 5
+echo "The HPA the TierLimit made (floor from its Stockholm business-hours schedule):"
+kubectl get tierlimit checkout -o \
+  jsonpath='  HPA {.status.hpa.name}: minReplicas {.status.hpa.minReplicas}, schedule "{.status.hpa.activeSchedule}", next change {.status.hpa.nextChange}{"\n"}'
+want=$(kubectl get tierlimit checkout -o jsonpath='{.status.hpa.minReplicas}')
+for _ in $(seq 1 60); do
+  [ "$(kubectl get deployment checkout -o jsonpath='{.spec.replicas}')" = "$want" ] && break
+  sleep 1
+done
+echo "  kube-controller-manager's HPA controller: Deployment checkout at $(kubectl get deployment \
+  checkout -o jsonpath='{.spec.replicas}') replicas (was 1)"
+
 echo "Operator: $(ps -o rss=,time= -p "$(cat "$dir/pids/operator.pid")" | awk '{printf "RSS %.1f MiB, CPU time %s", $1/1024, $2}')"
 bold "Demo finished"

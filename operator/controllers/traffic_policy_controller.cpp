@@ -304,6 +304,31 @@ engine::TrafficObservation TrafficPolicyReconciler::observe(
   return observation;
 }
 
+void TrafficPolicyReconciler::exportRequestRate(const kube::ObjectKey& key,
+                                                const std::string& tierLimit,
+                                                std::optional<double> requestsPerSecond) {
+  if (deps_.metrics == nullptr) {
+    return;
+  }
+  const auto labelsFor = [&](const std::string& name) {
+    return kube::Labels{{"namespace", key.ns}, {"tierlimit", name}, {"trafficpolicy", key.name}};
+  };
+  std::lock_guard lock(rateMu_);
+  auto it = rateSeries_.find(key.str());
+  if (it != rateSeries_.end() && (it->second != tierLimit || !requestsPerSecond)) {
+    deps_.metrics->gaugeRemove(kMetricTierLimitRequestRate, labelsFor(it->second));
+    rateSeries_.erase(it);
+  }
+  if (tierLimit.empty() || !requestsPerSecond) {
+    return;
+  }
+  deps_.metrics->gaugeSet(kMetricTierLimitRequestRate,
+                          "Requests per second the backends of a TrafficPolicy serve, for the "
+                          "TierLimit attached to it (its HPA's External metric)",
+                          labelsFor(tierLimit), *requestsPerSecond);
+  rateSeries_[key.str()] = tierLimit;
+}
+
 void TrafficPolicyReconciler::exportGauges(const kube::ObjectKey& key, const PolicyGauges* gauges) {
   if (deps_.metrics == nullptr) {
     return;
@@ -342,12 +367,14 @@ kube::ReconcileOutcome TrafficPolicyReconciler::reconcile(const kube::ObjectKey&
   if (!object) {
     if (object.error().isNotFound()) {
       exportGauges(key, nullptr);
+      exportRequestRate(key, "", std::nullopt);
       return removeEverywhere(*deps_.providers, gone);
     }
     return Unexpected(kube::ReconcileError{"reading from cache: " + object.error().describe()});
   }
   if (findPath(*object, {"metadata", "deletionTimestamp"}) != nullptr) {
     exportGauges(key, nullptr);
+    exportRequestRate(key, "", std::nullopt);
     return removeEverywhere(*deps_.providers, gone);
   }
   std::int64_t generation = 0;
@@ -404,7 +431,18 @@ kube::ReconcileOutcome TrafficPolicyReconciler::reconcile(const kube::ObjectKey&
   // The attached TierLimit's limits ride on the route. One its own controller finds invalid
   // (an unknown quota time zone) is left off: its status says why.
   std::optional<Clock::TimePoint> limitsChangeAt;
-  if (auto tierLimit = tierLimitFor(*deps_.cache, key.ns, key.name)) {
+  auto tierLimit = tierLimitFor(*deps_.cache, key.ns, key.name);
+  {
+    // What the backends serve, for the TierLimit's HPA: known only when every backend's rate is.
+    std::optional<double> served = 0.0;
+    for (const auto& b : inputs.observation.backends) {
+      served = b.requestsPerSecond && served ? std::optional(*served + *b.requestsPerSecond)
+                                             : std::nullopt;
+    }
+    exportRequestRate(key, tierLimit ? tierLimit->metadata.name : std::string(),
+                      spec.metrics ? served : std::nullopt);
+  }
+  if (tierLimit) {
     if (auto limits = engine::rateLimitsOf(*tierLimit, now, zones_)) {
       for (auto& route : plan.routes) {
         route.rateLimits = limits->limits;

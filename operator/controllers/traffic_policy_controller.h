@@ -21,6 +21,9 @@
 // policy writes nothing.
 
 #include <chrono>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +53,12 @@ inline constexpr const char* kMetricHealthyBackends = "sluice_trafficpolicy_heal
 inline constexpr const char* kMetricBackends = "sluice_trafficpolicy_backends";
 inline constexpr const char* kMetricPanic = "sluice_trafficpolicy_panic";
 inline constexpr const char* kMetricBudgetState = "sluice_trafficpolicy_budget_state";
+// The requests per second a policy's backends serve (its metrics, summed), for the TierLimit
+// attached to it (labels namespace, tierlimit, trafficpolicy): the External metric the
+// TierLimit's HPA scales on (render/hpa.h), served to the HPA controller by a metrics adapter
+// reading Prometheus. A TierLimit on several policies has one series per policy; the HPA
+// controller sums the series its selector matches.
+inline constexpr const char* kMetricTierLimitRequestRate = "sluice_tierlimit_requests_per_second";
 
 using TrafficPolicyDeps = Deps;  // writer unused: it writes status and provider output only
 
@@ -87,8 +96,15 @@ class TrafficPolicyReconciler final : public kube::Reconciler {
   // Sets the policy's gauges, or removes them (nullptr).
   void exportGauges(const kube::ObjectKey& key, const PolicyGauges* gauges);
 
+  // Sets the request-rate series of the policy's TierLimit (empty: none, or no rate), and
+  // removes the one it set before for another TierLimit.
+  void exportRequestRate(const kube::ObjectKey& key, const std::string& tierLimit,
+                         std::optional<double> requestsPerSecond);
+
   TrafficPolicyDeps deps_;
   engine::ZoneLoader zones_;
+  std::mutex rateMu_;
+  std::map<std::string, std::string> rateSeries_;  // policy key -> the TierLimit it exports for
   StatusReporter status_;
 };
 

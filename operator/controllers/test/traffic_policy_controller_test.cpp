@@ -4,6 +4,7 @@
 
 #include "operator/controllers/resources.h"
 #include "operator/controllers/tier_limit_controller.h"
+#include "operator/kube/metrics.h"
 #include "operator/render/gatewayapi/provider.h"
 #include "operator/test/mocks/kube/fake_client.h"
 #include "operator/test/mocks/kube/objects.h"
@@ -388,6 +389,17 @@ TEST_F(TrafficPolicyControllerTest, AnAttachedTierLimitRidesOnTheRouteAndIsRepor
             std::string::npos)
       << enforced("late", "message");
 
+  // The policy's served rate is the TierLimit's HPA metric: 3 backends x 10 rps.
+  kube::Metrics metrics;
+  auto withMetrics = deps_;
+  withMetrics.metrics = &metrics;
+  TrafficPolicyReconciler exporting(withMetrics);
+  ASSERT_TRUE(exporting.reconcile({"shop", "checkout"}));
+  EXPECT_NE(metrics.render().find("sluice_tierlimit_requests_per_second{namespace=\"shop\","
+                                  "tierlimit=\"checkout\",trafficpolicy=\"checkout\"} 30"),
+            std::string::npos)
+      << metrics.render();
+
   // A changed limit is pending until the policy carries it, then enforced again.
   Object changed = tierLimit("checkout", "2026-11-01T00:00:00Z");
   changed["spec"]["tiers"][1]["requestsPerSecond"] = 5;
@@ -398,6 +410,13 @@ TEST_F(TrafficPolicyControllerTest, AnAttachedTierLimitRidesOnTheRouteAndIsRepor
   ASSERT_TRUE(reconcile());
   ASSERT_TRUE(limits.reconcile({"shop", "checkout"}));
   EXPECT_EQ(enforced("checkout", "reason"), "Enforced");
+
+  // Detached: the series goes.
+  ASSERT_TRUE(client_.remove(resources::tierLimits(), {"shop", "checkout"}, {}));
+  ASSERT_TRUE(client_.remove(resources::tierLimits(), {"shop", "late"}, {}));
+  ASSERT_TRUE(exporting.reconcile({"shop", "checkout"}));
+  EXPECT_EQ(metrics.render().find("sluice_tierlimit_requests_per_second{"), std::string::npos)
+      << metrics.render();
 }
 
 }  // namespace
