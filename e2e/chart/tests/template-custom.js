@@ -59,7 +59,7 @@ resources:
       c.equal(svc.metadata.labels[k], v, `ServiceMonitor selector ${k} matches the metrics Service`);
     }
     c.equal(sm.spec.namespaceSelector, { matchNames: ['ops'] }, 'ServiceMonitor namespaceSelector');
-    c.equal(sm.spec.endpoints, [{ port: 'metrics', path: '/metrics', interval: '15s', scrapeTimeout: '5s' }], 'ServiceMonitor endpoints');
+    c.equal(sm.spec.endpoints, [{ port: 'metrics', path: '/metrics', honorLabels: true, interval: '15s', scrapeTimeout: '5s' }], 'ServiceMonitor endpoints');
   }
 }
 
