@@ -1,5 +1,6 @@
 #include "operator/controllers/tier_limit_target.h"
 
+#include <algorithm>
 #include <tuple>
 
 #include "operator/api/parse.h"
@@ -18,6 +19,14 @@ std::optional<api::TierLimit> tierLimitFor(kube::Reader& cache, const std::strin
   std::string bestCreated;
   for (const auto& object : list->items) {
     if (findPath(object, {"metadata", "deletionTimestamp"}) != nullptr) {
+      continue;
+    }
+    // Only the ones naming the policy are parsed: a namespace may hold thousands.
+    const auto* refs = findPath(object, {"spec", "targetRefs"});
+    if (refs == nullptr || !refs->is_array() ||
+        std::none_of(refs->begin(), refs->end(), [&](const kube::Object& ref) {
+          return ref.is_object() && ref.value("name", "") == policy;
+        })) {
       continue;
     }
     auto limit = api::parseTierLimit(object);
