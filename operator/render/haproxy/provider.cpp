@@ -241,7 +241,6 @@ std::vector<engine::RoutePlan> HaproxyProvider::plansLocked() const {
 Expected<void, std::string> HaproxyProvider::start() {
   std::lock_guard lock(mu_);
   renderedConfig_ = readFile(options_.configPath);
-  runningPeers_ = hasPeers(renderedConfig_);
   renderedMap_ = readFile(options_.config.weightsMapPath);
   std::string warning;
   const std::string state = readFile(options_.statePath);
@@ -292,7 +291,9 @@ void HaproxyProvider::waitForPeersResyncLocked() {
   // so rate-limit counters would reset when two reloads come close together.
   // After a fresh start that is two resync timeouts (5 s each in HAProxy 2.6: from a local
   // peer, then from remote ones).
-  if (!runningPeers_ || !hasPeers(renderedConfig_)) {
+  // Asked of HAProxy, not remembered: a reload the master performed but did not confirm
+  // (it re-executes while answering) leaves a worker with tables all the same.
+  if (!hasPeers(renderedConfig_)) {
     return;
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{12};
@@ -350,7 +351,6 @@ Expected<void, std::string> HaproxyProvider::syncTopologyLocked(bool reload, boo
   }
   reloadPending_ = false;
   ++stats_.reloads;
-  runningPeers_ = hasPeers(renderedConfig_);
   return {};
 }
 

@@ -84,9 +84,7 @@ class HaproxyProvider final : public TrafficProvider {
   std::map<std::string, std::int32_t> entries_;     // the weights map, every owner
   std::string renderedConfig_;                      // what is on disk
   std::string renderedMap_;
-  bool reloadPending_ = false;
-  bool runningPeers_ = false;  // the config HAProxy runs has the peers section  // the config on
-                               // disk is newer than what HAProxy runs
+  bool reloadPending_ = false;  // the config on disk is newer than what HAProxy runs
   HaproxyStats stats_;
 };
 

@@ -474,20 +474,6 @@ TEST_F(HaproxyProviderTest, ResilienceAndQueueClassesSurviveARestartWithoutARelo
 // through a reload (another owner's new route) by the local peer, and through an operator
 // restart (the state file keeps the limits: no reload, no reset).
 TEST_F(HaproxyProviderTest, RateLimitsCountPerCustomerAndSurviveAReloadAndARestart) {
-  // A fresh HAProxy, as the operator meets it: the workers the tests before left behind
-  // (serving kept-alive connections through many reloads) are not part of the story.
-  // TODO(issue 15): find why a worker taught after those reloads starts with empty tables.
-  stack_->haproxy.reset();
-  stack_->haproxy = std::make_unique<HaproxyProcess>(
-      stack_->dir / "haproxy.cfg", stack_->dir / "haproxy.log", stack_->dir / "master.sock");
-  {
-    RuntimeClient runtime(stack_->options.runtimeAddress, 500ms);
-    const auto deadline = std::chrono::steady_clock::now() + 5s;
-    while (!runtime.command("show info").hasValue()) {
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "haproxy did not restart";
-      std::this_thread::sleep_for(20ms);
-    }
-  }
   auto limited = plan(0);
   engine::RateLimits limits;
   limits.source = "TierLimit/test/demo";
