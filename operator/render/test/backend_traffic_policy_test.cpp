@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "operator/render/test/checkout_limits.h"
 #include "operator/render/test/golden.h"
 
 namespace sluice::render::gatewayapi {
@@ -135,20 +136,7 @@ TEST(BackendTrafficPolicy, InvalidSettingsNameTheRoute) {
   }
 }
 
-// samples/tierlimit-checkout.yaml's limits, as rateLimitsOf() gives them.
-engine::RateLimits checkoutLimits() {
-  engine::RateLimits limits;
-  limits.source = "TierLimit/shop/checkout";
-  limits.tierHeader = "X-Tier";
-  limits.identityHeader = "X-Customer-ID";
-  limits.defaultTier = "free";
-  limits.tiers = {{"premium", 1000, 2000, 100, 10'000'000, 1},
-                  {"standard", 100, 200, 20, 1'000'000, 2},
-                  {"free", 10, 20, 5, 10'000, 3}};
-  limits.queue = engine::RateLimitQueue{500, 2s};
-  limits.dayOffsetSeconds = 3600;
-  return limits;
-}
+using testing::checkoutLimits;
 
 json renderLimits(const engine::RateLimits& limits,
                   std::optional<engine::Resilience> resilience = std::nullopt) {

@@ -11,6 +11,7 @@
 
 #include "operator/engine/canary_route.h"
 #include "operator/render/haproxy/config.h"
+#include "operator/render/test/checkout_limits.h"
 #include "operator/render/test/golden.h"
 
 namespace sluice::render::haproxy {
@@ -148,17 +149,7 @@ TEST(HaproxyConfig, UnixRuntimeSocket) {
 // resilientPlans() with a TierLimit's rate limits on the web route: three tiers, the daily
 // quota in Stockholm time (UTC+1 in winter), a queue.
 engine::RateLimits checkoutLimits() {
-  engine::RateLimits l;
-  l.source = "TierLimit/shop/web";
-  l.tierHeader = "X-Tier";
-  l.identityHeader = "X-Customer-ID";
-  l.defaultTier = "free";
-  l.tiers = {{"premium", 1000, 2000, 100, 10'000'000, 1},
-             {"standard", 100, 200, 20, 1'000'000, 2},
-             {"free", 10, 20, 5, 10'000, 3}};
-  l.queue = engine::RateLimitQueue{500, std::chrono::milliseconds{2000}};
-  l.dayOffsetSeconds = 3600;
-  return l;
+  return testing::checkoutLimits("TierLimit/shop/web");
 }
 std::vector<engine::RoutePlan> limitedPlans() {
   auto plans = resilientPlans();
