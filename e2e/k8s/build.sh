@@ -12,6 +12,9 @@
 #   etcd        go.etcd.io/etcd/server/v3 at the version that release of Kubernetes requires
 #   helm        helm.sh/helm/v3/cmd/helm, pinned in e2e/k8s/helm/go.mod
 #   kube-faults the API fault proxy in e2e/k8s/faults (this module)
+#   sluice-metrics-adapter  the External metrics API from Prometheus, e2e/k8s/metrics-adapter
+#               (its own module, pinned at the control plane's k8s.io/* release; the same
+#               binary serves any K8S_VERSION)
 # Cache: ${SLUICE_CACHE:-~/.cache/sluice}/k8s-VERSION/bin, rebuilt only when the module files or
 # this script change (a stamp holds their hash).
 set -euo pipefail
@@ -82,6 +85,7 @@ stamp_of() { cat "$@" "$0" | sha256sum | cut -c1-16; }
 k8s_stamp=$(stamp_of "$src/go.mod" "$src/go.sum")
 helm_stamp=$(stamp_of "$here/helm/go.mod" "$here/helm/go.sum")
 faults_stamp=$(stamp_of "$here"/faults/*.go "$src/go.sum")
+adapter_stamp=$(stamp_of "$here"/metrics-adapter/*.go "$here/metrics-adapter/go.mod" "$here/metrics-adapter/go.sum")
 
 ldflags="-s -w"
 for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
@@ -106,6 +110,7 @@ build kube-apiserver "$k8s_stamp" "$src" k8s.io/kubernetes/cmd/kube-apiserver "$
 build kube-controller-manager "$k8s_stamp" "$src" k8s.io/kubernetes/cmd/kube-controller-manager "$ldflags"
 build kubectl "$k8s_stamp" "$src" k8s.io/kubernetes/cmd/kubectl "$ldflags"
 build kube-faults "$faults_stamp" "$src" ./faults
+build sluice-metrics-adapter "$adapter_stamp" "$here/metrics-adapter" .
 # As helm's own Makefile does: its default Kubernetes version (for templates and lint) follows
 # the client-go it is built with, instead of v1.20.
 helm_version=$(sed -nE 's/^\s*helm\.sh\/helm\/v3 (v[0-9.]+)( .*)?$/\1/p' "$here/helm/go.mod")

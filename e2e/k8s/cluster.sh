@@ -10,10 +10,24 @@
 #   e2e/k8s/cluster.sh compact DIR    compact etcd at its current revision (old watches get 410)
 #   e2e/k8s/cluster.sh faults-up DIR  start the API fault proxy (kube-faults) in front of it
 #   e2e/k8s/cluster.sh stats DIR      start time and RSS of each part
+#   e2e/k8s/cluster.sh metrics-adapter DIR PROMETHEUS_URL
+#                                     start sluice-metrics-adapter (the External metrics API from
+#                                     that Prometheus) and register it as the APIService
+#                                     v1beta1.external.metrics.k8s.io; waits until it answers
+#                                     through kube-apiserver. Again with the same URL: no-op; with
+#                                     another: restarted. Adds METRICS_ADAPTER_PORT,
+#                                     METRICS_ADAPTER_URL, METRICS_ADAPTER_PROMETHEUS_URL to DIR/env.
+#                                     Extra adapter flags: SLUICE_METRICS_ADAPTER_FLAGS (e.g.
+#                                     "--metric other_metric").
+#   e2e/k8s/cluster.sh metrics-adapter-down DIR   unregister (delete the APIService, so discovery
+#                                     stays whole) and stop it; `down` stops it too
 #
 # TLS from a CA made for this cluster, RBAC authorization, service-account issuer and keys
 # (TokenRequest works), PodSecurity admission, an audit log of service-account requests
 # (DIR/logs/audit.log) so tests can check RBAC rules against what the operator really asks.
+# The API aggregation layer is on (a front-proxy CA and client certificate; aggregator routing to
+# a Service's endpoints, as there is no kube-proxy), so an APIService such as the metrics adapter
+# is served through kube-apiserver. kube-controller-manager's HPA controller syncs every 5 s.
 # Extra kube-apiserver flags: SLUICE_APISERVER_FLAGS.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -58,30 +72,40 @@ wait_until() {  # wait_until SECONDS WHAT CMD...
   done
 }
 
+make_ca() {  # make_ca NAME SUBJECT, in the current directory
+  openssl ecparam -name prime256v1 -genkey -noout -out "$1.key" 2>/dev/null
+  openssl req -x509 -new -key "$1.key" -subj "$2" -days 30 -out "$1.crt" 2>/dev/null
+}
+
+sign() {  # sign [--ca CA] NAME SUBJECT [SAN], in the current directory; CA defaults to ca
+  local ca=ca ext
+  if [ "$1" = "--ca" ]; then ca=$2; shift 2; fi
+  openssl ecparam -name prime256v1 -genkey -noout -out "$1.key" 2>/dev/null
+  openssl req -new -key "$1.key" -subj "$2" -out "$1.csr" 2>/dev/null
+  ext=$(mktemp)
+  if [ -n "${3:-}" ]; then
+    printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "$3" >"$ext"
+  else
+    printf 'extendedKeyUsage=clientAuth\n' >"$ext"
+  fi
+  openssl x509 -req -in "$1.csr" -CA "$ca.crt" -CAkey "$ca.key" -CAcreateserial -days 30 \
+    -extfile "$ext" -out "$1.crt" 2>/dev/null
+  rm -f "$ext" "$1.csr"
+}
+
 make_pki() {
   local pki=$dir/pki
   mkdir -p "$pki"
   cd "$pki"
-  openssl ecparam -name prime256v1 -genkey -noout -out ca.key 2>/dev/null
-  openssl req -x509 -new -key ca.key -subj "/CN=sluice-e2e-ca" -days 30 -out ca.crt 2>/dev/null
-  sign() {  # sign NAME SUBJECT [SAN]
-    local ext
-    openssl ecparam -name prime256v1 -genkey -noout -out "$1.key" 2>/dev/null
-    openssl req -new -key "$1.key" -subj "$2" -out "$1.csr" 2>/dev/null
-    ext=$(mktemp)
-    if [ -n "${3:-}" ]; then
-      printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "$3" >"$ext"
-    else
-      printf 'extendedKeyUsage=clientAuth\n' >"$ext"
-    fi
-    openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 \
-      -extfile "$ext" -out "$1.crt" 2>/dev/null
-    rm -f "$ext" "$1.csr"
-  }
+  make_ca ca "/CN=sluice-e2e-ca"
   sign apiserver "/CN=kube-apiserver" \
     "IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
   sign admin "/O=system:masters/CN=sluice-e2e-admin"
   sign controller-manager "/CN=system:kube-controller-manager"
+  # The aggregation layer: kube-apiserver proxies to an APIService's server as
+  # front-proxy-client, with the user in X-Remote-* headers that server trusts by this CA.
+  make_ca front-proxy-ca "/CN=sluice-e2e-front-proxy-ca"
+  sign --ca front-proxy-ca front-proxy-client "/CN=front-proxy-client"
   # Service-account token signing keys (kube-apiserver signs, kube-apiserver and KCM verify).
   openssl genrsa -out sa.key 2048 2>/dev/null
   openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
@@ -148,6 +172,13 @@ start_apiserver() {
     --audit-policy-file "$here/audit-policy.yaml" --audit-log-path "$dir/logs/audit.log" \
     --audit-log-maxsize 200 --audit-log-maxbackup 1 \
     --profiling=false \
+    --requestheader-client-ca-file "$pki/front-proxy-ca.crt" \
+    --requestheader-allowed-names front-proxy-client \
+    --requestheader-extra-headers-prefix X-Remote-Extra- \
+    --requestheader-group-headers X-Remote-Group --requestheader-username-headers X-Remote-User \
+    --proxy-client-cert-file "$pki/front-proxy-client.crt" \
+    --proxy-client-key-file "$pki/front-proxy-client.key" \
+    --enable-aggregator-routing=true \
     ${SLUICE_APISERVER_FLAGS:-} \
     >>"$dir/logs/kube-apiserver.log" 2>&1 &
   echo $! >"$dir/pids/kube-apiserver.pid"
@@ -174,7 +205,9 @@ start_controller_manager() {
   # serviceaccount(-token): the default ServiceAccount and legacy tokens; HPA; deployment and
   # replicaset: a chart's Deployment gets Pods (objects only, no kubelet), so PodSecurity
   # admission judges the pod template for real. Each controller runs as its own ServiceAccount
-  # (as kubeadm sets it up), so the garbage collector may delete any kind.
+  # (as kubeadm sets it up), so the garbage collector may delete any kind. The HPA controller
+  # syncs every 5 s (default 15 s) so autoscaling tests wait less; it reads External metrics
+  # through the aggregation layer (cluster.sh metrics-adapter).
   "$K8S_BIN/kube-controller-manager" \
     --kubeconfig "$dir/controller-manager.kubeconfig" \
     --authentication-kubeconfig "$dir/controller-manager.kubeconfig" \
@@ -184,6 +217,7 @@ start_controller_manager() {
     --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
     --use-service-account-credentials=true --leader-elect=false \
     --concurrent-gc-syncs 5 --profiling=false \
+    --horizontal-pod-autoscaler-sync-period 5s \
     >>"$dir/logs/kube-controller-manager.log" 2>&1 &
   echo $! >"$dir/pids/kube-controller-manager.pid"
   wait_until 60 "kube-controller-manager /healthz" curl -fsSk "https://127.0.0.1:$KCM_PORT/healthz"
@@ -246,6 +280,122 @@ ENV
   echo "cluster: kube-faults on https://127.0.0.1:$proxy (admin http://127.0.0.1:$admin)"
 }
 
+# The External metrics API from Prometheus (sluice-metrics-adapter), served through the
+# aggregation layer: a Service without selector whose EndpointSlice points at the adapter on
+# 127.0.0.1 (kube-apiserver dials it directly: --enable-aggregator-routing), and the APIService.
+# The adapter's serving certificate is signed by the cluster CA for the Service's DNS name, the
+# name kube-apiserver verifies, so the APIService carries a caBundle instead of skipping TLS checks.
+metrics_adapter_ns=sluice-metrics
+metrics_adapter_svc=sluice-metrics-adapter
+
+metrics_adapter_up() {
+  local prom_url=$1
+  # shellcheck disable=SC1091
+  . "$dir/env"
+  [[ $prom_url =~ ^https?://[^/]+ ]] || { echo "cluster: PROMETHEUS_URL must be an http(s) URL (got '$prom_url')" >&2; return 2; }
+  [ -x "$K8S_BIN/sluice-metrics-adapter" ] ||
+    { echo "cluster: $K8S_BIN/sluice-metrics-adapter is missing; run e2e/k8s/build.sh" >&2; return 1; }
+  local pid_file=$dir/pids/metrics-adapter.pid state=$dir/metrics-adapter port t0
+  t0=$(now_ms)
+  mkdir -p "$state"
+  if pid_alive "$pid_file" && [ "$(cat "$state/prometheus-url" 2>/dev/null)" = "$prom_url" ]; then
+    port=$(cat "$state/port")
+  else
+    stop_pid_file "$pid_file"
+    # One port per cluster: the EndpointSlice and a restarted adapter keep it.
+    [ -s "$state/port" ] || free_port >"$state/port"
+    port=$(cat "$state/port")
+    if [ ! -f "$state/serving.crt" ]; then
+      (cd "$dir/pki" && sign metrics-adapter "/CN=$metrics_adapter_svc" \
+        "DNS:$metrics_adapter_svc.$metrics_adapter_ns.svc,IP:127.0.0.1" &&
+        mv metrics-adapter.crt "$state/serving.crt" && mv metrics-adapter.key "$state/serving.key")
+    fi
+    echo "$prom_url" >"$state/prometheus-url"
+    # Delegated authentication and authorization (TokenReview, SubjectAccessReview, the
+    # front-proxy CA from kube-system/extension-apiserver-authentication) as the admin: a test
+    # stack. The --lister-kubeconfig is required by AdapterBase although nothing is listed.
+    # shellcheck disable=SC2086
+    "$K8S_BIN/sluice-metrics-adapter" --prometheus-url "$prom_url" \
+      --bind-address 127.0.0.1 --secure-port "$port" \
+      --tls-cert-file "$state/serving.crt" --tls-private-key-file "$state/serving.key" \
+      --lister-kubeconfig "$dir/kubeconfig" \
+      --authentication-kubeconfig "$dir/kubeconfig" --authorization-kubeconfig "$dir/kubeconfig" \
+      ${SLUICE_METRICS_ADAPTER_FLAGS:-} \
+      >>"$dir/logs/metrics-adapter.log" 2>&1 &
+    echo $! >"$pid_file"
+    local deadline=$(($(now_ms) + 30000))
+    until curl -fsS -o /dev/null --cacert "$dir/pki/ca.crt" "https://127.0.0.1:$port/readyz" 2>/dev/null; do
+      if ! pid_alive "$pid_file"; then
+        echo "cluster: sluice-metrics-adapter exited; the end of its log:" >&2
+        tail -n 5 "$dir/logs/metrics-adapter.log" >&2
+        return 1
+      fi
+      (($(now_ms) < deadline)) || { echo "cluster: sluice-metrics-adapter /readyz not ready within 30 s" >&2; return 1; }
+      sleep 0.1
+    done
+  fi
+  # Its output (and the warning that FQDN endpoints are deprecated) only when it fails.
+  local out
+  out=$("$K8S_BIN/kubectl" --kubeconfig "$dir/kubeconfig" apply -f - 2>&1 <<YAML
+apiVersion: v1
+kind: Namespace
+metadata: {name: $metrics_adapter_ns}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: $metrics_adapter_svc, namespace: $metrics_adapter_ns}
+spec:
+  ports: [{name: https, port: 443, targetPort: $port, protocol: TCP}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: $metrics_adapter_svc
+  namespace: $metrics_adapter_ns
+  labels:
+    kubernetes.io/service-name: $metrics_adapter_svc
+    endpointslice.kubernetes.io/managed-by: cluster.sh.sluice.dev
+# FQDN: IPv4 endpoints may not be loopback addresses; kube-apiserver dials the address as given.
+addressType: FQDN
+endpoints: [{addresses: ["127.0.0.1"], conditions: {ready: true}}]
+ports: [{name: https, port: $port, protocol: TCP}]
+---
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata: {name: v1beta1.external.metrics.k8s.io}
+spec:
+  group: external.metrics.k8s.io
+  version: v1beta1
+  service: {namespace: $metrics_adapter_ns, name: $metrics_adapter_svc, port: 443}
+  caBundle: $(base64 -w0 <"$dir/pki/ca.crt")
+  groupPriorityMinimum: 100
+  versionPriority: 100
+YAML
+) || { echo "cluster: registering sluice-metrics-adapter failed: $out" >&2; return 1; }
+  wait_until 60 "/apis/external.metrics.k8s.io/v1beta1 through kube-apiserver" \
+    "$K8S_BIN/kubectl" --kubeconfig "$dir/kubeconfig" get --raw /apis/external.metrics.k8s.io/v1beta1
+  sed -i '/^export METRICS_ADAPTER_/d' "$dir/env"
+  cat >>"$dir/env" <<ENV
+export METRICS_ADAPTER_PORT=$port
+export METRICS_ADAPTER_URL=https://127.0.0.1:$port
+export METRICS_ADAPTER_PROMETHEUS_URL=$prom_url
+ENV
+  echo "cluster: sluice-metrics-adapter on https://127.0.0.1:$port from $prom_url, serving external.metrics.k8s.io/v1beta1 ($(($(now_ms) - t0)) ms)"
+}
+
+metrics_adapter_down() {
+  # shellcheck disable=SC1091
+  . "$dir/env"
+  # A registered APIService whose server is gone breaks discovery (kubectl, helm, the garbage
+  # collector), so unregister first.
+  if admin_curl -f -o /dev/null "$APISERVER_URL/readyz" 2>/dev/null; then
+    "$K8S_BIN/kubectl" --kubeconfig "$dir/kubeconfig" delete apiservice v1beta1.external.metrics.k8s.io \
+      --ignore-not-found >/dev/null
+  fi
+  stop_pid_file "$dir/pids/metrics-adapter.pid" 5
+  sed -i '/^export METRICS_ADAPTER_/d' "$dir/env"
+}
+
 compact() {
   # shellcheck disable=SC1091
   . "$dir/env"
@@ -270,12 +420,12 @@ stats() {
 down() {
   [ -d "$dir/pids" ] || return 0
   # kube-apiserver drains for about a minute on SIGTERM; a test cluster need not wait.
-  for name in kube-faults kube-controller-manager kube-apiserver etcd; do
+  for name in metrics-adapter kube-faults kube-controller-manager kube-apiserver etcd; do
     stop_pid_file "$dir/pids/$name.pid" 2
   done
 }
 
-cmd=${1:?usage: cluster.sh up|down|restart-apiserver|restart-etcd|compact|faults-up|stats DIR}
+cmd=${1:?usage: cluster.sh up|down|restart-apiserver|restart-etcd|compact|faults-up|metrics-adapter|metrics-adapter-down|stats DIR}
 dir=${2:?usage: cluster.sh $cmd DIR}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
@@ -286,6 +436,8 @@ case $cmd in
   restart-etcd) stop_pid_file "$dir/pids/etcd.pid"; start_etcd ;;
   compact) compact ;;
   faults-up) faults_up ;;
+  metrics-adapter) metrics_adapter_up "${3:?usage: cluster.sh metrics-adapter DIR PROMETHEUS_URL}" ;;
+  metrics-adapter-down) metrics_adapter_down ;;
   stats) stats ;;
   version) . "$dir/env"; version ;;
   *) echo "cluster: unknown command $cmd" >&2; exit 2 ;;
