@@ -65,6 +65,37 @@ Object realisticRollout(int i) {
   meta["resourceVersion"] = std::to_string(1000 + i);
   return o;
 }
+
+// samples/tierlimit-checkout.yaml as the API server returns it, with its status.
+Object realisticTierLimit(int i) {
+  static const Object base = Object::parse(R"json({
+    "apiVersion": "sluice.dev/v1alpha1", "kind": "TierLimit",
+    "metadata": {"generation": 1, "creationTimestamp": "2026-11-01T10:00:00Z",
+      "labels": {"app.kubernetes.io/name": "checkout"},
+      "managedFields": [{"manager": "sluice-operator", "operation": "Update", "apiVersion": "sluice.dev/v1alpha1", "time": "2026-11-01T10:05:00Z", "fieldsType": "FieldsV1", "subresource": "status", "fieldsV1": {"f:status": {".": {}, "f:conditions": {}, "f:hpa": {}}}}]},
+    "spec": {"targetRefs": [{"group": "sluice.dev", "kind": "TrafficPolicy", "name": "checkout"}],
+      "tierHeader": "X-Tier", "identity": {"header": "X-Customer-ID"}, "defaultTier": "free", "quotaTimeZone": "UTC",
+      "tiers": [{"name": "premium", "requestsPerSecond": 1000, "burst": 2000, "concurrent": 100, "dailyQuota": 10000000, "priority": 1},
+                {"name": "standard", "requestsPerSecond": 100, "burst": 200, "concurrent": 20, "dailyQuota": 1000000, "priority": 2},
+                {"name": "free", "requestsPerSecond": 10, "burst": 20, "concurrent": 5, "dailyQuota": 10000, "priority": 3}],
+      "queue": {"maxSize": 500, "timeout": "2s"},
+      "autoscaling": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "checkout"},
+        "minReplicas": 2, "maxReplicas": 20, "cpuUtilization": 70, "memoryUtilization": 80, "requestsPerSecondPerReplica": 200,
+        "behavior": {"scaleUp": {"stabilizationWindow": "30s"}, "scaleDown": {"stabilizationWindow": "300s"}},
+        "schedules": [{"name": "business-hours", "cron": "0 8 * * 1-5", "duration": "10h", "minReplicas": 6, "timeZone": "Europe/Stockholm"}]}},
+    "status": {"observedGeneration": 1,
+      "hpa": {"name": "checkout", "minReplicas": 2, "activeSchedule": "", "nextChange": "2026-11-02T07:00:00Z"},
+      "conditions": [{"type": "Ready", "status": "True", "reason": "HPAApplied", "message": "HPA checkout in place", "lastTransitionTime": "2026-11-01T10:05:00Z", "observedGeneration": 1},
+                     {"type": "RateLimitsEnforced", "status": "True", "reason": "Enforced", "message": "enforced on TrafficPolicy checkout (haproxy)", "lastTransitionTime": "2026-11-01T10:05:00Z", "observedGeneration": 1}]}
+  })json");
+  Object o = base;
+  auto& meta = o["metadata"];
+  meta["name"] = "checkout-" + std::to_string(i);
+  meta["namespace"] = "team-" + std::to_string(i % 50);
+  meta["uid"] = "5e2d1c0b-8d4b-4c1e-9a7f-" + std::to_string(100000000000LL + i);
+  meta["resourceVersion"] = std::to_string(1000 + i);
+  return o;
+}
 // clang-format on
 
 // The sample TrafficPolicy (three regions, three tiers, failover, budget, metrics) as the API
@@ -249,6 +280,31 @@ void BM_InformerCompactCachePolicies(benchmark::State& state) {
 }
 BENCHMARK(BM_InformerCompactCachePolicies)->Arg(10'000)->Unit(benchmark::kMillisecond);
 
+// And for TierLimits (the checkout sample: three tiers, a queue, autoscaling with a schedule).
+void BM_InformerCompactCacheTierLimits(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  std::vector<Object> objects;
+  for (int i = 0; i < n; ++i)
+    objects.push_back(realisticTierLimit(i));
+  FakeClient fake;
+  double perObject = 0;
+  for (auto _ : state) {
+    size_t before = heapInUse();
+    Informer informer(fake, {"sluice.dev", "v1alpha1", "tierlimits", "TierLimit", true});
+    informer.replaceAllForTest(objects, "99999");
+    perObject = heapPerObject(state, before, n);
+    if (informer.size() != static_cast<size_t>(n)) {
+      state.SkipWithError("the informer does not hold every object it was given");
+    }
+    if (state.error_occurred()) {
+      break;
+    }
+    benchmark::DoNotOptimize(informer.size());
+  }
+  state.counters["bytes_per_object"] = perObject;
+}
+BENCHMARK(BM_InformerCompactCacheTierLimits)->Arg(10'000)->Unit(benchmark::kMillisecond);
+
 // Baseline: the same objects held as full nlohmann DOMs (what a naive cache would store).
 void BM_InformerDomBaseline(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
@@ -352,6 +408,9 @@ int main(int argc, char** argv) {
       {.targets = {{{"BM_WatchDecode", "events_per_second", "events/s"}, atLeast, 20'000},
                    {{cache, "bytes_per_object", "B/object"}, atMost, 2048},
                    {{"BM_InformerCompactCachePolicies/10000", "bytes_per_object", "B/object"},
+                    atMost,
+                    2048},
+                   {{"BM_InformerCompactCacheTierLimits/10000", "bytes_per_object", "B/object"},
                     atMost,
                     2048},
                    {{"BM_WorkQueueAddGetDone", "items_per_second", "cycles/s"}, atLeast, 500'000}},
