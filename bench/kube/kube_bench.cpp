@@ -31,6 +31,17 @@ kube::Resource canaryRollouts() {
 
 // A CanaryRollout as the API server returns it, managedFields included (they are ~40% of a
 // real object's bytes and the cache strips them).
+// The i-th copy of `base`: its own name, namespace (50 of them), uid and resourceVersion.
+Object numbered(const Object& base, const std::string& name, const std::string& uid, int i) {
+  Object o = base;
+  auto& meta = o["metadata"];
+  meta["name"] = name + std::to_string(i);
+  meta["namespace"] = "team-" + std::to_string(i % 50);
+  meta["uid"] = uid + std::to_string(100000000000LL + i);
+  meta["resourceVersion"] = std::to_string(1000 + i);
+  return o;
+}
+
 // clang-format off
 Object realisticRollout(int i) {
   static const Object base = Object::parse(R"json({
@@ -57,13 +68,7 @@ Object realisticRollout(int i) {
     "status": {"phase": "Progressing", "currentStep": 2, "canaryWeight": 25, "observedGeneration": 3,
       "conditions": [{"type": "Ready", "status": "True", "reason": "StepHealthy", "message": "step 2 healthy", "lastTransitionTime": "2026-11-01T10:05:00Z", "observedGeneration": 3}]}
   })json");
-  Object o = base;
-  auto& meta = o["metadata"];
-  meta["name"] = "payment-api-" + std::to_string(i);
-  meta["namespace"] = "team-" + std::to_string(i % 50);
-  meta["uid"] = "6f1c2a3e-8d4b-4c1e-9a7f-" + std::to_string(100000000000LL + i);
-  meta["resourceVersion"] = std::to_string(1000 + i);
-  return o;
+  return numbered(base, "payment-api-", "6f1c2a3e-8d4b-4c1e-9a7f-", i);
 }
 
 // samples/tierlimit-checkout.yaml as the API server returns it, with its status.
@@ -88,13 +93,7 @@ Object realisticTierLimit(int i) {
       "conditions": [{"type": "Ready", "status": "True", "reason": "HPAApplied", "message": "HPA checkout in place", "lastTransitionTime": "2026-11-01T10:05:00Z", "observedGeneration": 1},
                      {"type": "RateLimitsEnforced", "status": "True", "reason": "Enforced", "message": "enforced on TrafficPolicy checkout (haproxy)", "lastTransitionTime": "2026-11-01T10:05:00Z", "observedGeneration": 1}]}
   })json");
-  Object o = base;
-  auto& meta = o["metadata"];
-  meta["name"] = "checkout-" + std::to_string(i);
-  meta["namespace"] = "team-" + std::to_string(i % 50);
-  meta["uid"] = "5e2d1c0b-8d4b-4c1e-9a7f-" + std::to_string(100000000000LL + i);
-  meta["resourceVersion"] = std::to_string(1000 + i);
-  return o;
+  return numbered(base, "checkout-", "5e2d1c0b-8d4b-4c1e-9a7f-", i);
 }
 // clang-format on
 
@@ -133,13 +132,7 @@ Object realisticPolicy(int i) {
     }
     return o;
   }();
-  Object o = base;
-  auto& meta = o["metadata"];
-  meta["name"] = "checkout-" + std::to_string(i);
-  meta["namespace"] = "team-" + std::to_string(i % 50);
-  meta["uid"] = "7f1c2a3e-8d4b-4c1e-9a7f-" + std::to_string(100000000000LL + i);
-  meta["resourceVersion"] = std::to_string(1000 + i);
-  return o;
+  return numbered(base, "checkout-", "7f1c2a3e-8d4b-4c1e-9a7f-", i);
 }
 // clang-format on
 
@@ -255,20 +248,18 @@ void BM_InformerCompactCache(benchmark::State& state) {
 }
 BENCHMARK(BM_InformerCompactCache)->Arg(10'000)->Unit(benchmark::kMillisecond);
 
-// The same for TrafficPolicies, the largest kind: the 2 KiB budget holds for every kind.
-void BM_InformerCompactCachePolicies(benchmark::State& state) {
-  const int n = static_cast<int>(state.range(0));
-  std::vector<Object> objects;
-  for (int i = 0; i < n; ++i)
-    objects.push_back(realisticPolicy(i));
+// Heap bytes per object of an informer holding `objects` of `resource` (no index).
+void compactCacheOf(benchmark::State& state, const std::vector<Object>& objects,
+                    const Resource& resource) {
   FakeClient fake;
   double perObject = 0;
+  const int n = static_cast<int>(objects.size());
   for (auto _ : state) {
     size_t before = heapInUse();
-    Informer informer(fake, {"sluice.dev", "v1alpha1", "trafficpolicies", "TrafficPolicy", true});
+    Informer informer(fake, resource);
     informer.replaceAllForTest(objects, "99999");
     perObject = heapPerObject(state, before, n);
-    if (informer.size() != static_cast<size_t>(n)) {
+    if (informer.size() != objects.size()) {
       state.SkipWithError("the informer does not hold every object it was given");
     }
     if (state.error_occurred()) {
@@ -278,30 +269,23 @@ void BM_InformerCompactCachePolicies(benchmark::State& state) {
   }
   state.counters["bytes_per_object"] = perObject;
 }
+
+// The same for TrafficPolicies, the largest kind: the 2 KiB budget holds for every kind.
+void BM_InformerCompactCachePolicies(benchmark::State& state) {
+  std::vector<Object> objects;
+  for (int i = 0; i < state.range(0); ++i)
+    objects.push_back(realisticPolicy(i));
+  compactCacheOf(state, objects,
+                 {"sluice.dev", "v1alpha1", "trafficpolicies", "TrafficPolicy", true});
+}
 BENCHMARK(BM_InformerCompactCachePolicies)->Arg(10'000)->Unit(benchmark::kMillisecond);
 
 // And for TierLimits (the checkout sample: three tiers, a queue, autoscaling with a schedule).
 void BM_InformerCompactCacheTierLimits(benchmark::State& state) {
-  const int n = static_cast<int>(state.range(0));
   std::vector<Object> objects;
-  for (int i = 0; i < n; ++i)
+  for (int i = 0; i < state.range(0); ++i)
     objects.push_back(realisticTierLimit(i));
-  FakeClient fake;
-  double perObject = 0;
-  for (auto _ : state) {
-    size_t before = heapInUse();
-    Informer informer(fake, {"sluice.dev", "v1alpha1", "tierlimits", "TierLimit", true});
-    informer.replaceAllForTest(objects, "99999");
-    perObject = heapPerObject(state, before, n);
-    if (informer.size() != static_cast<size_t>(n)) {
-      state.SkipWithError("the informer does not hold every object it was given");
-    }
-    if (state.error_occurred()) {
-      break;
-    }
-    benchmark::DoNotOptimize(informer.size());
-  }
-  state.counters["bytes_per_object"] = perObject;
+  compactCacheOf(state, objects, {"sluice.dev", "v1alpha1", "tierlimits", "TierLimit", true});
 }
 BENCHMARK(BM_InformerCompactCacheTierLimits)->Arg(10'000)->Unit(benchmark::kMillisecond);
 

@@ -151,6 +151,23 @@ start_etcd() {
   echo "etcd $(($(now_ms) - t0))" >>"$dir/start-ms"
 }
 
+# wait_ready NAME PID_FILE LOG SECONDS COMMAND...: until COMMAND succeeds (its output
+# discarded); fails at once, with the end of LOG, when the process has died, and after SECONDS.
+wait_ready() {
+  local name=$1 pid_file=$2 log=$3 seconds=$4
+  local deadline=$(($(now_ms) + seconds * 1000))
+  shift 4
+  until "$@" >/dev/null 2>&1; do
+    if ! pid_alive "$pid_file"; then
+      echo "cluster: $name exited; the end of its log:" >&2
+      tail -n 5 "$log" >&2
+      return 1
+    fi
+    (($(now_ms) < deadline)) || { echo "cluster: $name not ready within $seconds s" >&2; return 1; }
+    sleep 0.1
+  done
+}
+
 start_apiserver() {
   # shellcheck disable=SC1091
   . "$dir/env"
@@ -183,16 +200,8 @@ start_apiserver() {
     >>"$dir/logs/kube-apiserver.log" 2>&1 &
   echo $! >"$dir/pids/kube-apiserver.pid"
   # Ready within 90 s, or fail at once when the process has died.
-  local deadline=$(($(now_ms) + 90000))
-  until admin_curl -f -o /dev/null "$APISERVER_URL/readyz" 2>/dev/null; do
-    if ! pid_alive "$dir/pids/kube-apiserver.pid"; then
-      echo "cluster: kube-apiserver exited; the end of its log:" >&2
-      tail -n 5 "$dir/logs/kube-apiserver.log" >&2
-      return 1
-    fi
-    (($(now_ms) < deadline)) || { echo "cluster: kube-apiserver /readyz not ready within 90 s" >&2; return 1; }
-    sleep 0.1
-  done
+  wait_ready kube-apiserver "$dir/pids/kube-apiserver.pid" "$dir/logs/kube-apiserver.log" 90 \
+    admin_curl -f -o /dev/null "$APISERVER_URL/readyz"
   echo "kube-apiserver $(($(now_ms) - t0))" >>"$dir/start-ms"
 }
 
@@ -323,16 +332,8 @@ metrics_adapter_up() {
       ${SLUICE_METRICS_ADAPTER_FLAGS:-} \
       >>"$dir/logs/metrics-adapter.log" 2>&1 &
     echo $! >"$pid_file"
-    local deadline=$(($(now_ms) + 30000))
-    until curl -fsS -o /dev/null --cacert "$dir/pki/ca.crt" "https://127.0.0.1:$port/readyz" 2>/dev/null; do
-      if ! pid_alive "$pid_file"; then
-        echo "cluster: sluice-metrics-adapter exited; the end of its log:" >&2
-        tail -n 5 "$dir/logs/metrics-adapter.log" >&2
-        return 1
-      fi
-      (($(now_ms) < deadline)) || { echo "cluster: sluice-metrics-adapter /readyz not ready within 30 s" >&2; return 1; }
-      sleep 0.1
-    done
+    wait_ready sluice-metrics-adapter "$pid_file" "$dir/logs/metrics-adapter.log" 30 \
+      curl -fsS -o /dev/null --cacert "$dir/pki/ca.crt" "https://127.0.0.1:$port/readyz"
   fi
   # Its output (and the warning that FQDN endpoints are deprecated) only when it fails.
   local out
