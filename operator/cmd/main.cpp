@@ -210,8 +210,7 @@ int main(int argc, char** argv) {
   policyOptions.startupKeys = [&policies] { return policies.ownersInDataPlanes(); };
   manager.addController(policyOptions, policies);
 
-  controllers::TierLimitReconciler tierLimits(
-      deps, [](const std::string& zone) { return engine::TimeZone::load(zone); });
+  controllers::TierLimitReconciler tierLimits(deps, engine::systemZones());
   kube::ControllerOptions tierLimitOptions;
   tierLimitOptions.name = "tierlimit";
   tierLimitOptions.forResource = tierLimitsResource;

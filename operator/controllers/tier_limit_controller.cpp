@@ -106,8 +106,7 @@ TierLimitReconciler::RateLimitsVerdict TierLimitReconciler::rateLimitsCondition(
 
 TierLimitReconciler::TierLimitReconciler(Deps deps, engine::ZoneLoader zones)
     : deps_(deps),
-      zones_(zones ? std::move(zones)
-                   : [](const std::string& name) { return engine::TimeZone::load(name); }),
+      zones_(zones ? std::move(zones) : engine::systemZones()),
       status_(deps.statusWriter, deps.events, deps.clock) {}
 
 std::vector<kube::ObjectKey> TierLimitReconciler::tierLimitsForHpa(const kube::Object& hpa) {
@@ -134,10 +133,8 @@ std::vector<kube::ObjectKey> TierLimitReconciler::tierLimitsForPolicy(const kube
     return out;
   }
   for (const auto& object : list->items) {
-    const auto* refs = findPath(object, {"spec", "targetRefs"});
-    if (refs != nullptr && refs->is_array() &&
-        std::any_of(refs->begin(), refs->end(),
-                    [&](const kube::Object& ref) { return ref.value("name", "") == key.name; })) {
+    const auto names = targetPolicies(object);
+    if (std::find(names.begin(), names.end(), key.name) != names.end()) {
       out.push_back(kube::ObjectKey::of(object));
     }
   }

@@ -24,7 +24,7 @@ namespace sluice::controllers {
 
 class TierLimitReconciler final : public kube::Reconciler {
  public:
-  // `zones` reads time zones; empty: the system's tz database.
+  // `zones` reads time zones; empty: engine::systemZones().
   TierLimitReconciler(Deps deps, engine::ZoneLoader zones);
 
   kube::ReconcileOutcome reconcile(const kube::ObjectKey& key) override;

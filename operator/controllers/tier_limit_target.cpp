@@ -9,6 +9,21 @@
 
 namespace sluice::controllers {
 
+std::vector<std::string> targetPolicies(const kube::Object& tierLimit) {
+  std::vector<std::string> out;
+  const auto* refs = findPath(tierLimit, {"spec", "targetRefs"});
+  if (refs == nullptr || !refs->is_array()) {
+    return out;
+  }
+  for (const auto& ref : *refs) {
+    if (ref.is_object() && ref.value("kind", "") == "TrafficPolicy" &&
+        !ref.value("name", "").empty()) {
+      out.push_back(ref.value("name", ""));
+    }
+  }
+  return out;
+}
+
 std::optional<api::TierLimit> tierLimitFor(kube::Reader& cache, const std::string& ns,
                                            const std::string& policy) {
   auto list = cache.list(resources::tierLimits(), ns, {});
@@ -22,11 +37,8 @@ std::optional<api::TierLimit> tierLimitFor(kube::Reader& cache, const std::strin
       continue;
     }
     // Only the ones naming the policy are parsed: a namespace may hold thousands.
-    const auto* refs = findPath(object, {"spec", "targetRefs"});
-    if (refs == nullptr || !refs->is_array() ||
-        std::none_of(refs->begin(), refs->end(), [&](const kube::Object& ref) {
-          return ref.is_object() && ref.value("name", "") == policy;
-        })) {
+    const auto names = targetPolicies(object);
+    if (std::find(names.begin(), names.end(), policy) == names.end()) {
       continue;
     }
     auto limit = api::parseTierLimit(object);

@@ -9,11 +9,16 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "operator/api/tier_limit.h"
 #include "operator/kube/client.h"
 
 namespace sluice::controllers {
+
+// The TrafficPolicies a TierLimit object names in spec.targetRefs, read from the object as
+// stored (no parse): what the watches map a TierLimit to, and the filter before any parse.
+std::vector<std::string> targetPolicies(const kube::Object& tierLimit);
 
 std::optional<api::TierLimit> tierLimitFor(kube::Reader& cache, const std::string& ns,
                                            const std::string& policy);

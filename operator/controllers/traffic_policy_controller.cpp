@@ -99,23 +99,15 @@ std::string joined(const std::vector<std::string>& names, std::size_t maxLength)
 
 TrafficPolicyReconciler::TrafficPolicyReconciler(TrafficPolicyDeps deps, engine::ZoneLoader zones)
     : deps_(deps),
-      zones_(zones ? std::move(zones)
-                   : [](const std::string& name) { return engine::TimeZone::load(name); }),
+      zones_(zones ? std::move(zones) : engine::systemZones()),
       status_(deps.statusWriter, deps.events, deps.clock) {}
 
 std::vector<kube::ObjectKey> TrafficPolicyReconciler::policiesOfTierLimit(
     const kube::Object& tierLimit) {
-  const auto key = kube::ObjectKey::of(tierLimit);
+  const auto ns = kube::ObjectKey::of(tierLimit).ns;
   std::vector<kube::ObjectKey> out;
-  const auto* refs = findPath(tierLimit, {"spec", "targetRefs"});
-  if (refs == nullptr || !refs->is_array()) {
-    return out;
-  }
-  for (const auto& ref : *refs) {
-    if (ref.is_object() && ref.value("kind", "") == "TrafficPolicy" &&
-        !ref.value("name", "").empty()) {
-      out.push_back({key.ns, ref.value("name", "")});
-    }
+  for (auto& name : targetPolicies(tierLimit)) {
+    out.push_back({ns, std::move(name)});
   }
   return out;
 }

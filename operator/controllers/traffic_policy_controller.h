@@ -64,7 +64,7 @@ using TrafficPolicyDeps = Deps;  // writer unused: it writes status and provider
 
 class TrafficPolicyReconciler final : public kube::Reconciler {
  public:
-  // `zones` reads a TierLimit's spec.quotaTimeZone; by default the system's tz database.
+  // `zones` reads a TierLimit's spec.quotaTimeZone; empty: engine::systemZones().
   explicit TrafficPolicyReconciler(TrafficPolicyDeps deps, engine::ZoneLoader zones = {});
 
   kube::ReconcileOutcome reconcile(const kube::ObjectKey& key) override;

@@ -2,11 +2,36 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 
 #include "operator/api/units.h"
 
 namespace sluice::engine {
+
+ZoneLoader systemZones() {
+  struct Cache {
+    std::mutex mu;
+    std::map<std::string, TimeZone, std::less<>> zones;
+  };
+  static const auto cache = std::make_shared<Cache>();
+  return [](const std::string& name) -> Expected<TimeZone, std::string> {
+    {
+      std::lock_guard lock(cache->mu);
+      if (auto it = cache->zones.find(name); it != cache->zones.end()) {
+        return it->second;
+      }
+    }
+    auto zone = TimeZone::load(name);
+    if (zone) {
+      std::lock_guard lock(cache->mu);
+      cache->zones.emplace(name, *zone);
+    }
+    return zone;
+  };
+}
+
 namespace {
 
 using Error = Unexpected<std::string>;

@@ -36,6 +36,11 @@ struct ScheduleFloor {
 
 using ZoneLoader = std::function<Expected<TimeZone, std::string>(const std::string& name)>;
 
+// The system's tz database (TimeZone::load), each zone read once per process and kept: the
+// controllers look zones up on every reconcile, a TrafficPolicy's every metrics interval.
+// Unknown names are not kept (a zone installed later is found). Thread-safe.
+ZoneLoader systemZones();
+
 // `baseMinReplicas` is spec.autoscaling.minReplicas. Errors name the schedule's field
 // ("spec.autoscaling.schedules[1].timeZone: unknown time zone ...").
 Expected<ScheduleFloor, std::string> scheduleFloor(

@@ -239,7 +239,7 @@ std::vector<engine::RoutePlan> HaproxyProvider::plansLocked() const {
 }
 
 Expected<void, std::string> HaproxyProvider::start() {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   renderedConfig_ = readFile(options_.configPath);
   renderedMap_ = readFile(options_.config.weightsMapPath);
   std::string warning;
@@ -275,7 +275,7 @@ Expected<void, std::string> HaproxyProvider::start() {
   // Files only: HAProxy may not run yet (it starts once the config exists). A config that
   // changed is reloaded by the next apply.
   bool renderFailed = false;
-  if (auto synced = syncTopologyLocked(false, renderFailed); !synced) {
+  if (auto synced = syncTopologyLocked(lock, false, renderFailed); !synced) {
     return Unexpected(synced.error());
   }
   if (!warning.empty()) {
@@ -284,7 +284,7 @@ Expected<void, std::string> HaproxyProvider::start() {
   return {};
 }
 
-void HaproxyProvider::waitForPeersResyncLocked() {
+void HaproxyProvider::waitForPeersResync(std::unique_lock<std::mutex>& lock) {
   // A worker hands its stick tables to the next one on a reload only once it has its own:
   // taught by the worker before it, or, after a fresh start, when its resync timeout (5 s in
   // HAProxy 2.6) has passed. Reloading before that starts the next worker with empty tables,
@@ -296,17 +296,21 @@ void HaproxyProvider::waitForPeersResyncLocked() {
   if (!hasPeers(renderedConfig_)) {
     return;
   }
+  // Without the lock: weight changes (a rollback) must not wait for it.
+  lock.unlock();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{12};
   while (std::chrono::steady_clock::now() < deadline) {
     auto answer = runtime_.command("show peers");
     if (!answer || peersResynced(*answer)) {
-      return;
+      break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds{100});
   }
+  lock.lock();
 }
 
-Expected<void, std::string> HaproxyProvider::syncTopologyLocked(bool reload, bool& renderFailed) {
+Expected<void, std::string> HaproxyProvider::syncTopologyLocked(std::unique_lock<std::mutex>& lock,
+                                                                bool reload, bool& renderFailed) {
   const auto plans = plansLocked();
   auto config = renderConfig(options_.config, plans);
   renderFailed = !config;
@@ -340,7 +344,10 @@ Expected<void, std::string> HaproxyProvider::syncTopologyLocked(bool reload, boo
   if (!reloadPending_ || !reload) {
     return {};
   }
-  waitForPeersResyncLocked();
+  waitForPeersResync(lock);
+  if (!reloadPending_) {
+    return {};  // another apply reloaded while this one waited
+  }
   // A reload can fail while HAProxy's master re-executes after the previous one: it stays
   // pending, so the next apply reloads again rather than leaving HAProxy on an old config.
   RuntimeClient master(options_.masterSocket);
@@ -358,7 +365,7 @@ Expected<ApplyResult, ProviderError> HaproxyProvider::apply(const engine::RouteP
   if (auto valid = engine::validate(plan); !valid) {
     return Unexpected(ProviderError{"haproxy: " + valid.error()});
   }
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   const auto key = plan.owner.key();
   auto it = plans_.find(key);
   if (it == plans_.end() || !engine::sameTopology(it->second, plan) || reloadPending_) {
@@ -368,7 +375,7 @@ Expected<ApplyResult, ProviderError> HaproxyProvider::apply(const engine::RouteP
     }
     plans_[key] = plan;
     bool renderFailed = false;
-    auto synced = syncTopologyLocked(true, renderFailed);
+    auto synced = syncTopologyLocked(lock, true, renderFailed);
     if (!synced) {
       // A plan the config cannot carry (a hostname another owner routes) is not kept; a failed
       // write or reload is (it is retried by the next apply).
@@ -461,7 +468,7 @@ Expected<std::optional<engine::RoutePlan>, ProviderError> HaproxyProvider::verif
 }
 
 Expected<void, ProviderError> HaproxyProvider::remove(const engine::Owner& owner) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   auto it = plans_.find(owner.key());
   if (it == plans_.end() && !reloadPending_) {
     return {};
@@ -473,7 +480,7 @@ Expected<void, ProviderError> HaproxyProvider::remove(const engine::Owner& owner
     }
   }
   bool renderFailed = false;
-  if (auto synced = syncTopologyLocked(true, renderFailed); !synced) {
+  if (auto synced = syncTopologyLocked(lock, true, renderFailed); !synced) {
     return Unexpected(ProviderError{synced.error()});
   }
   return {};

@@ -69,13 +69,16 @@ class HaproxyProvider final : public TrafficProvider {
  private:
   std::vector<engine::RoutePlan> plansLocked() const;
   // Renders everything and writes the files that changed; with `reload`, reloads HAProxy when
-  // the config changed or a reload is pending. renderFailed: the plans cannot be rendered.
-  Expected<void, std::string> syncTopologyLocked(bool reload, bool& renderFailed);
+  // the config changed or a reload is pending (`lock` holds mu_, released while the reload
+  // waits for the peers resync). renderFailed: the plans cannot be rendered.
+  Expected<void, std::string> syncTopologyLocked(std::unique_lock<std::mutex>& lock, bool reload,
+                                                 bool& renderFailed);
   Expected<void, std::string> writeFile(const std::string& path, const std::string& content);
   Expected<void, std::string> writeStateLocked();
-  // Before a reload: waits (at most 12 s) until the running worker holds its stick tables, so
-  // it can hand them to the next one (see config.h, rate limits).
-  void waitForPeersResyncLocked();
+  // Before a reload: waits (at most 12 s, without holding `lock`, so weight changes go on)
+  // until the running worker holds its stick tables, so it can hand them to the next one
+  // (see config.h, rate limits).
+  void waitForPeersResync(std::unique_lock<std::mutex>& lock);
 
   HaproxyProviderOptions options_;
   RuntimeClient runtime_;
