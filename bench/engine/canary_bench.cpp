@@ -46,7 +46,7 @@ engine::AnalysisResult passing(int s) {
 // A rollout at step 1 with one analysis recorded: the state most reconciles see.
 api::CanaryRolloutStatus midRollout() {
   const auto s = spec();
-  engine::CanaryObservation obs{1, "rev", {}, std::nullopt};
+  engine::CanaryObservation obs{1, "rev", {}, std::nullopt, {}, {}, ""};
   auto status = engine::decide(s, {}, obs, kT0).status;
   obs.analysis = passing(30);
   status = engine::decide(s, status, obs, kT0 + seconds{30}).status;
@@ -84,7 +84,7 @@ BENCHMARK(BM_BaselineStatusCopy);
 void BM_DecideHold(benchmark::State& state) {
   const auto s = spec();
   const auto status = midRollout();
-  const engine::CanaryObservation obs{1, "rev", {}, passing(60)};
+  const engine::CanaryObservation obs{1, "rev", {}, passing(60), {}, {}, ""};
   // A hold: nothing new to record, the step not over.
   const auto first = engine::decide(s, status, obs, kT0 + seconds{75});
   if (auto why = notMidRollout(first.status); !why.empty()) {
@@ -105,7 +105,7 @@ BENCHMARK(BM_DecideHold);
 void BM_DecideNewAnalysis(benchmark::State& state) {
   const auto s = spec();
   const auto status = midRollout();
-  const engine::CanaryObservation obs{1, "rev", {}, passing(90)};
+  const engine::CanaryObservation obs{1, "rev", {}, passing(90), {}, {}, ""};
   // The new analysis is recorded; the step holds.
   const auto first = engine::decide(s, status, obs, kT0 + seconds{90});
   if (auto why = notMidRollout(first.status); !why.empty()) {

@@ -33,7 +33,7 @@ struct CanaryAnalysis {
 
 struct TrafficPolicyRef {
   std::string name;
-  std::string backend;
+  std::string backend;  // empty with spec.regions: each region names its backend
 };
 
 struct RouteSpec {
@@ -45,6 +45,33 @@ struct RouteSpec {
 struct Stickiness {
   std::string header;
 };
+
+// Response headers that tell which side served a request: `name` is "true" on the canary's
+// responses and "false" on stable's; `revisionName` carries status.canaryRevision on the
+// canary's responses. On unless enabled is false.
+struct VersionHeader {
+  bool enabled = true;
+  std::string name = "X-Sluice-Canary";
+  std::string revisionName = "X-Sluice-Canary-Revision";
+};
+
+// Tenants (values of the stickiness header) taken out of the bucket split: `canary` ones are
+// on the canary while it has any weight, `stable` ones are never on it.
+struct TenantOverrides {
+  std::vector<std::string> canary;
+  std::vector<std::string> stable;
+};
+
+// One region of a regional rollout: its own steps, analysis and rollback.
+struct Region {
+  std::string name;                  // DNS label
+  std::vector<std::string> values;   // regionHeader values meaning this region; empty: {name}
+  std::string backend;               // trafficPolicyRef: the policy's backend; empty: name
+  std::optional<ServiceRef> canary;  // trafficPolicyRef: this region's canary; none: spec.canary
+  std::vector<std::int32_t> steps;   // empty: spec.steps
+};
+
+enum class RegionRollback { Region, All };
 
 struct CanaryAutoscaling {
   bool mirrorStableHPA = false;
@@ -62,6 +89,13 @@ struct CanaryRolloutSpec {
   CanaryAnalysis analysis;
   CanaryAutoscaling autoscaling;
   bool paused = false;
+  VersionHeader versionHeader;
+  std::optional<TenantOverrides> tenants;
+  // With route: the request header whose value names the region. With trafficPolicyRef:
+  // empty (each region is one of the policy's backends).
+  std::string regionHeader;
+  std::vector<Region> regions;
+  RegionRollback regionRollback = RegionRollback::Region;
 };
 
 enum class CanaryPhase { Pending, Progressing, Paused, Promoting, Succeeded, RolledBack, Failed };
@@ -85,6 +119,25 @@ struct AnalysisStatus {
   friend bool operator==(const AnalysisStatus&, const AnalysisStatus&) = default;
 };
 
+// A region's own progress (spec.regions); same meaning as the top-level fields.
+struct RegionStatus {
+  std::string name;
+  CanaryPhase phase = CanaryPhase::Pending;
+  std::int32_t currentStep = 0;
+  std::int32_t canaryWeight = 0;
+  std::string stepStartedAt;
+  std::string message;
+  AnalysisStatus analysis;
+
+  friend bool operator==(const RegionStatus&, const RegionStatus&) = default;
+};
+
+struct TenantStatus {
+  std::int32_t canary = 0;  // tenants on the canary by spec.tenants.canary now
+  std::int32_t stable = 0;  // tenants kept on stable by spec.tenants.stable now
+  friend bool operator==(const TenantStatus&, const TenantStatus&) = default;
+};
+
 struct CanaryRolloutStatus {
   std::int64_t observedGeneration = 0;
   CanaryPhase phase = CanaryPhase::Pending;
@@ -96,6 +149,8 @@ struct CanaryRolloutStatus {
   std::string canaryRevision;
   std::string message;  // why the phase is what it is (rollback reason, hold reason)
   AnalysisStatus analysis;
+  std::optional<TenantStatus> tenants;
+  std::vector<RegionStatus> regions;  // with spec.regions; top-level weight = the lowest
   std::vector<Condition> conditions;
 
   friend bool operator==(const CanaryRolloutStatus&, const CanaryRolloutStatus&) = default;
@@ -109,5 +164,6 @@ struct CanaryRollout {
 
 const char* toString(CanaryPhase phase);
 const char* toString(MetricResult result);
+const char* toString(RegionRollback rollback);
 
 }  // namespace sluice::api

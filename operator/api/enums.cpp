@@ -65,6 +65,9 @@ const char* toString(CanaryPhase phase) {
 const char* toString(MetricResult result) {
   return nameOf(kResultNames, result);
 }
+const char* toString(RegionRollback rollback) {
+  return rollback == RegionRollback::All ? "All" : "Region";
+}
 const char* toString(LoadBalancingStrategy strategy) {
   return nameOf(kStrategyNames, strategy);
 }

@@ -414,7 +414,7 @@ void readCanarySpec(Reader& r, const json& spec, CanaryRolloutSpec& out) {
     const std::string refPath = childPath(path, "trafficPolicyRef");
     TrafficPolicyRef value;
     r.string(*ref, refPath, "name", value.name, Presence::Required);
-    r.string(*ref, refPath, "backend", value.backend, Presence::Required);
+    r.string(*ref, refPath, "backend", value.backend);
     out.trafficPolicyRef = std::move(value);
   }
   if (const json* route = r.object(spec, path, "route")) {
@@ -471,6 +471,61 @@ void readCanarySpec(Reader& r, const json& spec, CanaryRolloutSpec& out) {
               out.autoscaling.mirrorStableHPA);
   }
   r.boolean(spec, path, "paused", out.paused);
+  if (const json* header = r.object(spec, path, "versionHeader")) {
+    const std::string hPath = childPath(path, "versionHeader");
+    r.boolean(*header, hPath, "enabled", out.versionHeader.enabled);
+    r.string(*header, hPath, "name", out.versionHeader.name);
+    r.string(*header, hPath, "revisionName", out.versionHeader.revisionName);
+  }
+  if (const json* tenants = r.object(spec, path, "tenants")) {
+    const std::string tPath = childPath(path, "tenants");
+    TenantOverrides value;
+    r.strings(*tenants, tPath, "canary", value.canary);
+    r.strings(*tenants, tPath, "stable", value.stable);
+    out.tenants = std::move(value);
+  }
+  r.string(spec, path, "regionHeader", out.regionHeader);
+  r.objects(spec, path, "regions", [&](const json& g, const std::string& gPath) {
+    Region region;
+    r.string(g, gPath, "name", region.name, Presence::Required);
+    r.strings(g, gPath, "values", region.values);
+    r.string(g, gPath, "backend", region.backend);
+    if (g.contains("canary")) {
+      ServiceRef canary;
+      readServiceRef(r, g, gPath, "canary", canary);
+      region.canary = canary;
+    }
+    if (const json* steps = r.array(g, gPath, "steps")) {
+      for (std::size_t i = 0; i < steps->size(); ++i) {
+        std::int32_t step = 0;
+        if (r.integerValue((*steps)[i], indexPath(childPath(gPath, "steps"), i), step)) {
+          region.steps.push_back(step);
+        }
+      }
+    }
+    out.regions.push_back(std::move(region));
+  });
+  std::string rollback = "Region";
+  if (r.stringEnum(spec, path, "regionRollback", rollback, {"Region", "All"})) {
+    out.regionRollback = rollback == "All" ? RegionRollback::All : RegionRollback::Region;
+  }
+}
+
+void readAnalysisStatus(Reader& r, const json& status, const std::string& path,
+                        AnalysisStatus& out) {
+  if (const json* analysis = r.object(status, path, "analysis")) {
+    const std::string aPath = childPath(path, "analysis");
+    readTimestamp(r, *analysis, aPath, "lastRunAt", out.lastRunAt);
+    r.integer(*analysis, aPath, "failures", out.failures);
+    r.objects(*analysis, aPath, "metrics", [&](const json& m, const std::string& mPath) {
+      MetricStatus metric;
+      r.string(m, mPath, "name", metric.name, Presence::Required);
+      r.number(m, mPath, "value", metric.value);
+      r.enumeration(m, mPath, "result", metric.result, &parseMetricResult, kResults);
+      r.string(m, mPath, "message", metric.message);
+      out.metrics.push_back(std::move(metric));
+    });
+  }
 }
 
 void readCanaryStatus(Reader& r, const json& status, CanaryRolloutStatus& out) {
@@ -482,19 +537,24 @@ void readCanaryStatus(Reader& r, const json& status, CanaryRolloutStatus& out) {
   readTimestamp(r, status, path, "stepStartedAt", out.stepStartedAt);
   r.string(status, path, "canaryRevision", out.canaryRevision);
   r.string(status, path, "message", out.message);
-  if (const json* analysis = r.object(status, path, "analysis")) {
-    const std::string aPath = childPath(path, "analysis");
-    readTimestamp(r, *analysis, aPath, "lastRunAt", out.analysis.lastRunAt);
-    r.integer(*analysis, aPath, "failures", out.analysis.failures);
-    r.objects(*analysis, aPath, "metrics", [&](const json& m, const std::string& mPath) {
-      MetricStatus metric;
-      r.string(m, mPath, "name", metric.name, Presence::Required);
-      r.number(m, mPath, "value", metric.value);
-      r.enumeration(m, mPath, "result", metric.result, &parseMetricResult, kResults);
-      r.string(m, mPath, "message", metric.message);
-      out.analysis.metrics.push_back(std::move(metric));
-    });
+  readAnalysisStatus(r, status, path, out.analysis);
+  if (const json* tenants = r.object(status, path, "tenants")) {
+    TenantStatus value;
+    r.integer(*tenants, childPath(path, "tenants"), "canary", value.canary);
+    r.integer(*tenants, childPath(path, "tenants"), "stable", value.stable);
+    out.tenants = value;
   }
+  r.objects(status, path, "regions", [&](const json& g, const std::string& gPath) {
+    RegionStatus region;
+    r.string(g, gPath, "name", region.name, Presence::Required);
+    r.enumeration(g, gPath, "phase", region.phase, &parseCanaryPhase, kPhases);
+    r.integer(g, gPath, "currentStep", region.currentStep);
+    r.integer(g, gPath, "canaryWeight", region.canaryWeight);
+    readTimestamp(r, g, gPath, "stepStartedAt", region.stepStartedAt);
+    r.string(g, gPath, "message", region.message);
+    readAnalysisStatus(r, g, gPath, region.analysis);
+    out.regions.push_back(std::move(region));
+  });
   readConditions(r, status, path, out.conditions);
 }
 

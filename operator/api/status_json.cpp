@@ -37,20 +37,14 @@ json toJson(const std::vector<Condition>& conditions) {
   return out;
 }
 
-json toJson(const CanaryRolloutStatus& status) {
-  json out = json::object();
-  out["observedGeneration"] = status.observedGeneration;
-  out["phase"] = toString(status.phase);
-  out["currentStep"] = status.currentStep;
-  out["canaryWeight"] = status.canaryWeight;
-  putString(out, "stepStartedAt", status.stepStartedAt);
-  putString(out, "canaryRevision", status.canaryRevision);
-  putString(out, "message", status.message);
+namespace {
+
+json toJson(const AnalysisStatus& status) {
   json analysis = json::object();
-  putString(analysis, "lastRunAt", status.analysis.lastRunAt);
-  analysis["failures"] = status.analysis.failures;
+  putString(analysis, "lastRunAt", status.lastRunAt);
+  analysis["failures"] = status.failures;
   json metrics = json::array();
-  for (const auto& m : status.analysis.metrics) {
+  for (const auto& m : status.metrics) {
     json metric = json::object();
     metric["name"] = m.name;
     if (m.value) {
@@ -61,7 +55,39 @@ json toJson(const CanaryRolloutStatus& status) {
     metrics.push_back(std::move(metric));
   }
   analysis["metrics"] = std::move(metrics);
-  out["analysis"] = std::move(analysis);
+  return analysis;
+}
+
+}  // namespace
+
+json toJson(const CanaryRolloutStatus& status) {
+  json out = json::object();
+  out["observedGeneration"] = status.observedGeneration;
+  out["phase"] = toString(status.phase);
+  out["currentStep"] = status.currentStep;
+  out["canaryWeight"] = status.canaryWeight;
+  putString(out, "stepStartedAt", status.stepStartedAt);
+  putString(out, "canaryRevision", status.canaryRevision);
+  putString(out, "message", status.message);
+  out["analysis"] = toJson(status.analysis);
+  if (status.tenants) {
+    out["tenants"] = {{"canary", status.tenants->canary}, {"stable", status.tenants->stable}};
+  }
+  if (!status.regions.empty()) {
+    json regions = json::array();
+    for (const auto& g : status.regions) {
+      json region = json::object();
+      region["name"] = g.name;
+      region["phase"] = toString(g.phase);
+      region["currentStep"] = g.currentStep;
+      region["canaryWeight"] = g.canaryWeight;
+      putString(region, "stepStartedAt", g.stepStartedAt);
+      putString(region, "message", g.message);
+      region["analysis"] = toJson(g.analysis);
+      regions.push_back(std::move(region));
+    }
+    out["regions"] = std::move(regions);
+  }
   out["conditions"] = toJson(status.conditions);
   return out;
 }

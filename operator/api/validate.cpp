@@ -1,6 +1,7 @@
 #include "operator/api/validate.h"
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 #include <string>
 
@@ -170,6 +171,144 @@ bool isTimeZoneName(std::string_view name) {
 
 }  // namespace
 
+std::string toLower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+// A header value a tenant or region list matches exactly: 1..256 characters, none a control
+// character (no data plane can carry a newline in a match).
+void checkHeaderValue(ValidationErrors& errors, const std::string& path, const std::string& value) {
+  if (value.empty() || value.size() > 256) {
+    errors.add(path,
+               "must be 1 to 256 characters, got " + str(static_cast<std::int64_t>(value.size())));
+    return;
+  }
+  for (const unsigned char c : value) {
+    if (c < 0x20 || c == 0x7f) {
+      errors.add(path, "must not contain control characters (newline, tab, ...)");
+      return;
+    }
+  }
+}
+
+void checkSteps(ValidationErrors& errors, const std::string& path,
+                const std::vector<std::int32_t>& steps) {
+  if (steps.empty()) {
+    errors.add(path, "must have at least 1 item");
+  }
+  checkMaxItems(errors, path, steps.size(), 20);
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const std::string sPath = indexPath(path, i);
+    checkRange(errors, sPath, steps[i], 1, 100);
+    if (i > 0 && steps[i] <= steps[i - 1]) {
+      errors.add(sPath, "must be greater than " + str(steps[i - 1]));
+    }
+  }
+  if (!steps.empty() && steps.back() != 100) {
+    errors.add(indexPath(path, steps.size() - 1),
+               "the last step must be 100, got " + str(steps.back()));
+  }
+}
+
+void checkCanaryRouting(ValidationErrors& errors, const CanaryRolloutSpec& spec) {
+  const VersionHeader& v = spec.versionHeader;
+  if (v.enabled) {
+    checkHeaderName(errors, "spec.versionHeader.name", v.name);
+    if (!v.revisionName.empty()) {
+      checkHeaderName(errors, "spec.versionHeader.revisionName", v.revisionName);
+      if (toLower(v.revisionName) == toLower(v.name)) {
+        errors.add("spec.versionHeader.revisionName", "must differ from spec.versionHeader.name");
+      }
+    }
+  }
+  if (spec.tenants) {
+    if (!spec.stickiness) {
+      errors.add("spec.tenants",
+                 "requires spec.stickiness: tenants are matched on the stickiness header");
+    }
+    std::set<std::string> seen;
+    for (const auto* list : {&spec.tenants->canary, &spec.tenants->stable}) {
+      const std::string lPath =
+          std::string("spec.tenants.") + (list == &spec.tenants->canary ? "canary" : "stable");
+      checkMaxItems(errors, lPath, list->size(), 64);
+      for (std::size_t i = 0; i < list->size(); ++i) {
+        checkHeaderValue(errors, indexPath(lPath, i), (*list)[i]);
+        if (!(*list)[i].empty() && !seen.insert((*list)[i]).second) {
+          errors.add(indexPath(lPath, i), "Duplicate value: \"" + (*list)[i] +
+                                              "\": a tenant is in at most one list, once");
+        }
+      }
+    }
+  }
+  if (spec.regions.empty()) {
+    if (!spec.regionHeader.empty()) {
+      errors.add("spec.regionHeader", "needs spec.regions");
+    }
+    if (spec.trafficPolicyRef && spec.trafficPolicyRef->backend.empty()) {
+      errors.add("spec.trafficPolicyRef.backend", "Required value (or set spec.regions)");
+    }
+    return;
+  }
+  checkMaxItems(errors, "spec.regions", spec.regions.size(), 8);
+  const bool byPolicy = spec.trafficPolicyRef.has_value();
+  if (byPolicy) {
+    if (!spec.regionHeader.empty()) {
+      errors.add("spec.regionHeader",
+                 "must be empty with spec.trafficPolicyRef: each region is one of the policy's "
+                 "backends");
+    }
+    if (!spec.trafficPolicyRef->backend.empty()) {
+      errors.add("spec.trafficPolicyRef.backend",
+                 "must be empty with spec.regions: each region names its backend");
+    }
+  } else {
+    checkHeaderName(errors, "spec.regionHeader", spec.regionHeader);
+  }
+  std::set<std::string> names;
+  std::set<std::string> values;
+  std::set<std::string> backends;
+  for (std::size_t i = 0; i < spec.regions.size(); ++i) {
+    const Region& g = spec.regions[i];
+    const std::string gPath = indexPath("spec.regions", i);
+    checkDnsLabel(errors, childPath(gPath, "name"), g.name);
+    checkUnique(errors, names, childPath(gPath, "name"), g.name);
+    if (!g.steps.empty()) {
+      checkSteps(errors, childPath(gPath, "steps"), g.steps);
+    }
+    if (byPolicy) {
+      if (!g.values.empty()) {
+        errors.add(childPath(gPath, "values"),
+                   "only with spec.route (the region of a trafficPolicyRef is its backend)");
+      }
+      const std::string backend = g.backend.empty() ? g.name : g.backend;
+      checkDnsLabel(errors, childPath(gPath, "backend"), backend);
+      checkUnique(errors, backends, childPath(gPath, "backend"), backend);
+      if (g.canary) {
+        checkServiceRef(errors, childPath(gPath, "canary.serviceRef"), *g.canary);
+      }
+      continue;
+    }
+    if (!g.backend.empty()) {
+      errors.add(childPath(gPath, "backend"), "only with spec.trafficPolicyRef");
+    }
+    if (g.canary) {
+      errors.add(childPath(gPath, "canary"), "only with spec.trafficPolicyRef");
+    }
+    checkMaxItems(errors, childPath(gPath, "values"), g.values.size(), 16);
+    const std::vector<std::string> own = g.values.empty() ? std::vector{g.name} : g.values;
+    for (std::size_t k = 0; k < own.size(); ++k) {
+      const std::string vPath =
+          g.values.empty() ? childPath(gPath, "name") : indexPath(childPath(gPath, "values"), k);
+      checkHeaderValue(errors, vPath, own[k]);
+      if (!own[k].empty() && !values.insert(own[k]).second) {
+        errors.add(vPath, "Duplicate value: \"" + own[k] + "\": a header value names one region");
+      }
+    }
+  }
+}
+
 ValidationErrors validateCanaryRolloutSpec(const CanaryRolloutSpec& spec) {
   ValidationErrors errors;
   const std::string path = "spec";
@@ -185,28 +324,16 @@ ValidationErrors validateCanaryRolloutSpec(const CanaryRolloutSpec& spec) {
   }
   if (spec.trafficPolicyRef) {
     checkDnsSubdomain(errors, "spec.trafficPolicyRef.name", spec.trafficPolicyRef->name);
-    checkDnsLabel(errors, "spec.trafficPolicyRef.backend", spec.trafficPolicyRef->backend);
+    if (!spec.trafficPolicyRef->backend.empty()) {
+      checkDnsLabel(errors, "spec.trafficPolicyRef.backend", spec.trafficPolicyRef->backend);
+    }
   }
   if (spec.route) {
     checkProvider(errors, "spec.route.provider", spec.route->provider);
     checkParentRefs(errors, "spec.route.parentRefs", spec.route->parentRefs, spec.route->provider);
     checkHostnames(errors, "spec.route.hostnames", spec.route->hostnames);
   }
-  if (spec.steps.empty()) {
-    errors.add("spec.steps", "must have at least 1 item");
-  }
-  checkMaxItems(errors, "spec.steps", spec.steps.size(), 20);
-  for (std::size_t i = 0; i < spec.steps.size(); ++i) {
-    const std::string sPath = indexPath("spec.steps", i);
-    checkRange(errors, sPath, spec.steps[i], 1, 100);
-    if (i > 0 && spec.steps[i] <= spec.steps[i - 1]) {
-      errors.add(sPath, "must be greater than " + str(spec.steps[i - 1]));
-    }
-  }
-  if (!spec.steps.empty() && spec.steps.back() != 100) {
-    errors.add(indexPath("spec.steps", spec.steps.size() - 1),
-               "the last step must be 100, got " + str(spec.steps.back()));
-  }
+  checkSteps(errors, "spec.steps", spec.steps);
   checkPositiveDuration(errors, "spec.stepInterval", spec.stepInterval);
   if (spec.stickiness) {
     checkHeaderName(errors, "spec.stickiness.header", spec.stickiness->header);
@@ -215,6 +342,7 @@ ValidationErrors validateCanaryRolloutSpec(const CanaryRolloutSpec& spec) {
   for (std::size_t i = 0; i < spec.match.size(); ++i) {
     checkRequestMatch(errors, indexPath("spec.match", i), spec.match[i]);
   }
+  checkCanaryRouting(errors, spec);
   const CanaryAnalysis& a = spec.analysis;
   checkPositiveDuration(errors, "spec.analysis.interval", a.interval);
   checkRange(errors, "spec.analysis.failureLimit", a.failureLimit, 0, 100);

@@ -30,7 +30,8 @@ std::string naming(const std::string& address, const std::string& message) {
 
 engine::AnalysisResult runAnalysis(const api::CanaryRolloutSpec& spec, const std::string& ns,
                                    const std::string& fallbackRequestCountQuery,
-                                   PrometheusClients& clients, Clock::TimePoint now) {
+                                   PrometheusClients& clients, Clock::TimePoint now,
+                                   const api::Region* region) {
   const std::string& address = spec.analysis.prometheus.address;
   auto client = clients.get(address);
   if (!client) {
@@ -47,6 +48,12 @@ engine::AnalysisResult runAnalysis(const api::CanaryRolloutSpec& spec, const std
   values.stable = spec.stable.name;
   values.namespace_ = ns;
   values.interval = prometheus::formatDuration(spec.analysis.interval);
+  if (region != nullptr) {
+    values.region = region->name;
+    if (region->canary) {
+      values.canary = region->canary->name;
+    }
+  }
   auto result = runAnalysis(**client, spec.analysis, values, now, fallbackRequestCountQuery);
   result.error = naming(address, result.error);
   result.requestCountError = naming(address, result.requestCountError);

@@ -38,8 +38,10 @@ class PrometheusClients {
 // Runs the rollout's analysis once through the shared client for its Prometheus address.
 // Every error names the address, so a status message says which Prometheus failed.
 // `fallbackRequestCountQuery` is used when spec.analysis.requestCountQuery is empty.
+// With `region`: the region's analysis ({{region}} is its name, {{canary}} its canary Service).
 engine::AnalysisResult runAnalysis(const api::CanaryRolloutSpec& spec, const std::string& ns,
                                    const std::string& fallbackRequestCountQuery,
-                                   PrometheusClients& clients, Clock::TimePoint now);
+                                   PrometheusClients& clients, Clock::TimePoint now,
+                                   const api::Region* region = nullptr);
 
 }  // namespace sluice::controllers

@@ -37,6 +37,27 @@ bool selectorMatches(const kube::Object& selector, const kube::Object& labels) {
   return true;
 }
 
+// An action annotation's value as region names: "eu-west, us-east" -> both; "", "true" and
+// "all" -> every region (empty).
+std::vector<std::string> regionsNamed(const std::string& value) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos <= value.size()) {
+    auto comma = value.find(',', pos);
+    if (comma == std::string::npos) {
+      comma = value.size();
+    }
+    std::string part = value.substr(pos, comma - pos);
+    part.erase(0, part.find_first_not_of(" \t"));
+    part.erase(part.find_last_not_of(" \t") + 1);
+    if (!part.empty() && part != "true" && part != "all") {
+      out.push_back(std::move(part));
+    }
+    pos = comma + 1;
+  }
+  return out;
+}
+
 api::CanaryRolloutStatus statusOf(const kube::Object& object) {
   const auto* status = findPath(object, {"status"});
   if (status == nullptr || !status->is_object()) {
@@ -239,22 +260,45 @@ kube::ReconcileOutcome CanaryRolloutReconciler::reconcile(const kube::ObjectKey&
                              std::nullopt);
     }
     std::string names;
-    bool found = false;
     for (const auto& b : policy->spec.backends) {
-      found |= b.name == ref.backend;
       names += (names.empty() ? "" : ", ") + b.name;
     }
-    if (!found) {
-      return status_.blocked(kind, *object, current, generation, api::kReasonInvalidSpec,
-                             "spec.trafficPolicyRef.backend: " + ref.backend +
-                                 " is not a backend of TrafficPolicy " + ref.name + " (" + names +
-                                 ")",
-                             std::nullopt);
+    auto hasBackend = [&](const std::string& name) {
+      return std::any_of(policy->spec.backends.begin(), policy->spec.backends.end(),
+                         [&](const api::Backend& b) { return b.name == name; });
+    };
+    std::vector<std::pair<std::string, std::string>> wanted;  // field path, backend
+    if (spec.regions.empty()) {
+      wanted.emplace_back("spec.trafficPolicyRef.backend", ref.backend);
+    }
+    for (std::size_t i = 0; i < spec.regions.size(); ++i) {
+      const auto& g = spec.regions[i];
+      wanted.emplace_back(
+          "spec.regions[" + std::to_string(i) + "]." + (g.backend.empty() ? "name" : "backend"),
+          g.backend.empty() ? g.name : g.backend);
+    }
+    for (const auto& [field, backend] : wanted) {
+      if (!hasBackend(backend)) {
+        return status_.blocked(kind, *object, current, generation, api::kReasonInvalidSpec,
+                               field + ": " + backend + " is not a backend of TrafficPolicy " +
+                                   ref.name + " (" + names + ")",
+                               std::nullopt);
+      }
     }
     providerName = policy->spec.provider;
     dataOwner = engine::ownerOf(*policy);
     routeName = policy->metadata.name;
     canaryDestination = engine::canaryDestinationOf(ref.backend);
+  }
+  // A region's canary Service (trafficPolicyRef) must exist like spec.canary's.
+  for (std::size_t i = 0; i < spec.regions.size(); ++i) {
+    if (const auto& c = spec.regions[i].canary;
+        c && !deps_.cache->get(kube::resources::services(), {ns, c->name})) {
+      return status_.blocked(kind, *object, current, generation, kReasonServiceNotFound,
+                             "spec.regions[" + std::to_string(i) + "].canary.serviceRef: Service " +
+                                 ns + "/" + c->name + " not found",
+                             std::nullopt);
+    }
   }
   render::TrafficProvider* provider = deps_.providers->find(providerName);
   if (provider == nullptr) {
@@ -272,28 +316,51 @@ kube::ReconcileOutcome CanaryRolloutReconciler::reconcile(const kube::ObjectKey&
   observation.generation = generation;
   observation.canaryRevision = engine::revisionOf(spec, canaryPodsIdentity(ns, *services[1]));
   const auto& annotations = rollout->metadata.annotations;
-  observation.actions.promote = annotations.contains(engine::kPromoteAnnotation);
-  observation.actions.abort = annotations.contains(engine::kAbortAnnotation);
-  observation.actions.retry = annotations.contains(engine::kRetryAnnotation);
+  auto action = [&](const char* annotation, bool& set, std::vector<std::string>& regions) {
+    auto it = annotations.find(annotation);
+    set = it != annotations.end();
+    if (set && !spec.regions.empty()) {
+      regions = regionsNamed(it->second);
+    }
+  };
+  action(engine::kPromoteAnnotation, observation.actions.promote,
+         observation.actionRegions.promote);
+  action(engine::kAbortAnnotation, observation.actions.abort, observation.actionRegions.abort);
+  action(engine::kRetryAnnotation, observation.actions.retry, observation.actionRegions.retry);
   // While the data plane refuses the last weight, the canary is not measured (what it served
   // is unknown) and nothing moves forward: the reconcile only retries the weight, so a dead
   // gateway costs one status write, not one per analysis.
   const auto* ready = api::findCondition(current.conditions, api::kConditionReady);
   const bool lastApplyFailed = ready != nullptr && ready->reason == kReasonTrafficProviderError;
-  const bool analyse = !lastApplyFailed && current.phase == api::CanaryPhase::Progressing &&
-                       !spec.paused && current.canaryRevision == observation.canaryRevision &&
-                       engine::analysisDue(spec, current, now);
+  const bool mayAnalyse =
+      !lastApplyFailed && !spec.paused && current.canaryRevision == observation.canaryRevision;
   std::optional<std::chrono::steady_clock::time_point> measuredAt;
-  if (analyse) {
+  if (mayAnalyse && spec.regions.empty() && current.phase == api::CanaryPhase::Progressing &&
+      engine::analysisDue(spec, current, now)) {
     observation.analysis =
         runAnalysis(spec, ns, provider->requestCountQuery(dataOwner, routeName, canaryDestination),
                     *deps_.prometheus, now);
     measuredAt = deps_.clock->steadyNow();
   }
+  for (const auto& g : spec.regions) {
+    // Each region is measured on its own: {{region}} in the queries, and the provider's
+    // request count of the region's canary destination.
+    const auto regional = engine::regionStatus(current, g.name);
+    if (!mayAnalyse || regional.phase != api::CanaryPhase::Progressing ||
+        !engine::analysisDue(engine::regionSpec(spec, g), regional, now)) {
+      continue;
+    }
+    const std::string destination =
+        spec.trafficPolicyRef ? engine::canaryDestinationOf(g.backend.empty() ? g.name : g.backend)
+                              : engine::regionCanaryDestination(g.name);
+    observation.regionAnalyses[g.name] =
+        runAnalysis(spec, ns, provider->requestCountQuery(dataOwner, routeName, destination),
+                    *deps_.prometheus, now, &g);
+    measuredAt = deps_.clock->steadyNow();
+  }
 
-  engine::CanaryPlan plan = engine::decide(spec, current, observation, now);
-  const auto routePlan =
-      engine::canaryRoutePlan(*rollout, plan.canaryWeight, stableTarget, canaryTarget);
+  engine::CanaryPlan plan = engine::decideRollout(spec, current, observation, now);
+  const auto routePlan = engine::canaryRoutePlan(*rollout, plan.status, stableTarget, canaryTarget);
   auto apply = [&]() -> Applied {
     if (spec.trafficPolicyRef) {
       // The policy carries the split; a route this rollout had of its own goes.
@@ -326,7 +393,10 @@ kube::ReconcileOutcome CanaryRolloutReconciler::reconcile(const kube::ObjectKey&
   // data plane ahead of status), unless the last apply failed: then the step is taken only
   // once the data plane takes it. Any other plan is applied first (traffic off a failing
   // canary as early as possible). Either way status is written at most once.
-  const bool raising = plan.canaryWeight > current.canaryWeight;
+  bool raising = plan.canaryWeight > current.canaryWeight;
+  for (const auto& g : plan.status.regions) {
+    raising |= g.canaryWeight > engine::regionWeight(current, g.name);
+  }
   const bool statusFirst = raising && !lastApplyFailed;
   Applied applied;
   api::CanaryRolloutStatus next = plan.status;

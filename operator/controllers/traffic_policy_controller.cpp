@@ -10,6 +10,7 @@
 #include "operator/controllers/plan_ops.h"
 #include "operator/controllers/resources.h"
 #include "operator/controllers/tier_limit_target.h"
+#include "operator/engine/canary_route.h"
 #include "operator/engine/rate_limits.h"
 #include "operator/engine/traffic_policy_route.h"
 
@@ -166,19 +167,19 @@ std::vector<engine::CanarySplit> TrafficPolicyReconciler::canarySplits(
   std::sort(rollouts.begin(), rollouts.end(),
             [](const auto& a, const auto& b) { return a.metadata.name < b.metadata.name; });
   for (const auto& rollout : rollouts) {
-    const auto& ref = *rollout.spec.trafficPolicyRef;
-    for (std::size_t i = 0; i < policy.spec.backends.size(); ++i) {
-      if (policy.spec.backends[i].name != ref.backend ||
-          std::any_of(out.begin(), out.end(),
-                      [&](const engine::CanarySplit& c) { return c.backend == i; })) {
-        continue;
+    for (const auto& want : engine::policyCanarySplits(rollout)) {
+      for (std::size_t i = 0; i < policy.spec.backends.size(); ++i) {
+        if (policy.spec.backends[i].name != want.backend ||
+            std::any_of(out.begin(), out.end(),
+                        [&](const engine::CanarySplit& c) { return c.backend == i; })) {
+          continue;
+        }
+        engine::ServiceTarget canary{ns, want.canary.name, want.canary.port, ""};
+        if (auto service = deps_.cache->get(kube::resources::services(), {ns, want.canary.name})) {
+          canary = targetOf(*service, want.canary, ns);
+        }
+        out.push_back({i, canary, want.percent, want.stableHeaders, want.canaryHeaders});
       }
-      engine::ServiceTarget canary{ns, rollout.spec.canary.name, rollout.spec.canary.port, ""};
-      if (auto service =
-              deps_.cache->get(kube::resources::services(), {ns, rollout.spec.canary.name})) {
-        canary = targetOf(*service, rollout.spec.canary, ns);
-      }
-      out.push_back({i, canary, rollout.status.canaryWeight});
     }
   }
   return out;

@@ -35,6 +35,82 @@ void setCondition(std::vector<api::Condition>& conditions, const char* type, con
   api::setCondition(conditions, {type, status, reason, message, "", generation}, now);
 }
 
+void setDegraded(api::CanaryRolloutStatus& status, std::int64_t gen, const std::string& why,
+                 TimePoint now) {
+  if (why.empty()) {
+    setCondition(status.conditions, api::kConditionDegraded, api::kConditionFalse, "AsExpected",
+                 status.message, gen, now);
+    return;
+  }
+  // Keeps the reason of the rollback that made it True (see decideRollout()).
+  const auto* d = api::findCondition(status.conditions, api::kConditionDegraded);
+  const std::string reason =
+      d != nullptr && d->status == api::kConditionTrue && d->reason != "AsExpected"
+          ? d->reason
+          : std::string("RegionRolledBack");
+  setCondition(status.conditions, api::kConditionDegraded, api::kConditionTrue, reason, why, gen,
+               now);
+}
+
+std::optional<TimePoint> parsedOr(const std::string& text);
+MetricResult overall(const std::vector<api::MetricStatus>& metrics);
+
+}  // namespace
+
+void setRolloutConditions(api::CanaryRolloutStatus& status_, std::int64_t gen,
+                          const std::string& rollbackReason_, const std::string& degradedWhy,
+                          TimePoint now_) {
+  const std::string& msg = status_.message;
+  // Derived from status alone, so a restarted operator reports the same reason.
+  const auto started = parsedOr(status_.stepStartedAt);
+  const auto last = parsedOr(status_.analysis.lastRunAt);
+  const bool inconclusive = started && last && *last > *started &&
+                            overall(status_.analysis.metrics) == MetricResult::Inconclusive;
+  switch (status_.phase) {
+    case CanaryPhase::Pending:
+    case CanaryPhase::Progressing:
+    case CanaryPhase::Promoting:
+      setCondition(status_.conditions, api::kConditionReady, api::kConditionFalse,
+                   "RolloutProgressing", msg, gen, now_);
+      setCondition(status_.conditions, api::kConditionProgressing, api::kConditionTrue,
+                   inconclusive ? "AnalysisInconclusive" : "StepInProgress", msg, gen, now_);
+      setDegraded(status_, gen, degradedWhy, now_);
+      break;
+    case CanaryPhase::Paused:
+      setCondition(status_.conditions, api::kConditionReady, api::kConditionFalse, "RolloutPaused",
+                   msg, gen, now_);
+      setCondition(status_.conditions, api::kConditionProgressing, api::kConditionUnknown,
+                   "RolloutPaused", msg, gen, now_);
+      setDegraded(status_, gen, degradedWhy, now_);
+      break;
+    case CanaryPhase::Succeeded:
+      setCondition(status_.conditions, api::kConditionReady, api::kConditionTrue,
+                   "RolloutSucceeded", msg, gen, now_);
+      setCondition(status_.conditions, api::kConditionProgressing, api::kConditionFalse,
+                   "RolloutSucceeded", msg, gen, now_);
+      setDegraded(status_, gen, degradedWhy, now_);
+      break;
+    case CanaryPhase::RolledBack:
+      if (rollbackReason_.empty()) {
+        break;  // rolled back earlier; conditions already say why
+      }
+      setCondition(status_.conditions, api::kConditionReady, api::kConditionFalse, rollbackReason_,
+                   msg, gen, now_);
+      setCondition(status_.conditions, api::kConditionProgressing, api::kConditionFalse,
+                   "RolledBack", msg, gen, now_);
+      setCondition(status_.conditions, api::kConditionDegraded, api::kConditionTrue,
+                   rollbackReason_, msg, gen, now_);
+      break;
+    case CanaryPhase::Failed:
+      break;  // owned by the controller (e.g. InvalidSpec)
+  }
+  for (auto& c : status_.conditions) {
+    c.observedGeneration = gen;
+  }
+}
+
+namespace {
+
 // Everything one decide() call builds up; written once into the plan.
 class Decision {
  public:
@@ -320,57 +396,7 @@ void Decision::maybeAdvance() {
 }
 
 void Decision::applyConditions() {
-  const auto gen = observation_.generation;
-  const std::string& msg = status_.message;
-  // Derived from status alone, so a restarted operator reports the same reason.
-  const auto started = parsedOr(status_.stepStartedAt);
-  const auto last = parsedOr(status_.analysis.lastRunAt);
-  const bool inconclusive = started && last && *last > *started &&
-                            overall(status_.analysis.metrics) == MetricResult::Inconclusive;
-  switch (status_.phase) {
-    case CanaryPhase::Pending:
-    case CanaryPhase::Progressing:
-    case CanaryPhase::Promoting:
-      setCondition(status_.conditions, api::kConditionReady, api::kConditionFalse,
-                   "RolloutProgressing", msg, gen, now_);
-      setCondition(status_.conditions, api::kConditionProgressing, api::kConditionTrue,
-                   inconclusive ? "AnalysisInconclusive" : "StepInProgress", msg, gen, now_);
-      setCondition(status_.conditions, api::kConditionDegraded, api::kConditionFalse, "AsExpected",
-                   msg, gen, now_);
-      break;
-    case CanaryPhase::Paused:
-      setCondition(status_.conditions, api::kConditionReady, api::kConditionFalse, "RolloutPaused",
-                   msg, gen, now_);
-      setCondition(status_.conditions, api::kConditionProgressing, api::kConditionUnknown,
-                   "RolloutPaused", msg, gen, now_);
-      setCondition(status_.conditions, api::kConditionDegraded, api::kConditionFalse, "AsExpected",
-                   msg, gen, now_);
-      break;
-    case CanaryPhase::Succeeded:
-      setCondition(status_.conditions, api::kConditionReady, api::kConditionTrue,
-                   "RolloutSucceeded", msg, gen, now_);
-      setCondition(status_.conditions, api::kConditionProgressing, api::kConditionFalse,
-                   "RolloutSucceeded", msg, gen, now_);
-      setCondition(status_.conditions, api::kConditionDegraded, api::kConditionFalse, "AsExpected",
-                   msg, gen, now_);
-      break;
-    case CanaryPhase::RolledBack:
-      if (rollbackReason_.empty()) {
-        break;  // rolled back earlier; conditions already say why
-      }
-      setCondition(status_.conditions, api::kConditionReady, api::kConditionFalse, rollbackReason_,
-                   msg, gen, now_);
-      setCondition(status_.conditions, api::kConditionProgressing, api::kConditionFalse,
-                   "RolledBack", msg, gen, now_);
-      setCondition(status_.conditions, api::kConditionDegraded, api::kConditionTrue,
-                   rollbackReason_, msg, gen, now_);
-      break;
-    case CanaryPhase::Failed:
-      break;  // owned by the controller (e.g. InvalidSpec)
-  }
-  for (auto& c : status_.conditions) {
-    c.observedGeneration = gen;
-  }
+  setRolloutConditions(status_, observation_.generation, rollbackReason_, "", now_);
 }
 
 std::optional<milliseconds> Decision::requeueAfter() const {
@@ -417,7 +443,11 @@ CanaryPlan Decision::run() {
     status_.currentStep = std::clamp(status_.currentStep, 0, stepCount() - 1);
   }
 
-  if (actions.abort) {
+  if (!observation_.forcedRollback.empty()) {
+    if (status_.phase != CanaryPhase::RolledBack) {
+      rollback("RegionRolledBack", observation_.forcedRollback + " at " + stepLabel());
+    }
+  } else if (actions.abort) {
     if (status_.phase != CanaryPhase::RolledBack) {
       rollback("Aborted", "aborted by " + std::string(kAbortAnnotation) + " at " + stepLabel());
     }

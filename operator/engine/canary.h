@@ -35,6 +35,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -84,6 +85,14 @@ struct RequestedActions {
   bool retry = false;
 };
 
+// With spec.regions an annotation's value may name regions ("eu-west,us-east"): the action
+// applies to those only. Empty (also for "", "true" or "all"): every region.
+struct ActionRegions {
+  std::vector<std::string> promote;
+  std::vector<std::string> abort;
+  std::vector<std::string> retry;
+};
+
 inline constexpr const char* kPromoteAnnotation = "sluice.dev/promote";
 inline constexpr const char* kAbortAnnotation = "sluice.dev/abort";
 inline constexpr const char* kRetryAnnotation = "sluice.dev/retry";
@@ -95,6 +104,12 @@ struct CanaryObservation {
   // The latest analysis the controller ran; a result already recorded in status (same or older
   // measuredAt) is ignored, so passing it again is harmless.
   std::optional<AnalysisResult> analysis;
+  ActionRegions actionRegions;
+  // With spec.regions: each region's latest analysis, by region name (`analysis` is unused).
+  std::map<std::string, AnalysisResult> regionAnalyses;
+  // Set by decideRollout() only: roll back now for this reason (another region rolled back
+  // under spec.regionRollback: All).
+  std::string forcedRollback;
 };
 
 enum class EventType { Normal, Warning };
@@ -122,6 +137,35 @@ struct CanaryPlan {
 
 CanaryPlan decide(const api::CanaryRolloutSpec& spec, const api::CanaryRolloutStatus& current,
                   const CanaryObservation& observation, TimePoint now);
+
+// The whole rollout: decide() as it is without spec.regions; with them, decide() once per
+// region (regionSpec(), regionStatus(), the region's analysis and the actions that name it),
+// and the top level aggregated:
+//   phase         Paused if paused; Progressing while any region is still going; then
+//                 Succeeded when every region succeeded, RolledBack when any rolled back
+//   canaryWeight  the lowest region's (what requests of no listed region get), currentStep too
+//   message       each region's message; Events are prefixed "region <name>: "
+//   Degraded      True (reason of the region's rollback) while any region is rolled back
+// A region's rollback moves no other region unless spec.regionRollback is All: then every
+// other region rolls back in the same call ("RegionRolledBack"). status.tenants counts the
+// tenant overrides in force (tenants-canary only while the canary has weight anywhere).
+CanaryPlan decideRollout(const api::CanaryRolloutSpec& spec,
+                         const api::CanaryRolloutStatus& current,
+                         const CanaryObservation& observation, TimePoint now);
+
+// Ready, Progressing and Degraded from status.phase and status.message. `rollbackReason`: the
+// reason of a rollback decided in this call (empty: RolledBack keeps its conditions);
+// `degradedWhy`: while not rolled back as a whole, Degraded is True with this message (a
+// region rolled back), False when empty.
+void setRolloutConditions(api::CanaryRolloutStatus& status, std::int64_t generation,
+                          const std::string& rollbackReason, const std::string& degradedWhy,
+                          TimePoint now);
+
+// The spec one region runs on: its own steps (spec.steps when it has none).
+api::CanaryRolloutSpec regionSpec(const api::CanaryRolloutSpec& spec, const api::Region& region);
+// A region's status as a rollout status (empty, so the region starts, when it has none yet).
+api::CanaryRolloutStatus regionStatus(const api::CanaryRolloutStatus& status,
+                                      const std::string& region);
 
 // Whether the controller should run an analysis now: the rollout is Progressing (or
 // Promoting) and now >= max(lastRunAt, stepStartedAt) + analysis.interval, so each step's

@@ -5,6 +5,8 @@
 #include <numeric>
 #include <set>
 
+#include "operator/api/units.h"
+
 namespace sluice::engine {
 namespace {
 
@@ -15,6 +17,17 @@ bool validName(const std::string& name, bool dots = false) {
   }
   return std::all_of(name.begin(), name.end(), [dots](char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || (dots && c == '.');
+  });
+}
+
+bool validHeaderName(const std::string& name) {
+  return api::isHttpToken(name);
+}
+
+bool printable(const std::string& value) {
+  return std::none_of(value.begin(), value.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
   });
 }
 
@@ -151,7 +164,7 @@ Expected<void, std::string> validate(const RoutePlan& plan) {
       return Unexpected(where + ": no rules");
     }
     std::set<std::string> ruleNames;
-    std::map<std::string, ServiceTarget> services;
+    std::map<std::string, const Destination*> services;
     for (const auto& rule : route.rules) {
       const std::string at = where + " rule " + rule.name;
       if (!validName(rule.name)) {
@@ -183,9 +196,21 @@ Expected<void, std::string> validate(const RoutePlan& plan) {
         if (d.service.name.empty() || d.service.port <= 0 || d.service.port > 65535) {
           return Unexpected(dest + ": needs a Service name and a port 1..65535");
         }
-        auto [it, inserted] = services.emplace(d.name, d.service);
-        if (!inserted && !(it->second == d.service)) {
+        auto [it, inserted] = services.emplace(d.name, &d);
+        if (!inserted && !(it->second->service == d.service)) {
           return Unexpected(dest + ": names another Service than the route's other rules");
+        }
+        if (!inserted && it->second->responseHeaders != d.responseHeaders) {
+          return Unexpected(dest + ": other response headers than in the route's other rules");
+        }
+        for (const auto& h : d.responseHeaders) {
+          if (!validHeaderName(h.name)) {
+            return Unexpected(dest + ": invalid response header name \"" + h.name + "\"");
+          }
+          if (!printable(h.value)) {
+            return Unexpected(dest + ": response header " + h.name +
+                              " has a value with control characters");
+          }
         }
         sum += d.weight;
       }

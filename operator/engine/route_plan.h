@@ -79,12 +79,22 @@ struct ServiceTarget {
   friend bool operator==(const ServiceTarget&, const ServiceTarget&) = default;
 };
 
+// A response header a destination's answers carry (set, replacing any the backend sent).
+struct HeaderValue {
+  std::string name;   // an HTTP token
+  std::string value;  // printable, no control characters
+  friend bool operator==(const HeaderValue&, const HeaderValue&) = default;
+};
+
 struct Destination {
-  // [a-z0-9][a-z0-9-]*, unique in its rule; the same name means the same Service across the
-  // rules of one route ("stable", "canary", a region).
+  // [a-z0-9][a-z0-9-]*, unique in its rule; the same name means the same Service (and the
+  // same response headers) across the rules of one route ("stable", "canary", a region).
   std::string name;
   ServiceTarget service;
   std::int32_t weight = 0;  // parts of kWeightScale
+  // Set on every response this destination serves (HAProxy: http-response set-header in its
+  // backend; Gateway API: a ResponseHeaderModifier on its backendRef). Topology.
+  std::vector<HeaderValue> responseHeaders;
   friend bool operator==(const Destination&, const Destination&) = default;
 };
 

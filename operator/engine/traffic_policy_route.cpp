@@ -90,15 +90,16 @@ RoutePlan trafficPolicyRoutePlan(const api::TrafficPolicy& policy,
       auto split = std::find_if(splits.begin(), splits.end(),
                                 [&](const CanarySplit& c) { return c.backend == i; });
       if (split == splits.end()) {
-        rule.destinations.push_back({spec.backends[i].name, targets[i], weight});
+        rule.destinations.push_back({spec.backends[i].name, targets[i], weight, {}});
         continue;
       }
       const std::int64_t canary =
           static_cast<std::int64_t>(weight) * std::clamp(split->percent, 0, 100) / 100;
-      rule.destinations.push_back(
-          {spec.backends[i].name, targets[i], weight - static_cast<std::int32_t>(canary)});
+      rule.destinations.push_back({spec.backends[i].name, targets[i],
+                                   weight - static_cast<std::int32_t>(canary),
+                                   split->stableHeaders});
       rule.destinations.push_back({canaryDestinationOf(spec.backends[i].name), split->canary,
-                                   static_cast<std::int32_t>(canary)});
+                                   static_cast<std::int32_t>(canary), split->canaryHeaders});
     }
     route.rules.push_back(std::move(rule));
   }

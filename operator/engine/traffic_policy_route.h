@@ -45,6 +45,9 @@ struct CanarySplit {
   std::size_t backend = 0;  // index in spec.backends
   ServiceTarget canary;
   std::int32_t percent = 0;  // 0..100
+  // The rollout's version headers (engine::versionHeaders) for the backend and its canary.
+  std::vector<HeaderValue> stableHeaders;
+  std::vector<HeaderValue> canaryHeaders;
 };
 
 std::string canaryDestinationOf(const std::string& backend);

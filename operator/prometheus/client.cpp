@@ -293,10 +293,14 @@ Expected<std::string, QueryError> renderQuery(std::string_view queryTemplate,
 
 Expected<std::string, QueryError> renderQuery(std::string_view queryTemplate,
                                               const TemplateValues& values) {
-  return renderQuery(queryTemplate, Placeholders{{"canary", values.canary},
-                                                 {"stable", values.stable},
-                                                 {"namespace", values.namespace_},
-                                                 {"interval", values.interval}});
+  Placeholders placeholders{{"canary", values.canary},
+                            {"stable", values.stable},
+                            {"namespace", values.namespace_},
+                            {"interval", values.interval}};
+  if (!values.region.empty()) {
+    placeholders.emplace_back("region", values.region);
+  }
+  return renderQuery(queryTemplate, placeholders);
 }
 
 std::string formatDuration(std::chrono::milliseconds duration) {

@@ -64,10 +64,12 @@ struct TemplateValues {
   std::string stable;
   std::string namespace_;
   std::string interval;  // a PromQL duration, see formatDuration()
+  std::string region;    // a regional rollout's region; empty: {{region}} is unknown
 };
 
-// Replaces {{canary}}, {{stable}}, {{namespace}}, {{interval}} (spaces inside the braces are
-// allowed). An unknown or unterminated placeholder is a BadTemplate error.
+// Replaces {{canary}}, {{stable}}, {{namespace}}, {{interval}} and, when set, {{region}}
+// (spaces inside the braces are allowed). An unknown or unterminated placeholder is a BadTemplate
+// error.
 Expected<std::string, QueryError> renderQuery(std::string_view queryTemplate,
                                               const TemplateValues& values);
 

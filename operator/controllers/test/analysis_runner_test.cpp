@@ -31,7 +31,7 @@ api::CanaryAnalysis makeAnalysis() {
   return a;
 }
 
-const prometheus::TemplateValues kValues{"pay-canary", "pay-stable", "shop", "30s"};
+const prometheus::TemplateValues kValues{"pay-canary", "pay-stable", "shop", "30s", ""};
 const engine::TimePoint kAt{std::chrono::seconds{1'700'000'000}};
 
 TEST(RunAnalysis, RendersRunsAndCollects) {

@@ -498,7 +498,7 @@ TEST_F(CanaryTest, RestartSafetyReplayFromStoredStatus) {
   step(60, passing(60));
   const auto stored = status;
   for (int replay = 0; replay < 3; ++replay) {
-    CanaryObservation obs{generation, revision, {}, passing(60)};
+    CanaryObservation obs{generation, revision, {}, passing(60), {}, {}, ""};
     auto plan = decide(spec, stored, obs, at(61));
     EXPECT_EQ(plan.status, stored);
     EXPECT_EQ(plan.status.currentStep, 1);

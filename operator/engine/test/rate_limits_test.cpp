@@ -111,7 +111,7 @@ TEST(RateLimits, PlanValidationNamesTheProblem) {
   route.name = "checkout";
   Rule rule;
   rule.name = "default";
-  rule.destinations = {{"eastus", {"shop", "eastus", 80, ""}, kWeightScale}};
+  rule.destinations = {{"eastus", {"shop", "eastus", 80, ""}, kWeightScale, {}}};
   route.rules = {rule};
   auto limits = rateLimitsOf(checkout(), at(0), systemZones());
   ASSERT_TRUE(limits);

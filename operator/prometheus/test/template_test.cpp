@@ -5,7 +5,7 @@
 namespace sluice::prometheus {
 namespace {
 
-const TemplateValues kValues{"pay-canary", "pay-stable", "shop", "30s"};
+const TemplateValues kValues{"pay-canary", "pay-stable", "shop", "30s", ""};
 
 TEST(Template, FillsEveryPlaceholder) {
   auto q = renderQuery(R"(sum(rate(x{service="{{canary}}",ns="{{ namespace }}"}[{{interval}}])) / )"

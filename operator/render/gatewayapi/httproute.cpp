@@ -98,6 +98,14 @@ Expected<std::vector<json>, std::string> renderHttpRoutes(const engine::RoutePla
         }
         ref["port"] = d.service.port;
         ref["weight"] = d.weight / divisor;
+        if (!d.responseHeaders.empty()) {
+          json set = json::array();
+          for (const auto& h : d.responseHeaders) {
+            set.push_back({{"name", h.name}, {"value", h.value}});
+          }
+          ref["filters"] = json::array(
+              {{{"type", "ResponseHeaderModifier"}, {"responseHeaderModifier", {{"set", set}}}}});
+        }
         backendRefs.push_back(std::move(ref));
       }
       rules.push_back({{"matches", matches}, {"backendRefs", backendRefs}});
@@ -147,6 +155,15 @@ Expected<engine::Route, std::string> routeOf(const json& httpRoute) {
                                     : r + 1 == refs.size() ? engine::kWeightScale - given
                                                            : w * engine::kWeightScale / sum;
         d.weight = static_cast<std::int32_t>(scaled);
+        for (const auto& f : ref.value("filters", json::array())) {
+          if (f.value("type", "") != "ResponseHeaderModifier") {
+            continue;
+          }
+          for (const auto& h : f.at("responseHeaderModifier").value("set", json::array())) {
+            d.responseHeaders.push_back(
+                {h.at("name").get<std::string>(), h.at("value").get<std::string>()});
+          }
+        }
         given += scaled;
         rule.destinations.push_back(std::move(d));
       }

@@ -701,6 +701,7 @@ Expected<std::string, std::string> renderConfig(const ConfigOptions& options,
   for (const auto& entry : routes) {
     std::set<std::string> written;
     std::string fallback;
+    std::string fallbackResponse;
     const std::string queue =
         entry.route->rateLimits ? queueAdmission(*entry.route->rateLimits) : std::string();
     for (const auto& rule : entry.route->rules) {
@@ -713,6 +714,22 @@ Expected<std::string, std::string> renderConfig(const ConfigOptions& options,
           return Error(entry.plan->owner.key() + " route " + entry.route->name + " destination " +
                        d.name + ": invalid server address " + address);
         }
+        std::string headers;
+        std::string fallbackHeaders;
+        for (const auto& h : d.responseHeaders) {
+          const std::string where = entry.plan->owner.key() + " route " + entry.route->name +
+                                    " destination " + d.name + ": response header " + h.name;
+          if (!allOf(h.name, isHeaderNameChar)) {
+            return Error(where + ": HAProxy carries header names of letters, digits, - and _");
+          }
+          auto value = quoted(h.value, where + " value");
+          if (!value) {
+            return Error(value.error());
+          }
+          headers += "  http-response set-header " + h.name + " " + *value + "\n";
+          fallbackHeaders += "  http-response set-header " + h.name + " " + *value +
+                             " if { srv_name " + d.name + " }\n";
+        }
         out << "\nbackend " << backendName(entry.plan->owner, *entry.route, d.name) << "\n";
         if (entry.route->resilience) {
           out << backendOptions(*entry.route->resilience, options, !queue.empty()) << queue
@@ -720,6 +737,7 @@ Expected<std::string, std::string> renderConfig(const ConfigOptions& options,
         } else {
           out << "  balance roundrobin\n" << queue << "  server s0 " << address << "\n";
         }
+        out << headers;
         fallback +=
             "  server " + d.name + " " + address + " track " +
             backendName(entry.plan->owner, *entry.route, d.name) + "/s0" +
@@ -727,12 +745,13 @@ Expected<std::string, std::string> renderConfig(const ConfigOptions& options,
                  ? " maxconn " + std::to_string(*entry.route->resilience->maxConcurrentRequests)
                  : std::string()) +
             "\n";
+        fallbackResponse += fallbackHeaders;
       }
     }
     if (hasFallback(*entry.route)) {
       out << "\nbackend " << entry.id << ":fallback\n"
           << "  balance roundrobin\n"
-          << queue << fallback;
+          << queue << fallbackResponse << fallback;
     }
     if (entry.route->rateLimits) {
       out << rateLimitTables(entry.id, *entry.route->rateLimits, options);

@@ -15,6 +15,10 @@
 // route_plan.h: the last destination holds the lowest buckets). The first destination needs no
 // entry. A second frontend serves the Prometheus exporter on /metrics.
 //
+// A destination's response headers are `http-response set-header` lines in its backend (and,
+// conditioned on the server's name, in the route's fallback backend), so every answer says
+// which destination served it.
+//
 // Queueing: a rule with a queueClass sets the request's priority class once the rule is chosen
 // (lower leaves a full server's queue first); the other rules of that route get class 2047.
 //

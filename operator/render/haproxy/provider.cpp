@@ -92,12 +92,17 @@ json toJson(const engine::RoutePlan& plan) {
       }
       json destinations = json::array();
       for (const auto& d : rule.destinations) {
+        json headers = json::array();
+        for (const auto& h : d.responseHeaders) {
+          headers.push_back({{"name", h.name}, {"value", h.value}});
+        }
         destinations.push_back({{"name", d.name},
                                 {"namespace", d.service.namespace_},
                                 {"service", d.service.name},
                                 {"port", d.service.port},
                                 {"externalName", d.service.externalName},
-                                {"weight", d.weight}});
+                                {"weight", d.weight},
+                                {"responseHeaders", headers}});
       }
       rules.push_back({{"name", rule.name},
                        {"matches", matches},
@@ -154,10 +159,15 @@ engine::RoutePlan planFromJson(const json& j) {
         rule.queueClass = ru["queueClass"].get<std::int32_t>();
       }
       for (const auto& d : ru.at("destinations")) {
-        rule.destinations.push_back(
-            {d.at("name"),
-             {d.at("namespace"), d.at("service"), d.at("port"), d.at("externalName")},
-             d.at("weight")});
+        engine::Destination destination{
+            d.at("name"),
+            {d.at("namespace"), d.at("service"), d.at("port"), d.at("externalName")},
+            d.at("weight"),
+            {}};
+        for (const auto& h : d.value("responseHeaders", json::array())) {
+          destination.responseHeaders.push_back({h.at("name"), h.at("value")});
+        }
+        rule.destinations.push_back(std::move(destination));
       }
       route.rules.push_back(std::move(rule));
     }

@@ -21,12 +21,12 @@ engine::Route route(std::optional<engine::Resilience> resilience) {
   r.parents = {{"edge", "", ""}};
   engine::Rule premium;
   premium.name = "premium";
-  premium.destinations = {{"eu", {"shop", "checkout-eu", 80, ""}, engine::kWeightScale}};
+  premium.destinations = {{"eu", {"shop", "checkout-eu", 80, ""}, engine::kWeightScale, {}}};
   engine::Rule all;
   all.name = "all";
-  all.destinations = {{"eu", {"shop", "checkout-eu", 80, ""}, 500000},
-                      {"us", {"shop", "checkout-us", 80, ""}, 300000},
-                      {"ap", {"shop", "checkout-ap", 80, ""}, 200000}};
+  all.destinations = {{"eu", {"shop", "checkout-eu", 80, ""}, 500000, {}},
+                      {"us", {"shop", "checkout-us", 80, ""}, 300000, {}},
+                      {"ap", {"shop", "checkout-ap", 80, ""}, 200000, {}}};
   r.rules = {premium, all};
   r.resilience = std::move(resilience);
   return r;

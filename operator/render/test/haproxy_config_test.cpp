@@ -53,12 +53,12 @@ std::vector<engine::RoutePlan> twoPlans() {
   premium.name = "premium";
   premium.tier = "premium";
   premium.priority = 10;
-  premium.destinations = {{"eu", {"shop", "web-eu", 80, ""}, engine::kWeightScale}};
+  premium.destinations = {{"eu", {"shop", "web-eu", 80, ""}, engine::kWeightScale, {}}};
   engine::Rule all;
   all.name = "all";
-  all.destinations = {{"eu", {"shop", "web-eu", 80, ""}, 500000},
-                      {"us", {"shop", "web-us", 80, ""}, 300000},
-                      {"ap", {"shop", "web-ap", 8080, ""}, 200000}};
+  all.destinations = {{"eu", {"shop", "web-eu", 80, ""}, 500000, {}},
+                      {"us", {"shop", "web-us", 80, ""}, 300000, {}},
+                      {"ap", {"shop", "web-ap", 8080, ""}, 200000, {}}};
   route.rules = {all, premium};
   web.routes = {route};
   return {canary, web};

@@ -149,7 +149,8 @@ TEST(HttpRoute, MoreThanSixteenDestinationsInARuleAreRefused) {
       const std::int32_t share = engine::kWeightScale / count;
       rule.destinations.push_back({"region-" + std::to_string(i),
                                    {"shop", "checkout-" + std::to_string(i), 80, ""},
-                                   i == 0 ? engine::kWeightScale - share * (count - 1) : share});
+                                   i == 0 ? engine::kWeightScale - share * (count - 1) : share,
+                                   {}});
     }
     route.rules = {rule};
     plan.routes = {route};
