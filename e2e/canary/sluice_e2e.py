@@ -11,6 +11,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -178,6 +179,14 @@ class Stack:
         self.apply_template("rollout.yaml.tmpl", ROLLOUT_NAME=name, HOSTNAME=host,
                             STEP_INTERVAL=step_interval, MIN_REQUESTS="5")
 
+    def prometheus_query(self, promql):
+        """An instant query against the stack's real Prometheus: [(labels, value)]."""
+        url = self.env["PROM_URL"] + "/api/v1/query?" + urllib.parse.urlencode({"query": promql})
+        with urllib.request.urlopen(url, timeout=5) as r:
+            body = json.loads(r.read())
+        check(body.get("status") == "success", f"Prometheus refused {promql}: {body}")
+        return [(item["metric"], float(item["value"][1])) for item in body["data"]["result"]]
+
     def rollout(self, name):
         p = self.kubectl("get", "canaryrollout", name, "-o", "json")
         obj = json.loads(p.stdout)
@@ -228,32 +237,40 @@ class Stack:
         return self.backend_admin("canary", f"/admin/config?errorRate={rate}")
 
     def traffic(self, host, tenants=1000, prefix="tenant-", no_header=0, record=False,
-                rounds=1, concurrency=16, max_seconds=30):
+                rounds=1, concurrency=16, max_seconds=30, headers=()):
         args = [sys.executable, LOADGEN, "--port", self.env["GATEWAY_PORT"], "--host", host,
                 "--tenants", str(tenants), "--rounds", str(rounds), "--prefix", prefix,
                 "--no-header", str(no_header),
                 "--concurrency", str(concurrency), "--max-seconds", str(max_seconds)]
         if record:
             args.append("--record-tenants")
+        for h in headers:
+            args += ["--header", h]
         p = subprocess.run(args, capture_output=True, text=True, check=True)
         return json.loads(p.stdout)
 
-    def background_traffic(self, host, seconds=600, rate=60):
-        """Steady tenant-less load (hey, from Debian) so the analysis has requests to judge."""
+    def background_traffic(self, host, seconds=600, rate=60, headers=()):
+        """Steady tenant-less load (hey, from Debian) so the analysis has requests to judge;
+        `headers`: extra request headers ("X-Geo-Region: eu-west-1")."""
         url = f"http://127.0.0.1:{self.env['GATEWAY_PORT']}/"
+        extra = []
+        for h in headers:
+            extra += ["-H", h]
         p = subprocess.Popen(["hey", "-z", f"{seconds}s", "-q", str(max(1, rate // 4)), "-c",
-                              "4", "-host", host, url], stdout=subprocess.DEVNULL,
+                              "4", "-host", host] + extra + [url], stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
         self.background.append(p)
         return p
 
 
 def wait_for(pred, timeout, what):
-    """Polls pred() until it is true; a Failure naming `what` after `timeout` seconds."""
+    """Polls pred() until it is true and returns its value; a Failure naming `what` after
+    `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if pred():
-            return
+        value = pred()
+        if value:
+            return value
         time.sleep(0.2)
     raise Failure(f"timed out after {timeout}s waiting for {what}")
 
