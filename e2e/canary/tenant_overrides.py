@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """e2e.canary.tenant-overrides: spec.tenants on real traffic. At 10 % the allow-listed tenants
-are on the canary on every request, the deny-listed ones never, and everyone else still splits
+(one with a quote and a space in its id) are on the canary on every request, the deny-listed
+ones never, and everyone else still splits
 10 % (±3 points over 1,000 tenants); status.tenants counts the overrides. Adding the lists
 restarts nothing. An abort sends the allow list back to stable, a retry brings it back, and
 at 100 % the deny list is still on stable."""
+import http.client
 import json
 
 from sluice_e2e import Stack, check, check_all_answered, log, main, wait_for
@@ -11,6 +13,7 @@ from sluice_e2e import Stack, check, check_all_answered, log, main, wait_for
 HOST = "payment.tenants.local"
 NAME = "tenants"
 ALLOW = [f"qa-{i}" for i in range(5)]
+QUOTED = "o'brien qa"  # a quote and a space reach haproxy.cfg quoted, and still match
 DENY = [f"bank-{i}" for i in range(5)]
 
 
@@ -31,15 +34,28 @@ def check_lists(s, allow_side, what):
         f"{len(DENY)} deny-listed × 20 on stable")
 
 
+def quoted_tenant(s):
+    """Who serves 20 requests of the tenant whose id has a quote and a space."""
+    conn = http.client.HTTPConnection("127.0.0.1", int(s.env["GATEWAY_PORT"]), timeout=5)
+    served = []
+    for _ in range(20):
+        conn.request("GET", "/", headers={"Host": HOST, "X-Tenant-ID": QUOTED})
+        resp = conn.getresponse()
+        resp.read()
+        served.append(resp.getheader("X-Served-By", "none"))
+    conn.close()
+    return served
+
+
 def scenario(build_dir):
     with Stack(build_dir, "tenants") as s:
         s.start_canary(NAME, HOST, "3s")
         st = s.pause_at_step(NAME, 1, 10)
         revision = st["canaryRevision"]
         s.kubectl("patch", "canaryrollout", NAME, "--type=merge", "-p",
-                  json.dumps({"spec": {"tenants": {"canary": ALLOW, "stable": DENY}}}))
-        st = s.wait_status(NAME, lambda st: st.get("tenants") == {"canary": 5, "stable": 5},
-                           20, "status.tenants {canary: 5, stable: 5}")
+                  json.dumps({"spec": {"tenants": {"canary": ALLOW + [QUOTED], "stable": DENY}}}))
+        st = s.wait_status(NAME, lambda st: st.get("tenants") == {"canary": 6, "stable": 5},
+                           20, "status.tenants {canary: 6, stable: 5}")
         check(st.get("canaryRevision") == revision and st.get("currentStep") == 1,
               f"adding tenant lists restarted or moved the rollout: {st}")
 
@@ -51,6 +67,8 @@ def scenario(build_dir):
                 return False
         wait_for(lists_in_force, 20, "the tenant lists in the data plane")
         check_lists(s, "canary", "at 10%")
+        quoted = quoted_tenant(s)
+        check(quoted == ["canary"] * 20, f"tenant {QUOTED!r} not on the canary: {quoted}")
 
         # Everyone else: 1,000 tenants still split at the step's weight.
         others = sides(s, "tenant-", 1000, 1)
@@ -64,6 +82,7 @@ def scenario(build_dir):
         check(st.get("tenants") == {"canary": 0, "stable": 5},
               f"after the abort status.tenants is {st.get('tenants')}, want canary 0")
         check_lists(s, "stable", "after abort")
+        check(quoted_tenant(s) == ["stable"] * 20, f"after the abort {QUOTED!r} not on stable")
 
         # Retry: back to step 0 with the allow list on the canary; promote: deny list stays.
         s.set_paused(NAME, False)

@@ -528,16 +528,22 @@ void readAnalysisStatus(Reader& r, const json& status, const std::string& path,
   }
 }
 
+// The step progress a rollout and each of its regions record (same field names in both).
+template <class Progress>
+void readProgress(Reader& r, const json& obj, const std::string& path, Progress& out) {
+  r.enumeration(obj, path, "phase", out.phase, &parseCanaryPhase, kPhases);
+  r.integer(obj, path, "currentStep", out.currentStep);
+  r.integer(obj, path, "canaryWeight", out.canaryWeight);
+  readTimestamp(r, obj, path, "stepStartedAt", out.stepStartedAt);
+  r.string(obj, path, "message", out.message);
+  readAnalysisStatus(r, obj, path, out.analysis);
+}
+
 void readCanaryStatus(Reader& r, const json& status, CanaryRolloutStatus& out) {
   const std::string path = "status";
   r.integer(status, path, "observedGeneration", out.observedGeneration);
-  r.enumeration(status, path, "phase", out.phase, &parseCanaryPhase, kPhases);
-  r.integer(status, path, "currentStep", out.currentStep);
-  r.integer(status, path, "canaryWeight", out.canaryWeight);
-  readTimestamp(r, status, path, "stepStartedAt", out.stepStartedAt);
+  readProgress(r, status, path, out);
   r.string(status, path, "canaryRevision", out.canaryRevision);
-  r.string(status, path, "message", out.message);
-  readAnalysisStatus(r, status, path, out.analysis);
   if (const json* tenants = r.object(status, path, "tenants")) {
     TenantStatus value;
     r.integer(*tenants, childPath(path, "tenants"), "canary", value.canary);
@@ -547,12 +553,7 @@ void readCanaryStatus(Reader& r, const json& status, CanaryRolloutStatus& out) {
   r.objects(status, path, "regions", [&](const json& g, const std::string& gPath) {
     RegionStatus region;
     r.string(g, gPath, "name", region.name, Presence::Required);
-    r.enumeration(g, gPath, "phase", region.phase, &parseCanaryPhase, kPhases);
-    r.integer(g, gPath, "currentStep", region.currentStep);
-    r.integer(g, gPath, "canaryWeight", region.canaryWeight);
-    readTimestamp(r, g, gPath, "stepStartedAt", region.stepStartedAt);
-    r.string(g, gPath, "message", region.message);
-    readAnalysisStatus(r, g, gPath, region.analysis);
+    readProgress(r, g, gPath, region);
     out.regions.push_back(std::move(region));
   });
   readConditions(r, status, path, out.conditions);

@@ -58,32 +58,32 @@ json toJson(const AnalysisStatus& status) {
   return analysis;
 }
 
+// The step progress of a rollout or one of its regions (same field names in both).
+template <class Progress>
+void putProgress(json& out, const Progress& p) {
+  out["phase"] = toString(p.phase);
+  out["currentStep"] = p.currentStep;
+  out["canaryWeight"] = p.canaryWeight;
+  putString(out, "stepStartedAt", p.stepStartedAt);
+  putString(out, "message", p.message);
+  out["analysis"] = toJson(p.analysis);
+}
+
 }  // namespace
 
 json toJson(const CanaryRolloutStatus& status) {
   json out = json::object();
   out["observedGeneration"] = status.observedGeneration;
-  out["phase"] = toString(status.phase);
-  out["currentStep"] = status.currentStep;
-  out["canaryWeight"] = status.canaryWeight;
-  putString(out, "stepStartedAt", status.stepStartedAt);
+  putProgress(out, status);
   putString(out, "canaryRevision", status.canaryRevision);
-  putString(out, "message", status.message);
-  out["analysis"] = toJson(status.analysis);
   if (status.tenants) {
     out["tenants"] = {{"canary", status.tenants->canary}, {"stable", status.tenants->stable}};
   }
   if (!status.regions.empty()) {
     json regions = json::array();
     for (const auto& g : status.regions) {
-      json region = json::object();
-      region["name"] = g.name;
-      region["phase"] = toString(g.phase);
-      region["currentStep"] = g.currentStep;
-      region["canaryWeight"] = g.canaryWeight;
-      putString(region, "stepStartedAt", g.stepStartedAt);
-      putString(region, "message", g.message);
-      region["analysis"] = toJson(g.analysis);
+      json region{{"name", g.name}};
+      putProgress(region, g);
       regions.push_back(std::move(region));
     }
     out["regions"] = std::move(regions);

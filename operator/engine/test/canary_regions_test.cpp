@@ -89,7 +89,7 @@ TEST_F(RegionsTest, ARegionAdvancesOnItsOwnAnalysis) {
   auto plan = step(61, {{"eu", ok(61)}});
   EXPECT_EQ(region("eu").canaryWeight, 100);  // eu's second (last) step
   EXPECT_EQ(region("eu").currentStep, 1);
-  EXPECT_EQ(region("us").canaryWeight, 5);    // no analysis for us: it holds
+  EXPECT_EQ(region("us").canaryWeight, 5);  // no analysis for us: it holds
   EXPECT_EQ(plan.status.canaryWeight, 5);
 }
 
@@ -161,7 +161,8 @@ TEST(TenantsTest, OverridesComeFirstAndFollowTheCanaryHavingAnyWeight) {
   rollout.spec.regionHeader.clear();
   rollout.spec.tenants = api::TenantOverrides{{"qa"}, {"bank"}};
   rollout.status.canaryWeight = 10;
-  auto plan = canaryRoutePlan(rollout, rollout.status, {"shop", "s", 80, ""}, {"shop", "c", 80, ""});
+  auto plan =
+      canaryRoutePlan(rollout, rollout.status, {"shop", "s", 80, ""}, {"shop", "c", 80, ""});
   ASSERT_TRUE(validate(plan));
   const auto& rules = plan.routes[0].rules;
   ASSERT_EQ(rules.size(), 3U);

@@ -31,15 +31,17 @@ bool isPathChar(char c) {
 }
 
 // Single quotes are HAProxy's strong quoting: nothing inside is interpreted (no escapes, no
-// environment variables), so any value without a quote or control character is carried as is.
+// environment variables), so any value without a control character is carried as is. A single
+// quote closes the quoting, is written escaped and reopens it ('o'\''brien'), as in a shell.
 Expected<std::string, std::string> quoted(std::string_view value, const std::string& what) {
+  std::string out = "'";
   for (char c : value) {
-    if (c == '\'' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      return Error(what + " \"" + std::string(value) +
-                   "\" contains a single quote or control character");
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return Error(what + " \"" + std::string(value) + "\" contains a control character");
     }
+    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
   }
-  return "'" + std::string(value) + "'";
+  return out + "'";
 }
 
 bool validPort(std::int32_t port) {
