@@ -102,6 +102,9 @@ echo
 echo "Traffic split measured from real responses after success:"
 python3 "$root/e2e/stack/loadgen.py" --port "$GATEWAY_PORT" --host payment.demo.local \
   --tenants 400 | python3 -c 'import json,sys; r=json.load(sys.stdin); print("  ", r["byInstance"])'
+echo "Every response names the version that served it (spec.versionHeader):"
+curl -fsS -o /dev/null -D - -H "Host: payment.demo.local" -H "X-Tenant-ID: demo" \
+  "http://127.0.0.1:$GATEWAY_PORT/" | grep -iE '^(x-served-by|x-sluice-canary)' | sed 's/^/   /'
 
 bold "Canary 2: payment-api v3, which starts failing once it gets 25 % of traffic"
 kubectl delete canaryrollout payment-api --wait=false >/dev/null

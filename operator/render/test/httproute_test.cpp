@@ -55,6 +55,38 @@ TEST(HttpRoute, RolledBackSendsNothingToCanaryGolden) {
   }
 }
 
+// Tenant lists, two regions at their own weights and the version headers with a revision:
+// the rules Gateway API evaluates in plan order (one header each, equal precedence), every
+// backendRef with its ResponseHeaderModifier. Checked against both Gateway API releases by
+// e2e.chart.upstream-schema and, with CEL, e2e.chart.samples-kubectl.
+TEST(HttpRoute, TenantsRegionsAndVersionHeadersGolden) {
+  auto r = rollout();
+  r.spec.match.clear();
+  r.spec.stickiness = api::Stickiness{"X-Tenant-ID"};
+  r.spec.tenants = api::TenantOverrides{{"internal-qa"}, {"regulated-bank", "o'brien"}};
+  r.spec.regionHeader = "X-Geo-Region";
+  r.spec.regions = {{"eu", {"eu-west-1", "eu-central-1"}, "", std::nullopt, {50, 100}},
+                    {"us", {}, "", std::nullopt, {}}};
+  api::CanaryRolloutStatus status;
+  status.canaryRevision = "0123456789abcdef";
+  status.canaryWeight = 5;
+  status.regions = {{"eu", api::CanaryPhase::Progressing, 0, 50, "", "", {}},
+                    {"us", api::CanaryPhase::Progressing, 0, 5, "", "", {}}};
+  const auto route = render(engine::canaryRoutePlan(
+      r, status, {"shop", "payment-api-stable", 80, ""}, {"shop", "payment-api-canary", 8080, ""}));
+  testing::expectGolden("httproute_tenants_regions.json", route.dump(2) + "\n");
+  const auto& rules = route["spec"]["rules"];
+  ASSERT_EQ(rules.size(), 5U);
+  EXPECT_EQ(rules[0]["matches"].size(), 2U);            // the two deny-listed tenants
+  EXPECT_EQ(rules[2]["backendRefs"][1]["weight"], 50);  // eu at 50 %
+  for (const auto& rule : rules) {
+    for (const auto& ref : rule["backendRefs"]) {
+      const auto& set = ref["filters"][0]["responseHeaderModifier"]["set"];
+      EXPECT_EQ(set[0]["value"], ref["name"] == "payment-api-canary" ? "true" : "false");
+    }
+  }
+}
+
 TEST(HttpRoute, WholePercentsReadAsPercentsAndReadBack) {
   for (int w : {0, 5, 10, 25, 50, 75, 100}) {
     const auto route = render(canaryPlan(w));
