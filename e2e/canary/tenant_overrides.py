@@ -34,6 +34,14 @@ def check_lists(s, allow_side, what):
         f"{len(DENY)} deny-listed × 20 on stable")
 
 
+def by_backend(s):
+    """HAProxy's responses per destination of this rollout, from real Prometheus."""
+    rows = s.prometheus_query(
+        f'sum by (proxy) (haproxy_backend_http_responses_total{{proxy=~"canaryrollout:'
+        f'{s.env["NAMESPACE"]}:{NAME}:{NAME}:.*"}})')
+    return {labels["proxy"].rsplit(":", 1)[1]: value for labels, value in rows}
+
+
 def quoted_tenant(s):
     """Who serves 20 requests of the tenant whose id has a quote and a space."""
     conn = http.client.HTTPConnection("127.0.0.1", int(s.env["GATEWAY_PORT"]), timeout=5)
@@ -70,11 +78,26 @@ def scenario(build_dir):
         quoted = quoted_tenant(s)
         check(quoted == ["canary"] * 20, f"tenant {QUOTED!r} not on the canary: {quoted}")
 
-        # Everyone else: 1,000 tenants still split at the step's weight.
+        # Everyone else: 1,000 tenants still split at the step's weight, and HAProxy counts the
+        # overrides apart (destinations of their own), as real Prometheus shows.
+        before = by_backend(s)
         others = sides(s, "tenant-", 1000, 1)
         share = 100.0 * sum(1 for v in others.values() if v == ["canary"]) / len(others)
         log(f"at 10%: the other 1,000 tenants {share:.1f}% on the canary")
         check(abs(share - 10) <= 3, f"others' canary share {share:.1f}% not within 3 of 10%")
+        check_lists(s, "canary", "at 10% (counted)")
+
+        def counted():
+            after = by_backend(s)
+            d = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+            return d if d.get("override-canary", 0) >= 100 and d.get("override-stable", 0) >= 100 \
+                else None
+        d = wait_for(counted, 15, "Prometheus to count the overrides' requests")
+        split_share = 100.0 * d.get("canary", 0) / (d.get("canary", 0) + d.get("stable", 0))
+        log(f"Prometheus by destination: +{ {k: int(v) for k, v in sorted(d.items())} }; the split "
+            f"alone {split_share:.1f}% canary")
+        check(abs(split_share - 10) <= 4,
+              f"the split's canary share in Prometheus {split_share:.1f}% not within 4 of 10%")
 
         # Abort: nobody on the canary, the allow list included.
         s.kubectl("annotate", "canaryrollout", NAME, "sluice.dev/abort=")

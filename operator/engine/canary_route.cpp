@@ -85,11 +85,12 @@ RoutePlan canaryRoutePlan(const api::CanaryRollout& rollout, const api::CanaryRo
   if (spec.tenants && spec.stickiness) {
     if (!spec.tenants->stable.empty()) {
       add("tenants-stable", exact(sticky, spec.tenants->stable),
-          split(kStableDestination, kCanaryDestination, 0), "");
+          split(kOverrideStableDestination, kOverrideCanaryDestination, 0), "");
     }
     if (!spec.tenants->canary.empty()) {
       add("tenants-canary", exact(sticky, spec.tenants->canary),
-          split(kStableDestination, kCanaryDestination, anywhere > 0 ? 100 : 0), "");
+          split(kOverrideStableDestination, kOverrideCanaryDestination, anywhere > 0 ? 100 : 0),
+          "");
     }
   }
   for (std::size_t i = 0; i < spec.match.size(); ++i) {

@@ -6,6 +6,8 @@
 //     tenants-stable  spec.tenants.stable (stickiness header, exact): stable, always
 //     tenants-canary  spec.tenants.canary: everything to the canary while it has weight
 //                     anywhere (status.canaryWeight or any region's), stable otherwise
+//                     (both through destinations of their own, override-stable and
+//                     override-canary, so the overrides are counted apart from the split)
 //     match-<i>       one per spec.match entry with headers: as tenants-canary
 //     region-<name>   one per spec.regions (regionHeader equal to one of its values):
 //                     stable-<name> (100 - p) %, canary-<name> p % (the region's weight),
@@ -31,6 +33,8 @@ namespace sluice::engine {
 inline constexpr const char* kStableDestination = "stable";
 inline constexpr const char* kCanaryDestination = "canary";
 inline constexpr const char* kDefaultRule = "default";
+inline constexpr const char* kOverrideStableDestination = "override-stable";
+inline constexpr const char* kOverrideCanaryDestination = "override-canary";
 
 Owner ownerOf(const api::CanaryRollout& rollout);
 

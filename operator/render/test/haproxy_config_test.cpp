@@ -76,8 +76,8 @@ TEST(HaproxyConfig, TwoOwnersGolden) {
             "canaryrollout:shop:payment-api:payment-api:default:canary 50000\n"
             "canaryrollout:shop:payment-api:payment-api:match-0:canary 1000000\n"
             "canaryrollout:shop:payment-api:payment-api:match-1:canary 1000000\n"
-            "canaryrollout:shop:payment-api:payment-api:tenants-canary:canary 1000000\n"
-            "canaryrollout:shop:payment-api:payment-api:tenants-stable:canary 0\n"
+            "canaryrollout:shop:payment-api:payment-api:tenants-canary:override-canary 1000000\n"
+            "canaryrollout:shop:payment-api:payment-api:tenants-stable:override-canary 0\n"
             "trafficpolicy:shop:web:web:all:ap 200000\n"
             "trafficpolicy:shop:web:web:all:us 500000\n");
 }
