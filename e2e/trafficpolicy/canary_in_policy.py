@@ -6,8 +6,7 @@ a canary. The policy's route is the only one written: the canary's share of all 
 it back and eastus's whole share returns to its stable Service."""
 import time
 
-from tp_e2e import (Failure, apply, check, condition, log, main, send, start_policy,
-                    wait_answering, wait_policy, Stack)
+from tp_e2e import (Failure, apply, check, log, main, send, start_answering_policy, Stack)
 
 HOST = "checkout.canary.local"
 
@@ -40,11 +39,7 @@ def wait_rollout(s, pred, timeout, what):
 
 def scenario(build_dir):
     with Stack(build_dir, "tp-canary") as s:
-        s.background_traffic(HOST, rate=100)
-        start_policy(s, "checkout", HOST)
-        wait_policy(s, "checkout", lambda st: condition(st, "Ready").get("status") == "True",
-                    60, "Ready")
-        wait_answering(s, HOST)
+        start_answering_policy(s, "checkout", HOST)
         apply(s, "canary.yaml.tmpl")
         st = wait_rollout(s, lambda st: st.get("canaryWeight") == 50, 60, "canary weight 50")
         share, failed = canary_share(send(s, HOST, 600))

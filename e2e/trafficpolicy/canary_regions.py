@@ -8,8 +8,8 @@ Service while eastus stays at 50 %; eastus then completes on its own analysis.""
 import http.client
 import time
 
-from tp_e2e import (apply, check, condition, log, main, send, start_policy, wait_answering,
-                    wait_policy, Stack)
+from tp_e2e import (apply, check, haproxy_served, log, main, send, start_answering_policy,
+                    Stack)
 from sluice_e2e import wait_for
 
 HOST = "checkout.canary-regions.local"
@@ -18,12 +18,7 @@ BACKENDS = ["eastus", "eastus-canary", "westeurope", "westeurope-canary", "south
 
 
 def counters(s):
-    out = {}
-    for b in BACKENDS:
-        proxy = f"trafficpolicy:{s.env['NAMESPACE']}:checkout:checkout:{b}"
-        out[b] = s.metric_sum(s.env["HAPROXY_STATS_URL"], "haproxy_backend_http_responses_total",
-                              proxy=proxy) or 0.0
-    return out
+    return haproxy_served(s, "checkout", BACKENDS)
 
 
 def served_headers(s, requests=200):
@@ -85,11 +80,7 @@ def check_split(s, want, tolerance):
 
 def scenario(build_dir):
     with Stack(build_dir, "tp-canary-regions") as s:
-        s.background_traffic(HOST, rate=100)
-        start_policy(s, "checkout", HOST)
-        wait_policy(s, "checkout", lambda st: condition(st, "Ready").get("status") == "True",
-                    60, "Ready")
-        wait_answering(s, HOST)
+        start_answering_policy(s, "checkout", HOST)
         apply(s, "canary-regions.yaml.tmpl", PAUSED="false")
         wait_rollout(s, lambda st: region(st, "eastus").get("canaryWeight") == 50, 30,
                      "eastus at 50%")

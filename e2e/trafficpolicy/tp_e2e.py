@@ -31,6 +31,14 @@ def start_policy(s, name, host, strategy="RoundRobin", tiers=NO_TIERS, capacity=
           CAPACITY=capacity, LATENCY_THRESHOLD=latency_threshold, WINDOW=window)
 
 
+def start_answering_policy(s, name, host, rate=100):
+    """Background load on `host`, the policy `name` Ready and its route answering."""
+    s.background_traffic(host, rate=rate)
+    start_policy(s, name, host)
+    wait_policy(s, name, lambda st: condition(st, "Ready").get("status") == "True", 60, "Ready")
+    wait_answering(s, host)
+
+
 def wait_answering(s, host, headers=()):
     """The policy's first plan reloads HAProxy: wait until the route answers every request."""
     wait_for(lambda: shares(send(s, host, 30, headers))["other"] == 0, 30,
@@ -101,10 +109,11 @@ def shares(result):
     return out
 
 
-def haproxy_served(s, policy_name):
-    """Responses HAProxy's backend for each region has sent so far (its own counters)."""
+def haproxy_served(s, policy_name, backends=REGIONS):
+    """Responses HAProxy's backend for each of `backends` (destination names: the regions, or
+    "<region>-canary") has sent so far (its own counters)."""
     out = {}
-    for r in REGIONS:
+    for r in backends:
         proxy = f"trafficpolicy:{s.env['NAMESPACE']}:{policy_name}:{policy_name}:{r}"
         out[r] = s.metric_sum(s.env["HAPROXY_STATS_URL"], "haproxy_backend_http_responses_total",
                               proxy=proxy) or 0.0
