@@ -252,6 +252,15 @@ void checkCanaryRouting(ValidationErrors& errors, const CanaryRolloutSpec& spec)
     return;
   }
   checkMaxItems(errors, "spec.regions", spec.regions.size(), 8);
+  // One HTTPRoute rule per match entry and per region, plus two tenant lists and the default:
+  // Gateway API allows 16.
+  if (spec.route && spec.route->provider == "gatewayAPI" &&
+      spec.match.size() + spec.regions.size() > 13) {
+    errors.add("spec",
+               "with provider gatewayAPI, match entries plus regions must be at most 13 "
+               "(an HTTPRoute has at most 16 rules), got " +
+                   str(static_cast<std::int64_t>(spec.match.size() + spec.regions.size())));
+  }
   const bool byPolicy = spec.trafficPolicyRef.has_value();
   if (byPolicy) {
     if (!spec.regionHeader.empty()) {

@@ -74,6 +74,7 @@ Expected<std::vector<json>, std::string> renderHttpRoutes(const engine::RoutePla
     }
     json rules = json::array();
     std::set<std::string> seen;
+    std::size_t matchCount = 0;
     for (const auto* rule : engine::evaluationOrder(route)) {
       if (rule->destinations.size() > kMaxBackendRefs) {
         return Unexpected("route " + route.name + " rule " + rule->name + ": " +
@@ -82,6 +83,15 @@ Expected<std::vector<json>, std::string> renderHttpRoutes(const engine::RoutePla
                           std::to_string(kMaxBackendRefs) + " backendRefs a rule");
       }
       json matches = httpMatches(route, *rule);
+      matchCount += matches.size();
+      if (matches.size() > kMaxMatchesPerRule || matchCount > kMaxMatches) {
+        return Unexpected(
+            "route " + route.name + " rule " + rule->name + ": " + std::to_string(matches.size()) +
+            " matches (" + std::to_string(matchCount) +
+            " in the route so far); Gateway API allows at most " +
+            std::to_string(kMaxMatchesPerRule) + " a rule and " + std::to_string(kMaxMatches) +
+            " a route (each tenant, region value or match entry is one)");
+      }
       if (!seen.insert(matches.dump()).second) {
         return Unexpected("route " + route.name + " rule " + rule->name +
                           ": another rule has the same matches; Gateway API cannot order them");

@@ -26,10 +26,14 @@ inline constexpr const char* kHttpRouteApiVersion = "gateway.networking.k8s.io/v
 // The HTTPRoute schema's maxItems for spec.rules and rules[].backendRefs.
 inline constexpr std::size_t kMaxRules = 16;
 inline constexpr std::size_t kMaxBackendRefs = 16;
+// Its limits on matches: per rule (maxItems) and over all rules of a route (a CEL rule).
+inline constexpr std::size_t kMaxMatchesPerRule = 64;
+inline constexpr std::size_t kMaxMatches = 128;
 
 // One gateway.networking.k8s.io/v1 HTTPRoute per route. Errors: an invalid plan, a route
-// without parentRefs, two rules with the same matches, more than kMaxRules rules or
-// kMaxBackendRefs destinations in a rule (never a destination dropped).
+// without parentRefs, two rules with the same matches, more than kMaxRules rules,
+// kMaxBackendRefs destinations in a rule (never a destination dropped), kMaxMatchesPerRule
+// matches in a rule or kMaxMatches in the route (a tenant or region value is one match each).
 Expected<std::vector<nlohmann::json>, std::string> renderHttpRoutes(const engine::RoutePlan& plan);
 
 // The route as an HTTPRoute carries it (for verify): name, hostnames and parents from the

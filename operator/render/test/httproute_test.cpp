@@ -87,6 +87,22 @@ TEST(HttpRoute, TenantsRegionsAndVersionHeadersGolden) {
   }
 }
 
+TEST(HttpRoute, MoreMatchesThanGatewayApiAllowsIsAnErrorNamingTheRoute) {
+  auto r = rollout();
+  r.spec.match.clear();
+  r.spec.stickiness = api::Stickiness{"X-Tenant-ID"};
+  r.spec.tenants = api::TenantOverrides{};
+  for (int i = 0; i < 64; ++i) {
+    r.spec.tenants->canary.push_back("qa-" + std::to_string(i));
+    r.spec.tenants->stable.push_back("bank-" + std::to_string(i));
+  }
+  auto ok = renderHttpRoutes(canaryPlan(10, r));  // 128 matches + the default rule's one
+  ASSERT_FALSE(ok.hasValue());
+  EXPECT_NE(ok.error().find("at most 64 a rule and 128 a route"), std::string::npos) << ok.error();
+  r.spec.tenants->stable.pop_back();
+  EXPECT_TRUE(renderHttpRoutes(canaryPlan(10, r)).hasValue());  // 127 + 1
+}
+
 TEST(HttpRoute, WholePercentsReadAsPercentsAndReadBack) {
   for (int w : {0, 5, 10, 25, 50, 75, 100}) {
     const auto route = render(canaryPlan(w));
