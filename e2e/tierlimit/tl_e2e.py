@@ -167,6 +167,18 @@ def hammer(s, host, headers_for, workers, seconds, path="/"):
     return [a for c in clients for a in c.answers]
 
 
-def p99(values):
+def percentile(values, q):
     values = sorted(values)
-    return values[min(len(values) - 1, int(0.99 * len(values)))] if values else 0.0
+    return values[min(len(values) - 1, int(q * len(values)))] if values else 0.0
+
+
+def p50(values):
+    return percentile(values, 0.50)
+
+
+def p90(values):
+    return percentile(values, 0.90)
+
+
+def p99(values):
+    return percentile(values, 0.99)
