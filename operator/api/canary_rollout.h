@@ -69,6 +69,12 @@ struct Region {
   std::string backend;               // trafficPolicyRef: the policy's backend; empty: name
   std::optional<ServiceRef> canary;  // trafficPolicyRef: this region's canary; none: spec.canary
   std::vector<std::int32_t> steps;   // empty: spec.steps
+
+  // The policy backend this region is, and the header values that name it (defaults applied).
+  const std::string& policyBackend() const { return backend.empty() ? name : backend; }
+  std::vector<std::string> headerValues() const {
+    return values.empty() ? std::vector<std::string>{name} : values;
+  }
 };
 
 enum class RegionRollback { Region, All };

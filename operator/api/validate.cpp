@@ -291,7 +291,7 @@ void checkCanaryRouting(ValidationErrors& errors, const CanaryRolloutSpec& spec)
         errors.add(childPath(gPath, "values"),
                    "only with spec.route (the region of a trafficPolicyRef is its backend)");
       }
-      const std::string backend = g.backend.empty() ? g.name : g.backend;
+      const std::string& backend = g.policyBackend();
       checkDnsLabel(errors, childPath(gPath, "backend"), backend);
       checkUnique(errors, backends, childPath(gPath, "backend"), backend);
       if (g.canary) {
@@ -306,7 +306,7 @@ void checkCanaryRouting(ValidationErrors& errors, const CanaryRolloutSpec& spec)
       errors.add(childPath(gPath, "canary"), "only with spec.trafficPolicyRef");
     }
     checkMaxItems(errors, childPath(gPath, "values"), g.values.size(), 16);
-    const std::vector<std::string> own = g.values.empty() ? std::vector{g.name} : g.values;
+    const std::vector<std::string> own = g.headerValues();
     for (std::size_t k = 0; k < own.size(); ++k) {
       const std::string vPath =
           g.values.empty() ? childPath(gPath, "name") : indexPath(childPath(gPath, "values"), k);

@@ -275,7 +275,7 @@ kube::ReconcileOutcome CanaryRolloutReconciler::reconcile(const kube::ObjectKey&
       const auto& g = spec.regions[i];
       wanted.emplace_back(
           "spec.regions[" + std::to_string(i) + "]." + (g.backend.empty() ? "name" : "backend"),
-          g.backend.empty() ? g.name : g.backend);
+          g.policyBackend());
     }
     for (const auto& [field, backend] : wanted) {
       if (!hasBackend(backend)) {
@@ -350,9 +350,9 @@ kube::ReconcileOutcome CanaryRolloutReconciler::reconcile(const kube::ObjectKey&
         !engine::analysisDue(engine::regionSpec(spec, g), regional, now)) {
       continue;
     }
-    const std::string destination =
-        spec.trafficPolicyRef ? engine::canaryDestinationOf(g.backend.empty() ? g.name : g.backend)
-                              : engine::regionCanaryDestination(g.name);
+    const std::string destination = spec.trafficPolicyRef
+                                        ? engine::canaryDestinationOf(g.policyBackend())
+                                        : engine::regionCanaryDestination(g.name);
     observation.regionAnalyses[g.name] =
         runAnalysis(spec, ns, provider->requestCountQuery(dataOwner, routeName, destination),
                     *deps_.prometheus, now, &g);

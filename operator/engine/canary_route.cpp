@@ -102,8 +102,7 @@ RoutePlan canaryRoutePlan(const api::CanaryRollout& rollout, const api::CanaryRo
   }
   if (!spec.regionHeader.empty()) {
     for (const auto& g : spec.regions) {
-      add("region-" + g.name,
-          exact(spec.regionHeader, g.values.empty() ? std::vector{g.name} : g.values),
+      add("region-" + g.name, exact(spec.regionHeader, g.headerValues()),
           split(regionStableDestination(g.name), regionCanaryDestination(g.name),
                 regionWeight(status, g.name)),
           sticky);
@@ -140,8 +139,8 @@ std::vector<PolicyCanarySplit> policyCanarySplits(const api::CanaryRollout& roll
     return out;
   }
   for (const auto& g : spec.regions) {
-    out.push_back({g.backend.empty() ? g.name : g.backend, g.canary.value_or(spec.canary),
-                   regionWeight(status, g.name), stableHeaders, canaryHeaders});
+    out.push_back({g.policyBackend(), g.canary.value_or(spec.canary), regionWeight(status, g.name),
+                   stableHeaders, canaryHeaders});
   }
   return out;
 }
