@@ -7,8 +7,9 @@
 // own status (phase, Ready, Degraded), so they never disagree with it:
 //
 //   CanaryRollout  Pending, Progressing, Promoting    Reconciling
-//                  Paused, Succeeded                  neither (a pause is not "in progress
-//                                                     forever" for a GitOps health check)
+//                  Paused, Succeeded                  neither, and Ready=True (kstatus falls
+//                                                     back on Ready: a pause must not read as
+//                                                     "in progress" forever)
 //                  RolledBack, Failed, InvalidSpec     Stalled (reason: the Ready reason)
 //   TrafficPolicy  Ready=True                         neither, unless Degraded=True (panic:
 //                                                     too few healthy backends) -> Stalled

@@ -77,7 +77,9 @@ void setRolloutConditions(api::CanaryRolloutStatus& status_, std::int64_t gen,
       setDegraded(status_, gen, degradedWhy, now_);
       break;
     case CanaryPhase::Paused:
-      setCondition(status_.conditions, api::kConditionReady, api::kConditionFalse, "RolloutPaused",
+      // Ready: where the user asked it to be. kstatus falls back on Ready when neither
+      // Reconciling nor Stalled is True, so a GitOps health check does not wait on a pause.
+      setCondition(status_.conditions, api::kConditionReady, api::kConditionTrue, "RolloutPaused",
                    msg, gen, now_);
       setCondition(status_.conditions, api::kConditionProgressing, api::kConditionUnknown,
                    "RolloutPaused", msg, gen, now_);

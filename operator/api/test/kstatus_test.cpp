@@ -20,7 +20,12 @@ std::string kstatus(Status status) {
   EXPECT_NE(findCondition(status.conditions, kConditionReconciling), nullptr);
   EXPECT_NE(findCondition(status.conditions, kConditionStalled), nullptr);
   EXPECT_FALSE(reconciling && stalled);
-  return reconciling ? "InProgress" : stalled ? "Failed" : "Current";
+  // kstatus (status.go): Reconciling, then Stalled, then a Ready that is not True.
+  const Condition* ready = findCondition(status.conditions, kConditionReady);
+  return reconciling                                           ? "InProgress"
+         : stalled                                             ? "Failed"
+         : ready != nullptr && ready->status != kConditionTrue ? "InProgress"
+                                                               : "Current";
 }
 
 void set(std::vector<Condition>& conditions, const char* type, const char* status,
@@ -33,8 +38,8 @@ CanaryRolloutStatus canary(CanaryPhase phase, const char* readyReason = "Whateve
   CanaryRolloutStatus s;
   s.observedGeneration = 1;
   s.phase = phase;
-  set(s.conditions, kConditionReady,
-      phase == CanaryPhase::Succeeded ? kConditionTrue : kConditionFalse, readyReason);
+  const bool ready = phase == CanaryPhase::Succeeded || phase == CanaryPhase::Paused;
+  set(s.conditions, kConditionReady, ready ? kConditionTrue : kConditionFalse, readyReason);
   return s;
 }
 

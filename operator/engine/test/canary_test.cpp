@@ -365,7 +365,7 @@ TEST_F(CanaryTest, PauseHoldsWeightAndIgnoresAnalysis) {
   EXPECT_EQ(paused.requeueAfter, std::nullopt);
   EXPECT_THAT(paused.events, ElementsAre(Field(&Event::reason, "Paused")));
   expectCondition("Progressing", "Unknown", "RolloutPaused");
-  expectCondition("Ready", "False", "RolloutPaused");
+  expectCondition("Ready", "True", "RolloutPaused");
   EXPECT_FALSE(analysisDue(spec, status, at(1000)));
   // Even a spike is not acted on while paused.
   auto still = step(200, measured(200, 0.9));
