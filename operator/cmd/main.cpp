@@ -12,6 +12,7 @@
 #include "operator/cmd/options.h"
 #include "operator/controllers/canary_rollout_controller.h"
 #include "operator/controllers/resources.h"
+#include "operator/controllers/status_metrics.h"
 #include "operator/controllers/tier_limit_controller.h"
 #include "operator/controllers/traffic_policy_controller.h"
 #include "operator/kube/cached_reader.h"
@@ -140,6 +141,14 @@ int main(int argc, char** argv) {
   }
   cache.add(&manager.informer(kube::resources::horizontalPodAutoscalers()));
   cache.add(&manager.informer(kube::resources::pods()));
+  // The kinds' status as gauges, from the caches at each scrape (controllers/status_metrics.h).
+  controllers::StatusMetricsSources statusSources{
+      &manager.informer(rolloutsResource), &manager.informer(policiesResource),
+      &manager.informer(tierLimitsResource),
+      &manager.informer(kube::resources::horizontalPodAutoscalers())};
+  metrics.addCollector([statusSources](kube::Metrics& out) {
+    controllers::collectStatusMetrics(statusSources, out);
+  });
 
   // The traffic providers. gatewayAPI is always there; haproxy when configured. Its start()
   // writes haproxy.cfg at once (from the plans it kept), so HAProxy can start before the

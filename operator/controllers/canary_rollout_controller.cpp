@@ -80,6 +80,30 @@ void CanaryRolloutReconciler::recordEvent(const kube::Object& regarding, engine:
       reason, note);
 }
 
+void CanaryRolloutReconciler::countRollback(const kube::ObjectKey& key,
+                                            const api::CanaryRolloutStatus& current,
+                                            const api::CanaryRolloutStatus& next) {
+  if (deps_.metrics == nullptr) {
+    return;
+  }
+  const auto count = [&](const std::string& reason) {
+    deps_.metrics->counterAdd("sluice_canary_rollbacks_total",
+                              "Rollbacks of a CanaryRollout (or of one of its regions) by reason",
+                              {{"name", key.name}, {"namespace", key.ns}, {"reason", reason}});
+  };
+  if (next.phase == api::CanaryPhase::RolledBack && current.phase != api::CanaryPhase::RolledBack) {
+    const auto* ready = api::findCondition(next.conditions, api::kConditionReady);
+    count(ready != nullptr ? ready->reason : "RolledBack");
+    return;
+  }
+  for (const auto& region : next.regions) {
+    if (region.phase == api::CanaryPhase::RolledBack &&
+        engine::regionStatus(current, region.name).phase != api::CanaryPhase::RolledBack) {
+      count("RegionRolledBack");
+    }
+  }
+}
+
 std::string CanaryRolloutReconciler::canaryPodsIdentity(const std::string& ns,
                                                         const kube::Object& canaryService) {
   // A new canary version shows up as pods with a new pod-template-hash or image behind the
@@ -413,6 +437,7 @@ kube::ReconcileOutcome CanaryRolloutReconciler::reconcile(const kube::ObjectKey&
     for (const auto& event : plan.events) {
       recordEvent(*object, event.type, event.reason, event.message);
     }
+    countRollback(key, current, next);
   }
   if (statusFirst) {
     // A failure here is reported in status by the next reconcile (the queue's backoff).

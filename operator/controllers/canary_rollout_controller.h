@@ -63,6 +63,10 @@ class CanaryRolloutReconciler final : public kube::Reconciler {
   void recordEvent(const kube::Object& regarding, engine::EventType type, const std::string& reason,
                    const std::string& note);
   std::string canaryPodsIdentity(const std::string& ns, const kube::Object& canaryService);
+  // sluice_canary_rollbacks_total{namespace,name,reason}: +1 when `next` (written) rolls back,
+  // the whole rollout or one of its regions.
+  void countRollback(const kube::ObjectKey& key, const api::CanaryRolloutStatus& current,
+                     const api::CanaryRolloutStatus& next);
 
   CanaryRolloutDeps deps_;
   StatusReporter status_;

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "operator/api/conditions.h"
+#include "operator/api/kstatus.h"
 #include "operator/api/status_json.h"
 #include "operator/common/clock.h"
 #include "operator/kube/client.h"
@@ -28,11 +29,14 @@ class StatusReporter {
       : writer_(writer), events_(events), clock_(clock) {}
 
   // Writes `next` as the object's status when it differs from `current`; true when written.
-  // A conflict means the object changed since the cache saw it: the caller returns the error
-  // and the queue retries once the watch has brought the new version.
+  // Reconciling and Stalled (what kstatus reads) are derived from the rest of `next` here, so
+  // every status the operator writes carries them. A conflict means the object changed since
+  // the cache saw it: the caller returns the error and the queue retries once the watch has
+  // brought the new version.
   template <class Status>
   Expected<bool, kube::ApiError> write(const kube::Resource& resource, const kube::Object& object,
-                                       const Status& current, const Status& next) {
+                                       const Status& current, Status next) {
+    api::setKstatusConditions(next, clock_->now());
     if (next == current) {
       return false;
     }

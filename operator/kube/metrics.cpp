@@ -1,8 +1,8 @@
 #include "operator/kube/metrics.h"
 
 #include <array>
+#include <charconv>
 #include <cmath>
-#include <sstream>
 
 namespace sluice::kube {
 namespace {
@@ -43,10 +43,12 @@ std::string labelText(const Labels& labels, const std::string& extraKey = "",
 std::string number(double v) {
   if (std::isinf(v))
     return v > 0 ? "+Inf" : "-Inf";
-  std::ostringstream s;
-  s.precision(17);
-  s << v;
-  return s.str();
+  if (std::isnan(v))
+    return "NaN";
+  // The shortest text that reads back as the same double: 0.05, not 0.050000000000000003.
+  std::array<char, 32> buffer{};
+  const auto [end, ec] = std::to_chars(buffer.data(), buffer.data() + buffer.size(), v);
+  return ec == std::errc() ? std::string(buffer.data(), end) : std::string("NaN");
 }
 
 }  // namespace
@@ -112,9 +114,24 @@ uint64_t Metrics::histogramCount(const std::string& name, const Labels& labels) 
   return h == f->second.histograms.end() ? 0 : h->second.count;
 }
 
-std::string Metrics::render() const {
+void Metrics::addCollector(Collector collector) {
   std::lock_guard lock(mu_);
+  collectors_.push_back(std::move(collector));
+}
+
+std::string Metrics::render() const {
+  std::vector<Collector> collectors;
+  {
+    std::lock_guard lock(mu_);
+    collectors = collectors_;
+  }
   std::string out;
+  for (const auto& collect : collectors) {
+    Metrics scratch;
+    collect(scratch);
+    out += scratch.render();
+  }
+  std::lock_guard lock(mu_);
   for (const auto& [name, f] : families_) {
     out += "# HELP " + name + " " + f.help + "\n# TYPE " + name + " " + f.type + "\n";
     for (const auto& [labels, v] : f.values)

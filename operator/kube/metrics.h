@@ -3,6 +3,7 @@
 // A tiny Prometheus registry: counters, gauges and histograms with labels, rendered in the text
 // exposition format. Thread-safe; cheap enough to call per request.
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -26,6 +27,11 @@ class Metrics {
                         double value);
   double counterValue(const std::string& name, const Labels& labels) const;
   uint64_t histogramCount(const std::string& name, const Labels& labels) const;
+  // Series computed at scrape time from state kept elsewhere (an informer's cache, say): each
+  // collector fills a fresh registry per render, rendered ahead of this one's families. A
+  // collector's family names must not clash with this registry's.
+  using Collector = std::function<void(Metrics&)>;
+  void addCollector(Collector collector);
   std::string render() const;
 
  private:
@@ -44,6 +50,7 @@ class Metrics {
 
   mutable std::mutex mu_;
   std::map<std::string, Family> families_;
+  std::vector<Collector> collectors_;
 };
 
 }  // namespace sluice::kube

@@ -55,6 +55,7 @@ class CanaryRolloutControllerTest : public ::testing::Test {
     deps_.events = &events_;
     deps_.prometheus = &clients_;
     deps_.clock = &clock_;
+    deps_.metrics = &metrics_;
     providers_.add(
         std::make_unique<render::gatewayapi::GatewayApiProvider>(client_, client_, kFieldManager));
     providers_.add(std::unique_ptr<render::TrafficProvider>(failing_));
@@ -89,6 +90,7 @@ class CanaryRolloutControllerTest : public ::testing::Test {
   }
 
   kube::FakeClient client_;
+  kube::Metrics metrics_;
   FakeClock clock_;
   kube::EventRecorder events_{client_, clock_, {}};
   FakePrometheus promFake_;
@@ -178,6 +180,21 @@ TEST_F(CanaryRolloutControllerTest, ErrorSpikeRollsBackAtOnce) {
   EXPECT_FALSE(st["message"].get<std::string>().empty());
   EXPECT_EQ(routeCanaryWeight(), 0);
   EXPECT_TRUE(hasEvent("Warning", ""));
+  // Counted once, with the reason the Ready condition gives; Stalled says kstatus Failed.
+  std::map<std::string, Object> conditions;
+  for (const auto& c : st["conditions"]) {
+    conditions[c["type"].get<std::string>()] = c;
+  }
+  const std::string reason = conditions["Ready"]["reason"];
+  EXPECT_EQ(reason, "ErrorSpike");
+  EXPECT_EQ(conditions["Stalled"]["status"], "True") << st.dump();
+  EXPECT_EQ(conditions["Stalled"]["reason"], reason);
+  EXPECT_EQ(conditions["Reconciling"]["status"], "False");
+  const kube::Labels labels{{"name", "pay"}, {"namespace", "shop"}, {"reason", reason}};
+  EXPECT_EQ(metrics_.counterValue("sluice_canary_rollbacks_total", labels), 1) << metrics_.render();
+  clock_.advance(30s);
+  ASSERT_TRUE(reconcile());
+  EXPECT_EQ(metrics_.counterValue("sluice_canary_rollbacks_total", labels), 1);
 }
 
 TEST_F(CanaryRolloutControllerTest, UnreachablePrometheusHoldsAndSaysWhere) {
