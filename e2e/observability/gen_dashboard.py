@@ -187,6 +187,21 @@ def build():
          (f"max by (namespace, name) (sluice_trafficpolicy_panic{{{SEL}}})", "{{name}} panic")],
         min_=0, decimals=0, overrides=[dashed(".* backends")]), 8)
     L.add(timeseries(
+        "Backend error rate", "Each backend's error rate as the policy measures it "
+        "(sluice_trafficpolicy_backend_error_rate, from spec.metrics.queries.errorRate); above "
+        "failover.errorRateThreshold the backend is drained.",
+        [(f"max by (namespace, name, backend)"
+          f" (sluice_trafficpolicy_backend_error_rate{{{SEL}}})", "{{name}}/{{backend}}")],
+        unit="percentunit", min_=0), 12)
+    L.add(timeseries(
+        "Backend p99 latency", "Each backend's p99 latency as the policy measures it "
+        "(sluice_trafficpolicy_backend_latency_p99_seconds); above "
+        "failover.latencyThresholdMilliseconds the backend is drained.",
+        [(f"max by (namespace, name, backend)"
+          f" (sluice_trafficpolicy_backend_latency_p99_seconds{{{SEL}}})",
+          "{{name}}/{{backend}}")],
+        unit="s", min_=0), 12)
+    L.add(timeseries(
         "Cost per hour by backend", "Estimated cost per hour of each backend's traffic "
         "(sluice_trafficpolicy_backend_cost_per_hour), stacked.",
         [(f"max by (namespace, name, backend)"
@@ -229,15 +244,17 @@ def build():
         unit="percentunit", min_=0, max_=1), 8)
     L.add(timeseries(
         "HPA replicas against the floor", "The TierLimit's HPA: current and desired replicas "
-        "(from its status) and the floor in force (dashed: minReplicas, raised by an open "
-        "schedule).",
+        "(from its status), the floor in force (dashed: minReplicas, raised by an open "
+        "schedule) and maxReplicas (dashed).",
         [(f"max by (namespace, name) (sluice_tierlimit_hpa_current_replicas{{{SEL}}})",
           "{{name}} current"),
          (f"max by (namespace, name) (sluice_tierlimit_hpa_desired_replicas{{{SEL}}})",
           "{{name}} desired"),
          (f"max by (namespace, name) (sluice_tierlimit_hpa_min_replicas{{{SEL}}})",
-          "{{name}} floor")],
-        min_=0, decimals=0, overrides=[dashed(".* floor")]), 12)
+          "{{name}} floor"),
+         (f"max by (namespace, name) (sluice_tierlimit_hpa_max_replicas{{{SEL}}})",
+          "{{name}} max")],
+        min_=0, decimals=0, overrides=[dashed(".* (floor|max)")]), 12)
     L.add(timeseries(
         "Request rate the HPA scales on", "sluice_tierlimit_requests_per_second: the External "
         "metric of the TierLimit's HPA (the requests a second of the policies it is attached to).",
