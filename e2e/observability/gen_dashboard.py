@@ -222,25 +222,28 @@ def build():
 
     L.row("TierLimits")
     rate = "[$__rate_interval]"
+
+    def tier_rate(metric):
+        # Every operator replica reports the data plane's counts per target policy: one
+        # replica's (max), summed over the policies.
+        return (f"sum by (namespace, name, tier) (max by (namespace, name, trafficpolicy, tier)"
+                f" (rate({metric}{{{SEL}}}{rate})))")
+
     L.add(timeseries(
         "Requests per tier", "Requests a second per tier (sluice_tierlimit_requests_total), "
         "refused ones included.",
-        [(f"sum by (namespace, name, tier) (rate(sluice_tierlimit_requests_total{{{SEL}}}{rate}))",
-          "{{name}} {{tier}}")],
+        [(tier_rate("sluice_tierlimit_requests_total"), "{{name}} {{tier}}")],
         unit="reqps", min_=0), 8)
     L.add(timeseries(
         "429s per tier", "Requests a second answered 429 per tier "
         "(sluice_tierlimit_rejected_total).",
-        [(f"sum by (namespace, name, tier) (rate(sluice_tierlimit_rejected_total{{{SEL}}}{rate}))",
-          "{{name}} {{tier}}")],
+        [(tier_rate("sluice_tierlimit_rejected_total"), "{{name}} {{tier}}")],
         unit="reqps", min_=0), 8)
     L.add(timeseries(
         "Refused share per tier", "429s over all requests of the tier; "
         "SluiceTierRejectionRatioHigh fires above 25 % for 10 minutes.",
-        [(f"sum by (namespace, name, tier) (rate(sluice_tierlimit_rejected_total{{{SEL}}}{rate}))"
-          f" / sum by (namespace, name, tier)"
-          f" (rate(sluice_tierlimit_requests_total{{{SEL}}}{rate}))",
-          "{{name}} {{tier}}")],
+        [(tier_rate("sluice_tierlimit_rejected_total") + " / " +
+          tier_rate("sluice_tierlimit_requests_total"), "{{name}} {{tier}}")],
         unit="percentunit", min_=0, max_=1), 8)
     L.add(timeseries(
         "HPA replicas against the floor", "The TierLimit's HPA: current and desired replicas "
