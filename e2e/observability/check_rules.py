@@ -133,6 +133,12 @@ def check_dashboard():
     except KeyError as e:
         fail(f"a dashboard query uses the variable ${e.args[0]}, which is not defined")
         return 0
+    try:
+        # A variable's series selector parses when count(selector) does.
+        qs += [(f"variable ${v}", label, f"count({sel})") for v, label, sel in
+               dashboard_queries.label_values_variables(d, {"namespace": "shop"})]
+    except ValueError as e:
+        fail(str(e))
     rules = {"groups": [{"name": "dashboard", "rules": [
         {"record": f"dashboard:panel_{i}", "expr": q} for i, (_, _, q) in enumerate(qs)]}]}
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
@@ -166,7 +172,7 @@ def main():
         print(f"alerts.promtool-check: {len(failures)} failure(s)", file=sys.stderr)
         sys.exit(1)
     print(f"alerts.promtool-check: {len(names)} alerts checked and unit-tested by promtool; "
-          f"{n} dashboard queries parse")
+          f"{n} dashboard queries (panels and variables) parse")
 
 
 if __name__ == "__main__":

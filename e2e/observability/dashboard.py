@@ -13,6 +13,8 @@ a free and a premium customer send at once, so the free one gets 429s.
     filled in ($namespace: the stack's, $name: the three objects', $job: the default,
     $__rate_interval: 5s), evaluated through Prometheus's /api/v1/query, answers status success
     with at least one series. A failure lists every failing panel, target and query.
+(c) The variables namespace and name (label_values queries) offer the stack's namespace and the
+    three objects' names.
 """
 import json
 import os
@@ -110,6 +112,16 @@ def customers(s, seconds):
           f"the premium customer got other answers than 200: {premium.statuses()}")
 
 
+def label_values(s, label, selector):
+    url = (s.env["PROM_URL"] + f"/api/v1/label/{label}/values?" +
+           urllib.parse.urlencode({"match[]": selector}))
+    with urllib.request.urlopen(url, timeout=10) as r:
+        body = json.loads(r.read())
+    check(body.get("status") == "success", f"Prometheus refused label values {label} of "
+          f"{selector}: {body}")
+    return set(body["data"])
+
+
 def failing_panels(s, qs):
     out = []
     for title, ref, q in qs:
@@ -165,12 +177,30 @@ def scenario(build_dir):
             if not bad or time.monotonic() > deadline:
                 break
             time.sleep(1)
+        problems = []
         if bad:
             lines = "\n".join(f"  - {title} [{ref}]: {why}\n      {q}" for title, ref, q, why in bad)
-            raise Failure(f"{len(bad)} of {len(qs)} dashboard panel queries failed against "
-                          f"the stack's Prometheus:\n{lines}")
-        log(f"all {len(qs)} queries of {len(dashboard_queries.panels(d))} dashboard panels "
-            f"returned data")
+            problems.append(f"{len(bad)} of {len(qs)} dashboard panel queries failed against "
+                            f"the stack's Prometheus:\n{lines}")
+        else:
+            log(f"all {len(qs)} queries of {len(dashboard_queries.panels(d))} dashboard panels "
+                f"returned data")
+
+        # (c) The variables offer what the panels were filtered by: the stack's namespace, and
+        # (in it) the three objects' names.
+        want = {"namespace": {ns}, "name": {ROLLOUT, POLICY, TIERLIMIT}}
+        variables = dashboard_queries.label_values_variables(d, {"namespace": ns})
+        check({v for v, _, _ in variables} == set(want),
+              f"dashboard query variables {[v for v, _, _ in variables]}, want {sorted(want)}")
+        for var, label, selector in variables:
+            got = label_values(s, label, selector)
+            if want[var] <= got:
+                log(f"variable ${var} offers {sorted(got)}")
+            else:
+                problems.append(f"variable ${var} (label_values({selector}, {label})) offers "
+                                f"{sorted(got)}, which lacks {sorted(want[var] - got)}")
+        if problems:
+            raise Failure("\n".join(problems))
 
 
 def _capture(fn):

@@ -55,3 +55,18 @@ def queries(dashboard, values):
         for t in p.get("targets", []):
             out.append((p.get("title", "?"), t.get("refId", "?"), substitute(t["expr"], values)))
     return out
+
+
+def label_values_variables(dashboard, values):
+    """[(variable name, label, series selector)] for each query variable defined as
+    label_values(SELECTOR, LABEL), its own references filled in from `values`."""
+    out = []
+    for v in dashboard.get("templating", {}).get("list", []):
+        if v.get("type") != "query":
+            continue
+        m = re.fullmatch(r"\s*label_values\((.*),\s*(\w+)\s*\)\s*", v.get("definition", ""))
+        if not m:
+            raise ValueError(f"variable {v['name']}: not label_values(SELECTOR, LABEL): "
+                             f"{v.get('definition')!r}")
+        out.append((v["name"], m.group(2), substitute(m.group(1), values)))
+    return out
