@@ -141,14 +141,6 @@ int main(int argc, char** argv) {
   }
   cache.add(&manager.informer(kube::resources::horizontalPodAutoscalers()));
   cache.add(&manager.informer(kube::resources::pods()));
-  // The kinds' status as gauges, from the caches at each scrape (controllers/status_metrics.h).
-  controllers::StatusMetricsSources statusSources{
-      &manager.informer(rolloutsResource), &manager.informer(policiesResource),
-      &manager.informer(tierLimitsResource),
-      &manager.informer(kube::resources::horizontalPodAutoscalers())};
-  metrics.addCollector([statusSources](kube::Metrics& out) {
-    controllers::collectStatusMetrics(statusSources, out);
-  });
 
   // The traffic providers. gatewayAPI is always there; haproxy when configured. Its start()
   // writes haproxy.cfg at once (from the plans it kept), so HAProxy can start before the
@@ -163,6 +155,16 @@ int main(int argc, char** argv) {
     }
     providers.add(std::move(haproxy));
   }
+
+  // The kinds' status as gauges, from the caches at each scrape, and the data planes' counts
+  // per tier (controllers/status_metrics.h).
+  controllers::StatusMetricsSources statusSources{
+      &manager.informer(rolloutsResource), &manager.informer(policiesResource),
+      &manager.informer(tierLimitsResource),
+      &manager.informer(kube::resources::horizontalPodAutoscalers()), &providers};
+  metrics.addCollector([statusSources](kube::Metrics& out) {
+    controllers::collectStatusMetrics(statusSources, out);
+  });
 
   kube::EventRecorderOptions eventOptions;
   eventOptions.reportingController = controllers::kControllerName;

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "operator/api/canary_rollout.h"
@@ -195,7 +196,58 @@ void tierLimitMetrics(const Object& tierLimit, const Object* hpa, kube::Metrics&
         id, number(field(status, "desiredReplicas")));
 }
 
+void tierLimitCounts(const Object& tierLimit, const std::string& trafficPolicy,
+                     const std::vector<render::TierCounts>& counts, kube::Metrics& out) {
+  const Labels id = with(identity(tierLimit), "trafficpolicy", trafficPolicy);
+  for (const auto& c : counts) {
+    const Labels l = with(id, "tier", c.tier);
+    out.counterAdd("sluice_tierlimit_requests_total",
+                   "Requests a TierLimit's tier sent to a TrafficPolicy's data plane", l,
+                   static_cast<double>(c.requests));
+    out.counterAdd("sluice_tierlimit_rejected_total",
+                   "Requests of a TierLimit's tier answered 429 by the data plane", l,
+                   static_cast<double>(c.rejected));
+  }
+}
+
+namespace {
+
+// Each target policy's counts from its provider. A provider that fails once (HAProxy down)
+// is not asked again in this scrape, so a dead data plane costs one timeout, not one each.
+void collectTierCounts(const StatusMetricsSources& sources, const Object& limit,
+                       std::set<const render::TrafficProvider*>& failed, kube::Metrics& out) {
+  const std::string ns = text(field(field(limit, "metadata"), "namespace"));
+  const auto& targets = field(field(limit, "spec"), "targetRefs");
+  if (sources.providers == nullptr || sources.policies == nullptr || !targets.is_array()) {
+    return;
+  }
+  for (const auto& target : targets) {
+    const std::string name = text(field(target, "name"));
+    auto policy = sources.policies->get({ns, name});
+    if (!policy) {
+      continue;
+    }
+    const auto& provider = field(field(*policy, "spec"), "provider");
+    auto* p = sources.providers->find(provider.is_string() ? provider.get<std::string>()
+                                                           : std::string("gatewayAPI"));
+    if (p == nullptr || failed.contains(p)) {
+      continue;
+    }
+    const engine::Owner owner{api::kApiVersion, "TrafficPolicy", ns, name,
+                              text(field(field(*policy, "metadata"), "uid"))};
+    auto counts = p->rateLimitCounts(owner);
+    if (!counts) {
+      failed.insert(p);
+      continue;
+    }
+    tierLimitCounts(limit, name, *counts, out);
+  }
+}
+
+}  // namespace
+
 void collectStatusMetrics(const StatusMetricsSources& sources, kube::Metrics& out) {
+  std::set<const render::TrafficProvider*> failed;
   const auto each = [](const kube::Informer* informer, auto&& visit) {
     if (informer == nullptr) {
       return;
@@ -216,6 +268,7 @@ void collectStatusMetrics(const StatusMetricsSources& sources, kube::Metrics& ou
           {text(field(field(limit, "metadata"), "namespace")), name.get<std::string>()});
     }
     tierLimitMetrics(limit, hpa ? &*hpa : nullptr, out);
+    collectTierCounts(sources, limit, failed, out);
   });
 }
 

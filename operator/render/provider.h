@@ -9,6 +9,7 @@
 // and of different kinds live side by side in one data plane: applying one owner's plan never
 // touches another's output.
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -37,6 +38,16 @@ struct DestinationQueries {
   std::string latencyP99Milliseconds;  // or the closest the data plane exports (documented)
   std::string requestsPerSecond;
   std::string up;  // 1 while the gateway's health checks pass, else 0
+};
+
+// Requests and 429 refusals of one tier of an owner's rate limits, counted by the data plane
+// since it last started.
+struct TierCounts {
+  std::string tier;
+  std::uint64_t requests = 0;
+  std::uint64_t rejected = 0;
+
+  friend bool operator==(const TierCounts&, const TierCounts&) = default;
 };
 
 class TrafficProvider {
@@ -76,6 +87,14 @@ class TrafficProvider {
                                                 const std::string& /*route*/,
                                                 const std::string& /*destination*/) const {
     return {};
+  }
+
+  // Requests and refusals per tier of the owner's rate limits, summed over its routes, when
+  // this data plane counts them where the operator can read them; none otherwise (Envoy
+  // Gateway's rate limit service exports its own statistics).
+  virtual Expected<std::vector<TierCounts>, ProviderError> rateLimitCounts(
+      const engine::Owner& /*owner*/) {
+    return std::vector<TierCounts>{};
   }
 };
 

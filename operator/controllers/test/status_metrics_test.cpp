@@ -99,6 +99,18 @@ TEST(StatusMetrics, TierLimitFloorAndHpaReplicas) {
   EXPECT_TRUE(has(text, "sluice_tierlimit_hpa_desired_replicas{" + id + "} 4")) << text;
 }
 
+TEST(StatusMetrics, TierCountsAsCounters) {
+  const Object limit = Object::parse(R"({"metadata": {"name": "tiers", "namespace": "shop"}})");
+  kube::Metrics out;
+  tierLimitCounts(limit, "checkout", {{"free", 120, 30}, {"premium", 80, 0}}, out);
+  const auto text = out.render();
+  const std::string id = R"(name="tiers",namespace="shop",trafficpolicy="checkout")";
+  EXPECT_TRUE(has(text, "# TYPE sluice_tierlimit_rejected_total counter")) << text;
+  EXPECT_TRUE(has(text, "sluice_tierlimit_requests_total{" + id + R"(,tier="free"} 120)")) << text;
+  EXPECT_TRUE(has(text, "sluice_tierlimit_rejected_total{" + id + R"(,tier="free"} 30)")) << text;
+  EXPECT_TRUE(has(text, "sluice_tierlimit_rejected_total{" + id + R"(,tier="premium"} 0)")) << text;
+}
+
 TEST(StatusMetrics, CollectorsRenderAtEachScrape) {
   kube::Metrics registry;
   int weight = 5;

@@ -167,6 +167,14 @@ std::string dailyTable(const std::string& route) {
   return route + ":limits:daily";
 }
 
+}  // namespace
+
+std::string tierCountsTable(const std::string& routeId) {
+  return routeId + ":tiercounts";  // not "<route>:limits:<x>": a tier may be called anything
+}
+
+namespace {
+
 bool hasDailyQuota(const engine::RateLimits& limits) {
   return std::any_of(limits.tiers.begin(), limits.tiers.end(),
                      [](const auto& t) { return t.dailyQuota.has_value(); });
@@ -206,6 +214,10 @@ std::string rateLimitRules(const std::string& id, const engine::RateLimits& limi
     out << "  http-request track-sc0 var(txn.sluice_client) table " << limitsTable(id, tier.name)
         << " if " << isTier(tier.name) << "\n";
   }
+  // Requests and refusals per tier (what sluice_tierlimit_*_total report): http_req_cnt of the
+  // tier's entry, and gpc0 counted by each refusal below just before it answers.
+  out << "  http-request track-sc2 var(txn.sluice_tier) table " << tierCountsTable(id) << " if "
+      << isRoute << "\n";
   // The token bucket (GCRA): gpt0 holds the customer's theoretical arrival time in µs, modulo
   // 2^32 (71 minutes; entries expire long before a wrap could mislead). `ahead` is how far it
   // is ahead of now; behind now, or never set, it is 0 (a full bucket).
@@ -239,29 +251,36 @@ std::string rateLimitRules(const std::string& id, const engine::RateLimits& limi
   for (const auto& tier : limits.tiers) {
     const auto tolerance = engine::burstTolerance(tier).count();
     const std::string is = isTier(tier.name);
+    const auto refuseIf = [&](const std::string& condition) {
+      out << "  http-request sc-inc-gpc0(2) if " << condition << "\n" << refuse;
+    };
     if (tier.dailyQuota) {
-      out << refuse << " hdr Retry-After %[var(txn.sluice_day_reset)] hdr X-RateLimit-Limit "
+      const std::string over = is + " { sc1_get_gpc0 ge " + std::to_string(*tier.dailyQuota) + " }";
+      refuseIf(over);
+      out << " hdr Retry-After %[var(txn.sluice_day_reset)] hdr X-RateLimit-Limit "
           << *tier.dailyQuota
           << " hdr X-RateLimit-Remaining 0 hdr X-RateLimit-Reset %[var(txn.sluice_day_reset)] if "
-          << is << " { sc1_get_gpc0 ge " << *tier.dailyQuota << " }\n";
+          << over << "\n";
     }
     if (tier.concurrent) {
-      out << refuse << " hdr Retry-After 1 hdr X-RateLimit-Limit " << *tier.concurrent
-          << " hdr X-RateLimit-Remaining 0 hdr X-RateLimit-Reset 1 if " << is
-          << " { sc0_conn_cur gt " << *tier.concurrent << " }\n";
+      const std::string over = is + " { sc0_conn_cur gt " + std::to_string(*tier.concurrent) + " }";
+      refuseIf(over);
+      out << " hdr Retry-After 1 hdr X-RateLimit-Limit " << *tier.concurrent
+          << " hdr X-RateLimit-Remaining 0 hdr X-RateLimit-Reset 1 if " << over << "\n";
     }
     // Over the bucket: a token is back when `ahead` falls to the tolerance; the bucket is full
     // again after `ahead`.
+    const std::string over =
+        is + " { var(txn.sluice_ahead) -m int gt " + std::to_string(tolerance) + " }";
     out << "  http-request set-var(txn.sluice_retry) var(txn.sluice_ahead),sub(" << tolerance
-        << "),add(999999),div(1000000) if " << is << " { var(txn.sluice_ahead) -m int gt "
-        << tolerance << " }\n"
+        << "),add(999999),div(1000000) if " << over << "\n"
         << "  http-request set-var(txn.sluice_full) var(txn.sluice_ahead),add(999999),div(1000000)"
            " if "
-        << is << " { var(txn.sluice_ahead) -m int gt " << tolerance << " }\n"
-        << refuse << " hdr Retry-After %[var(txn.sluice_retry)] hdr X-RateLimit-Limit "
-        << tier.burst
-        << " hdr X-RateLimit-Remaining 0 hdr X-RateLimit-Reset %[var(txn.sluice_full)] if " << is
-        << " { var(txn.sluice_ahead) -m int gt " << tolerance << " }\n";
+        << over << "\n";
+    refuseIf(over);
+    out << " hdr Retry-After %[var(txn.sluice_retry)] hdr X-RateLimit-Limit " << tier.burst
+        << " hdr X-RateLimit-Remaining 0 hdr X-RateLimit-Reset %[var(txn.sluice_full)] if " << over
+        << "\n";
   }
   // Accepted: take the token, count the day, and say what is left of the tighter limit.
   for (const auto& tier : limits.tiers) {
@@ -316,6 +335,12 @@ std::string rateLimitTables(const std::string& id, const engine::RateLimits& lim
         << "  stick-table type string len 128 size " << options.rateLimitTableSize << " expire "
         << expire << "ms store gpt0,conn_cur" << peers << "\n";
   }
+  // One entry per tier, kept while HAProxy runs (a reload starts them again: they are
+  // counters, and Prometheus's rate() takes resets in its stride). Not shared with peers: each
+  // HAProxy counts what it served.
+  out << "\nbackend " << tierCountsTable(id) << "\n"
+      << "  stick-table type string len 64 size " << limits.tiers.size() + 1
+      << " store http_req_cnt,gpc0\n";
   if (hasDailyQuota(limits)) {
     // Keyed by day, so a day's entries are never reused; they go a day after their last use.
     out << "\nbackend " << dailyTable(id) << "\n"

@@ -37,7 +37,9 @@
 // sc0) holding the customer's token bucket (gpt0: the theoretical arrival time of GCRA, in
 // µs of wall-clock time modulo 2^32) and requests in flight (conn_cur), and one for the daily
 // quota ("<route>:limits:daily", sc1) keyed "<day>:<tier>:<customer>" so a new local day
-// starts new counters (gpc0). Two of HAProxy 2.6's three trackers. Only accepted requests
+// starts new counters (gpc0). The third tracker, sc2, counts per tier in
+// "<route>:tiercounts" (key: the tier; http_req_cnt: its requests, gpc0: its 429s), which
+// rateLimitCounts() reads back through the runtime API. Only accepted requests
 // take a token or count for the day. In order, a request over its daily quota, its
 // concurrency or its bucket is answered 429 with Retry-After and
 // X-RateLimit-Limit/Remaining/Reset; accepted responses carry the X-RateLimit-* of the
@@ -83,6 +85,8 @@ struct ConfigOptions {
 };
 
 std::string routeId(const engine::Owner& owner, const engine::Route& route);
+// The stick table counting a rate-limited route's requests and 429s per tier.
+std::string tierCountsTable(const std::string& routeId);
 std::string backendName(const engine::Owner& owner, const engine::Route& route,
                         const std::string& destination);
 std::string weightKey(const engine::Owner& owner, const engine::Route& route,

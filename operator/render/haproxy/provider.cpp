@@ -1,5 +1,6 @@
 #include "operator/render/haproxy/provider.h"
 
+#include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -475,6 +476,79 @@ Expected<std::optional<engine::RoutePlan>, ProviderError> HaproxyProvider::verif
     return Unexpected(ProviderError{"haproxy: " + read.error()});
   }
   return plan;
+}
+
+std::vector<TierCounts> parseTierCounts(const std::string& table) {
+  std::vector<TierCounts> counts;
+  std::istringstream lines(table);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind("0x", 0) != 0) {
+      continue;  // "# table: ..." header and blank lines
+    }
+    TierCounts c;
+    std::istringstream fields(line);
+    std::string field;
+    while (fields >> field) {
+      const auto eq = field.find('=');
+      if (eq == std::string::npos) {
+        continue;
+      }
+      const std::string name = field.substr(0, eq);
+      const std::string value = field.substr(eq + 1);
+      if (name == "key") {
+        c.tier = value;
+      } else if (name == "http_req_cnt" || name == "gpc0") {
+        std::uint64_t n = 0;
+        std::from_chars(value.data(), value.data() + value.size(), n);
+        (name == "gpc0" ? c.rejected : c.requests) = n;
+      }
+    }
+    if (!c.tier.empty()) {
+      counts.push_back(std::move(c));
+    }
+  }
+  return counts;
+}
+
+Expected<std::vector<TierCounts>, ProviderError> HaproxyProvider::rateLimitCounts(
+    const engine::Owner& owner) {
+  std::vector<std::string> tables;
+  {
+    std::lock_guard lock(mu_);
+    auto it = plans_.find(owner.key());
+    if (it == plans_.end()) {
+      return std::vector<TierCounts>{};
+    }
+    for (const auto& route : it->second.routes) {
+      if (route.rateLimits) {
+        tables.push_back(tierCountsTable(routeId(owner, route)));
+      }
+    }
+  }
+  std::map<std::string, TierCounts> byTier;
+  for (const auto& table : tables) {
+    auto shown = runtime_.command("show table " + table);
+    if (!shown) {
+      return Unexpected(ProviderError{"HAProxy runtime API " + options_.runtimeAddress + ": " +
+                                      shown.error().message});
+    }
+    // A table HAProxy does not have yet (its reload is pending) has counted nothing.
+    if (shown->find("No such table") != std::string::npos) {
+      continue;
+    }
+    for (auto& c : parseTierCounts(*shown)) {
+      auto& sum = byTier[c.tier];
+      sum.tier = c.tier;
+      sum.requests += c.requests;
+      sum.rejected += c.rejected;
+    }
+  }
+  std::vector<TierCounts> counts;
+  for (auto& [tier, c] : byTier) {
+    counts.push_back(std::move(c));
+  }
+  return counts;
 }
 
 Expected<void, ProviderError> HaproxyProvider::remove(const engine::Owner& owner) {

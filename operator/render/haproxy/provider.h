@@ -43,6 +43,9 @@ struct HaproxyStats {
   int mapSets = 0;       // runtime API set map commands
 };
 
+// The entries of `show table <route>:tiercounts` (key: the tier, http_req_cnt, gpc0).
+std::vector<TierCounts> parseTierCounts(const std::string& table);
+
 class HaproxyProvider final : public TrafficProvider {
  public:
   explicit HaproxyProvider(HaproxyProviderOptions options);
@@ -63,6 +66,10 @@ class HaproxyProvider final : public TrafficProvider {
                                 const std::string& destination) const override;
   DestinationQueries destinationQueries(const engine::Owner& owner, const std::string& route,
                                         const std::string& destination) const override;
+
+  // From `show table <route>:tiercounts` of each rate-limited route of the owner.
+  Expected<std::vector<TierCounts>, ProviderError> rateLimitCounts(
+      const engine::Owner& owner) override;
 
   HaproxyStats stats() const;
 

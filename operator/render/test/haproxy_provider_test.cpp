@@ -515,6 +515,15 @@ TEST_F(HaproxyProviderTest, RateLimitsCountPerCustomerAndSurviveAReloadAndAResta
   EXPECT_EQ(last.headers()["X-RateLimit-Remaining"], "4");
   EXPECT_EQ(send("alice", "premium"), 200);
   EXPECT_EQ(last.headers()["X-RateLimit-Limit"], "2000");
+  // HAProxy counts each tier's requests and refusals; the provider reads them back.
+  auto counts = provider().rateLimitCounts(limited.owner);
+  ASSERT_TRUE(counts.hasValue()) << counts.error().message;
+  ASSERT_EQ(counts->size(), 2u);
+  EXPECT_EQ((*counts)[0].tier, "free");
+  EXPECT_GE((*counts)[0].requests, 8u);  // carol's (at least one), alice's six, bob's
+  EXPECT_EQ((*counts)[0].rejected, 1u);
+  EXPECT_EQ((*counts)[1], (TierCounts{"premium", 1, 0}));
+  EXPECT_TRUE(provider().rateLimitCounts(plan(0, "nobody").owner)->empty());
 
   // A reload (a new owner) keeps alice's day count: the old worker hands its tables to the
   // new one through the local peer. (Rates restart: their clock is the worker's own.)
