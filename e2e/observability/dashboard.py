@@ -100,16 +100,26 @@ def start_policy_and_tierlimit(s):
                                                         "X-Customer-ID: steady"))
 
 
-def customers(s, seconds):
+def customers(s, seconds, seen):
     """A free and a premium customer at 30 rps each for `seconds`; the free one is limited to
-    10 rps after a burst of 20 (samples/tierlimit-checkout.yaml)."""
+    10 rps after a burst of 20 (samples/tierlimit-checkout.yaml). `seen` gets the free
+    customer's answers by status."""
     free = Client(s, POLICY_HOST, {"X-Tier": "free", "X-Customer-ID": "acme-free"})
     premium = Client(s, POLICY_HOST, {"X-Tier": "premium", "X-Customer-ID": "globex"})
     in_parallel(lambda: free.paced(30, seconds), lambda: premium.paced(30, seconds))
     log(f"free customer: {free.statuses()}, premium customer: {premium.statuses()}")
+    seen.update(free.statuses())
     check(free.statuses().get(429, 0) > 0, f"the free customer got no 429: {free.statuses()}")
     check(set(premium.statuses()) == {200},
           f"the premium customer got other answers than 200: {premium.statuses()}")
+
+
+def tier_counter(s, metric, tier):
+    """The tier's counter in Prometheus (one operator replica's series), or None."""
+    status, result = query(s, f'sum(max by (trafficpolicy, tier) ({metric}{{namespace='
+                              f'"{s.env["NAMESPACE"]}",name="{TIERLIMIT}",tier="{tier}"}}))')
+    check(status == "success", f"Prometheus refused the {metric} query: {result}")
+    return float(result[0]["value"][1]) if result else None
 
 
 def label_values(s, label, selector):
@@ -144,9 +154,9 @@ def scenario(build_dir):
         # (a) While the canary progresses, the alert stays silent for it.
         s.wait_status(ROLLOUT, lambda st: st.get("canaryWeight", 0) >= 10, 60, "weight 10")
         wait_enforced(s, TIERLIMIT)
-        customers_result = []
+        customers_result, free_seen = [], {}
         traffic = threading.Thread(target=lambda: customers_result.append(
-            _capture(lambda: customers(s, 6))))
+            _capture(lambda: customers(s, 6, free_seen))))
         traffic.start()
         check(not for_rollout(s, firing(s)),
               f"{ALERT} fires for {ns}/{ROLLOUT} before any rollback: {firing(s)}")
@@ -162,6 +172,24 @@ def scenario(build_dir):
         traffic.join()
         if customers_result and customers_result[0] is not None:
             raise customers_result[0]
+        # The 429 panels show what the customer saw: Prometheus's count of the free tier's
+        # refusals (scraped within a second or two) reaches the 429s answered to it.
+        answered = free_seen.get(200, 0) + free_seen.get(429, 0)
+        refused = free_seen.get(429, 0)
+        deadline = time.monotonic() + 10
+        while True:
+            counted = tier_counter(s, "sluice_tierlimit_rejected_total", "free")
+            requests = tier_counter(s, "sluice_tierlimit_requests_total", "free")
+            if (counted is not None and counted >= refused) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        log(f"free tier in Prometheus: {counted} refused of {requests} requests; the customer "
+            f"got {refused} 429s of {sum(free_seen.values())} requests")
+        check(counted == refused and requests is not None and
+              answered <= requests <= sum(free_seen.values()),
+              f"Prometheus counts {counted} 429s of {requests} requests for the free tier; its "
+              f"only customer got {refused} 429s of {sum(free_seen.values())} requests "
+              f"({free_seen})")
 
         # (b) Every panel query returns data. The gauges of the HPA come from its status,
         # which kube-controller-manager writes within its sync period: wait up to 30 s for all
