@@ -137,6 +137,9 @@ echo
 echo "Traffic split after the rollback (measured):"
 python3 "$root/e2e/stack/loadgen.py" --port "$GATEWAY_PORT" --host payment-v3.demo.local \
   --tenants 400 | python3 -c 'import json,sys; r=json.load(sys.stdin); print("  ", r["byInstance"])'
+curl -fsS "$PROM_URL/api/v1/query" --data-urlencode \
+  'query=ALERTS{alertname="SluiceCanaryRolledBack",alertstate="firing",name="payment-api-v3"}' |
+  python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print("Alert SluiceCanaryRolledBack:", "firing" if r else "not firing yet", "(see '"$PROM_URL"'/alerts; runbook: docs/runbooks.md#sluicecanaryrolledback)")'
 kill "$load_pid" 2>/dev/null || true
 
 bold "TrafficPolicy: checkout across eastus, westeurope, southeastasia (40/30/30)"

@@ -15,7 +15,7 @@ const c = new Checker('helm-lint');
 const minKube = (/^>=\s*(\d+\.\d+\.\d+)/.exec(readYamlDocs(path.join(chartDir, 'Chart.yaml'))[0].kubeVersion) || [])[1];
 c.ok(minKube, 'Chart.yaml has a kubeVersion lower bound');
 for (const kube of [minKube, kubeVersion]) {
-  for (const sets of [[], ['podDisruptionBudget.enabled=true', 'metrics.serviceMonitor.enabled=true', 'watchNamespace=shop']]) {
+  for (const sets of [[], ['podDisruptionBudget.enabled=true', 'metrics.serviceMonitor.enabled=true', 'metrics.prometheusRule.enabled=true', 'metrics.grafanaDashboard.enabled=true', 'watchNamespace=shop']]) {
     const args = ['lint', chartDir, '--strict', '--namespace', 'sluice-system', '--kube-version', kube];
     for (const s of sets) args.push('--set', s);
     const r = helm(args);

@@ -2,7 +2,8 @@
 // e2e.chart.template-custom: non-default values change what they promise and nothing else:
 // replicas, a PodDisruptionBudget, a ServiceMonitor, resource overrides, log level, extra args,
 // a single watched namespace (RBAC becomes a Role there), leader election off for one replica,
-// and the refusal to run several replicas without leader election.
+// the refusal to run several replicas without leader election, the PrometheusRule and the
+// Grafana dashboard ConfigMap.
 
 const { template, parseDocs, Checker } = require('./lib');
 const { checkCommon, find } = require('./rendered');
@@ -93,6 +94,66 @@ leaderElection: {enabled: false}
   c.equal(find(docs, 'ClusterRoleBinding')[0].subjects[0].name, 'existing-sa', 'ClusterRoleBinding binds the existing ServiceAccount');
   const r = template({ release: 'x', namespace: 'ops', valuesYaml: 'serviceAccount: {create: false}\n' });
   c.ok(r.status !== 0 && /serviceAccount\.name is required/.test(r.stderr), 'create: false without a name fails with a clear message');
+}
+
+// 5. Alerts and dashboard (both off by default): the PrometheusRule carries files/alerts.yaml with
+// the runbook prefix; the dashboard ConfigMap carries files/dashboards/sluice.json byte for byte,
+// labelled for Grafana's sidecar (default and custom label), in its own namespace if asked.
+{
+  const fs = require('node:fs');
+  const path = require('node:path');
+  const { chartDir, yaml } = require('./lib');
+  const dashboardFile = fs.readFileSync(path.join(chartDir, 'files', 'dashboards', 'sluice.json'), 'utf8');
+  const alertsFile = yaml.load(fs.readFileSync(path.join(chartDir, 'files', 'alerts.yaml'), 'utf8'));
+
+  const off = render('{}\n');
+  c.equal(find(off, 'ConfigMap').length + find(off, 'PrometheusRule').length, 0, 'dashboard ConfigMap and PrometheusRule stay off by default');
+
+  const docs = render(`
+metrics:
+  prometheusRule: {enabled: true, runbookBaseURL: "https://git.example.com/sluice/blob/main/"}
+  grafanaDashboard: {enabled: true}
+`);
+  const cms = find(docs, 'ConfigMap');
+  if (c.equal(cms.length, 1, 'dashboard ConfigMap rendered')) {
+    const cm = cms[0];
+    c.equal(cm.metadata.name, 'edge-sluice-dashboard', 'dashboard ConfigMap name');
+    c.equal(cm.metadata.namespace, 'ops', 'dashboard ConfigMap in the release namespace by default');
+    c.equal(cm.metadata.labels.grafana_dashboard, '1', 'dashboard ConfigMap has the sidecar label grafana_dashboard: "1"');
+    c.equal(cm.metadata.labels['app.kubernetes.io/part-of'], 'sluice', 'dashboard ConfigMap has the chart labels');
+    c.ok(!cm.metadata.annotations, 'no annotations unless asked');
+    c.equal(Object.keys(cm.data), ['sluice.json'], 'dashboard ConfigMap data key');
+    c.ok(cm.data['sluice.json'] === dashboardFile.replace(/\n$/, ''), 'dashboard ConfigMap holds files/dashboards/sluice.json unchanged');
+    let d = {};
+    try { d = JSON.parse(cm.data['sluice.json']); } catch (e) { c.fail(`dashboard JSON does not parse: ${e.message}`); }
+    c.equal(d.uid, 'sluice-overview', 'dashboard uid');
+    c.ok((d.templating || { list: [] }).list.some((v) => v.name === 'datasource' && v.type === 'datasource' && v.query === 'prometheus'), 'dashboard has a prometheus datasource variable');
+  }
+  const rules = find(docs, 'PrometheusRule');
+  if (c.equal(rules.length, 1, 'PrometheusRule rendered')) {
+    const got = rules[0].spec.groups;
+    c.equal(got.map((g) => g.name), alertsFile.groups.map((g) => g.name), 'PrometheusRule groups are those of files/alerts.yaml');
+    const urls = got.flatMap((g) => g.rules).map((r) => r.annotations.runbook_url);
+    const want = alertsFile.groups.flatMap((g) => g.rules).map((r) => `https://git.example.com/sluice/blob/main/${r.annotations.runbook_url}`);
+    c.equal(urls, want, 'every runbook_url carries runbookBaseURL');
+    // Apart from the runbook prefix, the rules are the file's.
+    const strip = (gs) => gs.map((g) => ({ ...g, rules: g.rules.map((r) => ({ ...r, annotations: { ...r.annotations, runbook_url: '' } })) }));
+    c.equal(strip(got), strip(alertsFile.groups), 'PrometheusRule rules equal files/alerts.yaml');
+  }
+
+  const custom = render(`
+metrics:
+  grafanaDashboard:
+    enabled: true
+    namespace: monitoring
+    label: {key: grafana.example.com/dashboard, value: sluice}
+    annotations: {grafana_folder: Sluice}
+`);
+  const cm = find(custom, 'ConfigMap')[0] || { metadata: {} };
+  c.equal(cm.metadata.namespace, 'monitoring', 'dashboard ConfigMap in metrics.grafanaDashboard.namespace');
+  c.equal(cm.metadata.labels && cm.metadata.labels['grafana.example.com/dashboard'], 'sluice', 'custom sidecar label');
+  c.ok(cm.metadata.labels && !('grafana_dashboard' in cm.metadata.labels), 'the default label is replaced, not added');
+  c.equal(cm.metadata.annotations, { grafana_folder: 'Sluice' }, 'dashboard ConfigMap annotations');
 }
 
 c.done();

@@ -8,6 +8,10 @@ const c = new Checker('values-schema');
 
 const good = template({ sets: ['replicaCount=3', 'logLevel=warn', 'metrics.port=9090', 'image.pullPolicy=Always'] });
 c.equal(good.status, 0, `valid non-default values render (stderr: ${good.stderr.trim()})`);
+const goodObs = template({ sets: ['metrics.grafanaDashboard.enabled=true', 'metrics.grafanaDashboard.namespace=monitoring',
+  'metrics.grafanaDashboard.label.key=grafana.example.com/dashboard', 'metrics.grafanaDashboard.label.value=sluice',
+  'metrics.prometheusRule.enabled=true', 'metrics.prometheusRule.runbookBaseURL=https://git.example.com/sluice/blob/main/'] });
+c.equal(goodObs.status, 0, `valid dashboard and alert values render (stderr: ${goodObs.stderr.trim()})`);
 
 const bad = [
   { sets: ['replicaCount=0'], field: 'replicaCount' },
@@ -22,6 +26,12 @@ const bad = [
   { sets: ['extraArgs[0]=workers=8'], field: 'extraArgs' },
   { sets: ['metrics.serviceMonitor.interval=often'], field: 'interval' },
   { valuesYaml: 'podDisruptionBudget: {enabled: true, minAvailable: -1}\n', field: 'minAvailable' },
+  { sets: ['metrics.grafanaDashboard.enabled=yes'], field: 'enabled' },
+  { sets: ['metrics.grafanaDashboard.namespace=Monitoring'], field: 'namespace' },
+  { sets: ['metrics.grafanaDashboard.label.key=not a label'], field: 'key' },
+  { sets: ['metrics.grafanaDashboard.label.value=not valid!'], field: 'value' },
+  { sets: ['metrics.grafanaDashboard.folder=x'], field: 'folder' },
+  { sets: ['metrics.prometheusRule.runbookBaseURL=git.example.com/sluice'], field: 'runbookBaseURL' },
 ];
 for (const b of bad) {
   const r = template({ sets: b.sets || [], valuesYaml: b.valuesYaml });
