@@ -5,6 +5,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -204,6 +205,83 @@ Expected<std::vector<json>, std::string> readYamlFile(const std::filesystem::pat
     return Unexpected(file.string() + ": " + documents.error());
   }
   return documents;
+}
+
+namespace {
+
+// A plain scalar YAML would read as something other than this string.
+bool needsQuotes(const std::string& s) {
+  if (s.empty()) {
+    return true;
+  }
+  std::string lower = s;
+  for (auto& c : lower) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  for (const char* typed :
+       {"true", "false", "null", "~", "yes", "no", "on", "off", ".inf", "-.inf", "+.inf", ".nan"}) {
+    if (lower == typed) {
+      return true;
+    }
+  }
+  char* end = nullptr;
+  std::strtod(s.c_str(), &end);
+  return end != nullptr && *end == '\0';
+}
+
+void emit(YAML::Emitter& out, const nlohmann::json& v) {
+  switch (v.type()) {
+    case nlohmann::json::value_t::object:
+      out << YAML::BeginMap;
+      for (const auto& [key, item] : v.items()) {
+        out << YAML::Key;
+        if (needsQuotes(key)) {
+          out << YAML::DoubleQuoted;
+        }
+        out << key << YAML::Value;
+        emit(out, item);
+      }
+      out << YAML::EndMap;
+      break;
+    case nlohmann::json::value_t::array:
+      out << YAML::BeginSeq;
+      for (const auto& item : v) {
+        emit(out, item);
+      }
+      out << YAML::EndSeq;
+      break;
+    case nlohmann::json::value_t::string: {
+      const auto& s = v.get_ref<const std::string&>();
+      if (s.find('\n') != std::string::npos) {
+        out << YAML::Literal << s;
+      } else if (needsQuotes(s)) {
+        out << YAML::DoubleQuoted << s;
+      } else {
+        out << s;
+      }
+      break;
+    }
+    case nlohmann::json::value_t::boolean:
+      out << (v.get<bool>() ? "true" : "false");
+      break;
+    case nlohmann::json::value_t::null:
+      out << YAML::Null;
+      break;
+    default:
+      out << v.dump();  // numbers exactly as JSON writes them
+      break;
+  }
+}
+
+}  // namespace
+
+std::string jsonToYaml(const nlohmann::json& value) {
+  YAML::Emitter out;
+  out.SetIndent(2);
+  out.SetSeqFormat(YAML::Block);
+  out.SetMapFormat(YAML::Block);
+  emit(out, value);
+  return std::string(out.c_str()) + "\n";
 }
 
 }  // namespace sluice::api

@@ -19,4 +19,9 @@ namespace sluice::api {
 Expected<std::vector<nlohmann::json>, std::string> yamlToJson(std::string_view text);
 Expected<std::vector<nlohmann::json>, std::string> readYamlFile(const std::filesystem::path& file);
 
+// One YAML document for `value` (block style, keys sorted as nlohmann::json keeps them). Strings
+// that would read back as something else (numbers, booleans, null, "") are quoted; multi-line
+// strings are literal blocks. yamlToJson(jsonToYaml(v)) == v.
+std::string jsonToYaml(const nlohmann::json& value);
+
 }  // namespace sluice::api

@@ -9,6 +9,7 @@
 #include <memory>
 #include <random>
 
+#include "operator/cmd/haproxy_provider.h"
 #include "operator/cmd/options.h"
 #include "operator/controllers/canary_rollout_controller.h"
 #include "operator/controllers/resources.h"
@@ -50,22 +51,6 @@ std::string leaseNamespace(const cmd::OperatorOptions& o) {
 std::string httpUri(const std::string& flag, const std::string& address) {
   auto hp = cmd::parseHostPort(flag, address);
   return "http://" + hp->host + ":" + std::to_string(hp->port);
-}
-
-render::haproxy::HaproxyProviderOptions haproxyOptions(const cmd::HaproxyOptions& o) {
-  render::haproxy::HaproxyProviderOptions h;
-  h.configPath = o.configPath;
-  h.config.weightsMapPath = o.mapDir + "/weights.map";
-  auto frontend = cmd::parseHostPort("haproxy-frontend-bind", o.frontendBind);
-  auto stats = cmd::parseHostPort("haproxy-stats-bind", o.statsBind);
-  h.config.bindAddress = frontend->host;
-  h.config.frontendPort = frontend->port;
-  h.config.exporterPort = stats->port;
-  h.config.runtimeAddress = "ipv4@" + o.runtimeAddress;
-  h.runtimeAddress = o.runtimeAddress;
-  h.masterSocket = o.masterSocket;
-  h.config.peersBind = o.peersBind;
-  return h;
 }
 
 }  // namespace
@@ -149,7 +134,8 @@ int main(int argc, char** argv) {
   providers.add(std::make_unique<render::gatewayapi::GatewayApiProvider>(
       cache, **client, controllers::kFieldManager));
   if (o.haproxy.enabled()) {
-    auto haproxy = std::make_unique<render::haproxy::HaproxyProvider>(haproxyOptions(o.haproxy));
+    auto haproxy =
+        std::make_unique<render::haproxy::HaproxyProvider>(cmd::haproxyProviderOptions(o.haproxy));
     if (auto started = haproxy->start(); !started) {
       log->warn("{}", started.error());
     }

@@ -1,5 +1,6 @@
 #include "operator/controllers/status_metrics.h"
 
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <set>
@@ -199,7 +200,20 @@ void tierLimitMetrics(const Object& tierLimit, const Object* hpa, kube::Metrics&
 void tierLimitCounts(const Object& tierLimit, const std::string& trafficPolicy,
                      const std::vector<render::TierCounts>& counts, kube::Metrics& out) {
   const Labels id = with(identity(tierLimit), "trafficpolicy", trafficPolicy);
-  for (const auto& c : counts) {
+  // Every tier of the spec has a series from the start (0 before its first request), so
+  // rate() and increase() see the first requests and refusals too.
+  std::vector<render::TierCounts> all = counts;
+  const auto& tiers = field(field(tierLimit, "spec"), "tiers");
+  if (tiers.is_array()) {
+    for (const auto& t : tiers) {
+      const std::string name = text(field(t, "name"));
+      if (!name.empty() &&
+          std::none_of(all.begin(), all.end(), [&](const auto& c) { return c.tier == name; })) {
+        all.push_back({name, 0, 0});
+      }
+    }
+  }
+  for (const auto& c : all) {
     const Labels l = with(id, "tier", c.tier);
     out.counterAdd("sluice_tierlimit_requests_total",
                    "Requests a TierLimit's tier sent to a TrafficPolicy's data plane", l,

@@ -100,7 +100,8 @@ TEST(StatusMetrics, TierLimitFloorAndHpaReplicas) {
 }
 
 TEST(StatusMetrics, TierCountsAsCounters) {
-  const Object limit = Object::parse(R"({"metadata": {"name": "tiers", "namespace": "shop"}})");
+  const Object limit = Object::parse(R"({"metadata": {"name": "tiers", "namespace": "shop"},
+    "spec": {"tiers": [{"name": "premium"}, {"name": "free"}, {"name": "standard"}]}})");
   kube::Metrics out;
   tierLimitCounts(limit, "checkout", {{"free", 120, 30}, {"premium", 80, 0}}, out);
   const auto text = out.render();

@@ -430,6 +430,9 @@ Expected<ApplyResult, ProviderError> HaproxyProvider::apply(const engine::RouteP
   }
   const auto& mapPath = options_.config.weightsMapPath;
   ApplyResult result;
+  if (options_.runtimeAddress.empty()) {
+    return result;  // no HAProxy running: the files are the output
+  }
   for (const auto& [entry, threshold] : entries) {
     const std::string value = std::to_string(threshold);
     auto live = runtime_.getMapValue(mapPath, entry);
@@ -460,6 +463,9 @@ Expected<std::optional<engine::RoutePlan>, ProviderError> HaproxyProvider::verif
       return plan;
     }
     plan = it->second;
+  }
+  if (options_.runtimeAddress.empty()) {
+    return plan;  // no HAProxy running: what the files say is what there is
   }
   std::map<std::string, std::string> live;
   for (const auto& [entry, threshold] : weightEntries(*plan)) {
@@ -527,6 +533,9 @@ Expected<std::vector<TierCounts>, ProviderError> HaproxyProvider::rateLimitCount
     }
   }
   std::map<std::string, TierCounts> byTier;
+  if (options_.runtimeAddress.empty()) {
+    tables.clear();
+  }
   for (const auto& table : tables) {
     auto shown = runtime_.command("show table " + table);
     if (!shown) {

@@ -31,6 +31,8 @@ struct HaproxyProviderOptions {
   std::string statePath;   // the plans as JSON; empty: <configPath>.plans.json
   ConfigOptions config;    // ports, runtime address, weights map path, cluster domain
   // The runtime API address for set/show map: "127.0.0.1:9999", "ipv4@..." or a socket path.
+  // Empty: no HAProxy to talk to (`kubectl sluice render`): the files are the whole output,
+  // verify() reads back what was written.
   std::string runtimeAddress;
   std::chrono::milliseconds runtimeTimeout{2000};
   std::string masterSocket;  // empty: never reload (HAProxy managed by someone else)

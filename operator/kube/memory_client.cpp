@@ -1,4 +1,4 @@
-#include "operator/test/mocks/kube/fake_client.h"
+#include "operator/kube/memory_client.h"
 
 #include <algorithm>
 #include <atomic>
@@ -96,14 +96,14 @@ struct HistoryEvent {
   WatchEvent event;
 };
 
-struct FakeClient::State {
+struct MemoryClient::State {
   mutable std::mutex mu;
   std::condition_variable cv;
   std::map<std::string, std::map<ObjectKey, Object>> store;  // resourceId -> key -> object
   int64_t rv = 100;
   int64_t compactedRv = 0;
   int64_t uid = 0;
-  std::vector<FakeAction> actions;
+  std::vector<MemoryAction> actions;
   std::deque<HistoryEvent> history;
   uint64_t closeGeneration = 0;
   uint64_t goneGeneration = 0;
@@ -128,7 +128,7 @@ struct FakeClient::State {
     return std::nullopt;
   }
 
-  void record(FakeAction a) { actions.push_back(std::move(a)); }
+  void record(MemoryAction a) { actions.push_back(std::move(a)); }
 
   void emit(const Resource& r, WatchEvent::Type type, const Object& object) {
     history.push_back({rv, resourceId(r), {type, object}});
@@ -216,7 +216,7 @@ namespace {
 
 class FakeWatchStream final : public WatchStream {
  public:
-  FakeWatchStream(std::shared_ptr<FakeClient::State> state, std::string id, std::string ns,
+  FakeWatchStream(std::shared_ptr<MemoryClient::State> state, std::string id, std::string ns,
                   WatchOptions options, int64_t fromRv, size_t position)
       : state_(std::move(state)),
         id_(std::move(id)),
@@ -278,7 +278,7 @@ class FakeWatchStream final : public WatchStream {
   }
 
  private:
-  std::shared_ptr<FakeClient::State> state_;
+  std::shared_ptr<MemoryClient::State> state_;
   std::string id_;
   std::string ns_;
   WatchOptions options_;
@@ -292,25 +292,25 @@ class FakeWatchStream final : public WatchStream {
 
 }  // namespace
 
-FakeClient::FakeClient() : state_(std::make_shared<State>()) {}
-FakeClient::~FakeClient() {
+MemoryClient::MemoryClient() : state_(std::make_shared<State>()) {}
+MemoryClient::~MemoryClient() {
   closeWatches();
 }
 
-Object FakeClient::seed(const Resource& resource, Object object) {
+Object MemoryClient::seed(const Resource& resource, Object object) {
   std::lock_guard lock(state_->mu);
   auto created = state_->createLocked(resource, std::move(object));
   return created ? *created : Object();
 }
 
-std::vector<FakeAction> FakeClient::actions() const {
+std::vector<MemoryAction> MemoryClient::actions() const {
   std::lock_guard lock(state_->mu);
   return state_->actions;
 }
 
-std::vector<FakeAction> FakeClient::writes() const {
+std::vector<MemoryAction> MemoryClient::writes() const {
   std::lock_guard lock(state_->mu);
-  std::vector<FakeAction> out;
+  std::vector<MemoryAction> out;
   for (const auto& a : state_->actions) {
     if (a.verb != "get" && a.verb != "list" && a.verb != "watch")
       out.push_back(a);
@@ -318,29 +318,29 @@ std::vector<FakeAction> FakeClient::writes() const {
   return out;
 }
 
-void FakeClient::clearActions() {
+void MemoryClient::clearActions() {
   std::lock_guard lock(state_->mu);
   state_->actions.clear();
 }
 
-void FakeClient::failNext(const std::string& verb, const std::string& plural, ApiError error,
-                          int times) {
+void MemoryClient::failNext(const std::string& verb, const std::string& plural, ApiError error,
+                            int times) {
   std::lock_guard lock(state_->mu);
   state_->failures.push_back({verb, plural, std::move(error), times});
 }
 
-void FakeClient::clearFailures() {
+void MemoryClient::clearFailures() {
   std::lock_guard lock(state_->mu);
   state_->failures.clear();
 }
 
-void FakeClient::compactHistory() {
+void MemoryClient::compactHistory() {
   std::lock_guard lock(state_->mu);
   state_->compactedRv = state_->rv;
   state_->cv.notify_all();
 }
 
-void FakeClient::expireWatches() {
+void MemoryClient::expireWatches() {
   {
     std::lock_guard lock(state_->mu);
     state_->compactedRv = state_->rv;
@@ -349,7 +349,7 @@ void FakeClient::expireWatches() {
   state_->cv.notify_all();
 }
 
-void FakeClient::closeWatches() {
+void MemoryClient::closeWatches() {
   {
     std::lock_guard lock(state_->mu);
     ++state_->closeGeneration;
@@ -357,17 +357,17 @@ void FakeClient::closeWatches() {
   state_->cv.notify_all();
 }
 
-std::string FakeClient::currentResourceVersion() const {
+std::string MemoryClient::currentResourceVersion() const {
   std::lock_guard lock(state_->mu);
   return std::to_string(state_->rv);
 }
 
-size_t FakeClient::openWatches() const {
+size_t MemoryClient::openWatches() const {
   std::lock_guard lock(state_->mu);
   return state_->openWatches;
 }
 
-Result<Object> FakeClient::get(const Resource& resource, const ObjectKey& key) {
+Result<Object> MemoryClient::get(const Resource& resource, const ObjectKey& key) {
   std::lock_guard lock(state_->mu);
   state_->record({"get", "", resource, key, Object(), "", false});
   if (auto f = state_->takeFailure("get", resource))
@@ -378,12 +378,12 @@ Result<Object> FakeClient::get(const Resource& resource, const ObjectKey& key) {
   return **found;
 }
 
-Result<Object> FakeClient::getStatus(const Resource& resource, const ObjectKey& key) {
+Result<Object> MemoryClient::getStatus(const Resource& resource, const ObjectKey& key) {
   return get(resource, key);
 }
 
-Result<ObjectList> FakeClient::list(const Resource& resource, const std::string& ns,
-                                    const ListOptions& options) {
+Result<ObjectList> MemoryClient::list(const Resource& resource, const std::string& ns,
+                                      const ListOptions& options) {
   std::lock_guard lock(state_->mu);
   state_->record({"list", "", resource, {ns, ""}, Object(), "", false});
   if (auto f = state_->takeFailure("list", resource))
@@ -418,8 +418,8 @@ Result<ObjectList> FakeClient::list(const Resource& resource, const std::string&
   return out;
 }
 
-Result<Object> FakeClient::create(const Resource& resource, const Object& object,
-                                  const CreateOptions& options) {
+Result<Object> MemoryClient::create(const Resource& resource, const Object& object,
+                                    const CreateOptions& options) {
   std::lock_guard lock(state_->mu);
   state_->record(
       {"create", "", resource, ObjectKey::of(object), object, options.fieldManager, false});
@@ -431,8 +431,8 @@ Result<Object> FakeClient::create(const Resource& resource, const Object& object
   return state_->createLocked(resource, std::move(copy));
 }
 
-Result<Object> FakeClient::update(const Resource& resource, const Object& object,
-                                  const UpdateOptions& options) {
+Result<Object> MemoryClient::update(const Resource& resource, const Object& object,
+                                    const UpdateOptions& options) {
   std::lock_guard lock(state_->mu);
   auto key = ObjectKey::of(object);
   state_->record({"update", "", resource, key, object, options.fieldManager, false});
@@ -459,8 +459,8 @@ Result<Object> FakeClient::update(const Resource& resource, const Object& object
   return state_->commitLocked(resource, key, std::move(next));
 }
 
-Result<Object> FakeClient::updateStatus(const Resource& resource, const Object& object,
-                                        const UpdateOptions& options) {
+Result<Object> MemoryClient::updateStatus(const Resource& resource, const Object& object,
+                                          const UpdateOptions& options) {
   std::lock_guard lock(state_->mu);
   auto key = ObjectKey::of(object);
   state_->record({"update", "status", resource, key, object, options.fieldManager, false});
@@ -482,8 +482,8 @@ Result<Object> FakeClient::updateStatus(const Resource& resource, const Object& 
   return state_->commitLocked(resource, key, std::move(next));
 }
 
-Result<Object> FakeClient::patch(const Resource& resource, const ObjectKey& key,
-                                 const Object& mergePatch, const PatchOptions& options) {
+Result<Object> MemoryClient::patch(const Resource& resource, const ObjectKey& key,
+                                   const Object& mergePatch, const PatchOptions& options) {
   std::lock_guard lock(state_->mu);
   state_->record({"patch", "", resource, key, mergePatch, options.fieldManager, false});
   if (auto f = state_->takeFailure("patch", resource))
@@ -499,8 +499,8 @@ Result<Object> FakeClient::patch(const Resource& resource, const ObjectKey& key,
   return state_->commitLocked(resource, ObjectKey::of(**found), std::move(next));
 }
 
-Result<Object> FakeClient::patchStatus(const Resource& resource, const ObjectKey& key,
-                                       const Object& mergePatch, const PatchOptions& options) {
+Result<Object> MemoryClient::patchStatus(const Resource& resource, const ObjectKey& key,
+                                         const Object& mergePatch, const PatchOptions& options) {
   std::lock_guard lock(state_->mu);
   state_->record({"patch", "status", resource, key, mergePatch, options.fieldManager, false});
   if (auto f = state_->takeFailure("patch_status", resource))
@@ -517,8 +517,8 @@ Result<Object> FakeClient::patchStatus(const Resource& resource, const ObjectKey
   return state_->commitLocked(resource, ObjectKey::of(**found), std::move(next));
 }
 
-Result<Object> FakeClient::apply(const Resource& resource, const Object& object,
-                                 const ApplyOptions& options) {
+Result<Object> MemoryClient::apply(const Resource& resource, const Object& object,
+                                   const ApplyOptions& options) {
   std::lock_guard lock(state_->mu);
   auto key = ObjectKey::of(object);
   state_->record({"apply", "", resource, key, object, options.fieldManager, options.force});
@@ -543,8 +543,8 @@ Result<Object> FakeClient::apply(const Resource& resource, const Object& object,
   return state_->commitLocked(resource, key, std::move(next));
 }
 
-Result<Object> FakeClient::applyStatus(const Resource& resource, const Object& object,
-                                       const ApplyOptions& options) {
+Result<Object> MemoryClient::applyStatus(const Resource& resource, const Object& object,
+                                         const ApplyOptions& options) {
   std::lock_guard lock(state_->mu);
   auto key = ObjectKey::of(object);
   state_->record({"apply", "status", resource, key, object, options.fieldManager, options.force});
@@ -567,8 +567,8 @@ Result<Object> FakeClient::applyStatus(const Resource& resource, const Object& o
   return state_->commitLocked(resource, key, std::move(next));
 }
 
-Status FakeClient::remove(const Resource& resource, const ObjectKey& key,
-                          const DeleteOptions& options) {
+Status MemoryClient::remove(const Resource& resource, const ObjectKey& key,
+                            const DeleteOptions& options) {
   std::lock_guard lock(state_->mu);
   state_->record({"delete", "", resource, key, Object(), "", false});
   if (auto f = state_->takeFailure("delete", resource))
@@ -599,9 +599,9 @@ Status FakeClient::remove(const Resource& resource, const ObjectKey& key,
   return {};
 }
 
-Result<std::unique_ptr<WatchStream>> FakeClient::watch(const Resource& resource,
-                                                       const std::string& ns,
-                                                       const WatchOptions& options) {
+Result<std::unique_ptr<WatchStream>> MemoryClient::watch(const Resource& resource,
+                                                         const std::string& ns,
+                                                         const WatchOptions& options) {
   int64_t fromRv = 0;
   size_t position = 0;
   {
