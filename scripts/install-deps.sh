@@ -13,7 +13,7 @@ packages=(
 )
 $build_only || packages+=(
   ccache clang-format libgtest-dev libgmock-dev libbenchmark-dev
-  haproxy prometheus hey wrk curl openssl unzip python3-yaml
+  haproxy prometheus hey wrk curl openssl unzip python3-yaml tmux
 )
 
 missing=()
