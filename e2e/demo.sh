@@ -219,5 +219,14 @@ done
 echo "  kube-controller-manager's HPA controller: Deployment checkout at $(kubectl get deployment \
   checkout -o jsonpath='{.spec.replicas}') replicas (was 1)"
 
+bold "kubectl sluice (the plugin, $build/operator/plugin on PATH)"
+export PATH="$build/operator/plugin:$PATH"
+echo "$ kubectl sluice get"
+kubectl sluice get
+echo "$ kubectl sluice status tp/checkout"
+kubectl sluice status tp/checkout | sed -n '1,12p'
+echo "$ kubectl sluice promote payment-api-v3   (does not apply: it rolled back)"
+kubectl sluice promote payment-api-v3 || echo "  (exit code $?)"
+
 echo "Operator: $(ps -o rss=,time= -p "$(cat "$dir/pids/operator.pid")" | awk '{printf "RSS %.1f MiB, CPU time %s", $1/1024, $2}')"
 bold "Demo finished"
