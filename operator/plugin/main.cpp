@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -261,6 +262,7 @@ int runStatus(const Global& g, const std::vector<std::string>& args, bool watch,
   const bool terminal = isatty(STDOUT_FILENO) != 0;
   std::string lastLine;
   bool seen = false;
+  bool firstFrame = true;
   while (true) {
     auto s = snapshot(*c, *t->first, t->second);
     const auto now = sluice::SystemClock().now();
@@ -278,12 +280,21 @@ int runStatus(const Global& g, const std::vector<std::string>& args, bool watch,
       return kOk;
     }
     if (terminal) {
-      // Redraw in place: home, clear, the screen.
-      std::cout << "\x1b[H\x1b[2J"
-                << plugin::statusScreen(s->object, s->events, s->related ? &*s->related : nullptr,
-                                        now)
-                << "\n(watching every " << interval.count() / 1000.0 << "s; Ctrl-C to stop)\n"
-                << std::flush;
+      // Redraw in place: cursor home, each line overwritten and cleared to its end, then the
+      // rest of the screen cleared. The whole screen is cleared only before the first frame:
+      // terminals that keep a cleared screen (tmux's scroll-on-clear, VTE) would otherwise push
+      // a copy of the screen into the scrollback at every redraw.
+      std::ostringstream screen;
+      screen << plugin::statusScreen(s->object, s->events, s->related ? &*s->related : nullptr, now)
+             << "\n(watching every " << interval.count() / 1000.0 << "s; Ctrl-C to stop)\n";
+      std::string frame = firstFrame ? "\x1b[H\x1b[2J" : "\x1b[H";
+      firstFrame = false;
+      std::istringstream lines(screen.str());
+      for (std::string line; std::getline(lines, line);) {
+        frame += line + "\x1b[K\n";
+      }
+      frame += "\x1b[J";
+      std::cout << frame << std::flush;
     } else {
       // Piped: one plain line whenever something changed.
       const auto line = plugin::summaryLine(s->object);

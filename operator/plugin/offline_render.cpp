@@ -75,19 +75,29 @@ void serviceRefs(const Object& node, const std::string& key, std::map<std::strin
   }
 }
 
-// What a server would not have a user write, and what differs per run.
-void tidy(Object& object) {
+// What a server would not have a user write, and what differs per run. Returns the owning CR
+// ("CanaryRollout shop/pay"), or "".
+std::string tidy(Object& object) {
   auto& meta = object["metadata"];
   for (const char* field :
        {"uid", "resourceVersion", "generation", "creationTimestamp", "managedFields"}) {
     meta.erase(field);
   }
+  std::string owner;
   if (meta.contains("ownerReferences")) {
-    for (auto& ref : meta["ownerReferences"]) {
-      ref.erase("uid");  // the CR's uid in a cluster; unknown here
+    const auto& refs = meta["ownerReferences"];
+    if (refs.is_array() && !refs.empty()) {
+      owner = refs[0].value("kind", "") + " " + meta.value("namespace", "") + "/" +
+              refs[0].value("name", "");
     }
+    // An owner reference needs the CR's uid, which exists only once the CR is in a cluster: the
+    // API server refuses one without it (metadata.ownerReferences.uid: must not be empty), and
+    // a made-up uid would have the garbage collector delete the object. The operator adds it
+    // when it takes the object over; the sluice.dev/owner label names the CR meanwhile.
+    meta.erase("ownerReferences");
   }
   object.erase("status");
+  return owner;
 }
 
 std::string describe(const std::string& kind, const std::string& ns, const std::string& name) {
@@ -246,7 +256,7 @@ RenderOutput renderOffline(const RenderInput& input) {
       if (!item.contains("kind")) {
         item["kind"] = resource.kind;
       }
-      tidy(item);
+      output.owners.push_back(tidy(item));
       output.objects.push_back(std::move(item));
     }
   }
@@ -272,15 +282,10 @@ RenderOutput renderOffline(const RenderInput& input) {
 
 std::string toYamlStream(const RenderOutput& output) {
   std::string out;
-  for (const auto& object : output.objects) {
-    const auto& meta = object["metadata"];
-    std::string source;
-    const auto& refs = meta.value("ownerReferences", Object::array());
-    if (!refs.empty()) {
-      source = "# Source: " + refs[0].value("kind", "") + " " + meta.value("namespace", "") + "/" +
-               refs[0].value("name", "") + "\n";
-    }
-    out += "---\n" + source + api::jsonToYaml(object);
+  for (std::size_t i = 0; i < output.objects.size(); ++i) {
+    const std::string owner = i < output.owners.size() ? output.owners[i] : "";
+    out += "---\n" + (owner.empty() ? "" : "# Source: " + owner + "\n") +
+           api::jsonToYaml(output.objects[i]);
   }
   if (!output.haproxyConfig.empty()) {
     const Object configMap = {

@@ -31,6 +31,7 @@ struct RenderProblem {
 
 struct RenderOutput {
   std::vector<kube::Object> objects;    // HTTPRoutes, BackendTrafficPolicies, HPAs
+  std::vector<std::string> owners;      // the CR each of `objects` is for ("CanaryRollout ns/n")
   std::string haproxyConfig;            // empty when no CR uses the haproxy provider
   std::string haproxyMap;               // the weights map haproxy.cfg reads
   std::vector<RenderProblem> problems;  // CRs the operator would refuse, and why

@@ -221,8 +221,14 @@ std::string canaryScreen(const Object& rollout, Clock::TimePoint now) {
   std::string out;
   const std::string phase = text(at(status, "phase"));
   const auto weight = integer(at(status, "canaryWeight"));
-  out += "Canary:   " + text(at(at(spec, "canary"), "name")) +
-         "   Stable: " + text(at(at(spec, "stable"), "name"));
+  // spec.canary/spec.stable are {serviceRef: {name, port}} (crds/); a bare name is accepted
+  // too.
+  const auto service = [&](const char* side) {
+    const auto& ref = at(spec, side);
+    const auto name = text(at(at(ref, "serviceRef"), "name"));
+    return name.empty() ? text(at(ref, "name")) : name;
+  };
+  out += "Canary:   " + service("canary") + "   Stable: " + service("stable");
   if (const auto& rev = at(status, "canaryRevision"); rev.is_string()) {
     out += "   Revision: " + rev.get<std::string>();
   }

@@ -40,6 +40,7 @@ TEST(OfflineRender, CanaryRolloutBecomesItsHttpRouteAtTheFirstStep) {
   const std::string yaml = toYamlStream(out);
   // Whichever provider the sample names, the canary's Service gets the first step's weight.
   EXPECT_NE(yaml.find("payment-api-canary"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("# Source: CanaryRollout default/payment-api\n"), std::string::npos) << yaml;
   EXPECT_FALSE(out.notes.empty());  // its Services were assumed
   // The stream reads back as YAML, object by object.
   auto docs = api::yamlToJson(yaml);
@@ -47,6 +48,8 @@ TEST(OfflineRender, CanaryRolloutBecomesItsHttpRouteAtTheFirstStep) {
   EXPECT_EQ(docs->size(), out.objects.size() + (out.haproxyConfig.empty() ? 0 : 1));
   for (const auto& d : *docs) {
     EXPECT_FALSE(d["metadata"].contains("uid")) << d.dump();
+    // No owner reference: without the CR's uid the API server would refuse the object.
+    EXPECT_FALSE(d["metadata"].contains("ownerReferences")) << d.dump();
     EXPECT_FALSE(d.contains("status")) << d.dump();
   }
 }

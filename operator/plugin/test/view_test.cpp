@@ -16,7 +16,8 @@ Object rollout(const std::string& phase, const char* ready = "False") {
     "kind": "CanaryRollout",
     "metadata": {"name": "pay", "namespace": "shop", "generation": 2,
                  "creationTimestamp": "2026-11-26T11:55:00Z"},
-    "spec": {"stable": {"name": "pay-stable"}, "canary": {"name": "pay-canary"},
+    "spec": {"stable": {"serviceRef": {"name": "pay-stable", "port": 80}},
+             "canary": {"serviceRef": {"name": "pay-canary", "port": 80}},
              "steps": [10, 50, 100], "stepInterval": "1m",
              "analysis": {"failureLimit": 2,
                           "metrics": [{"name": "error-rate", "query": "q",
@@ -74,6 +75,7 @@ TEST(View, HealthFollowsWhatGitOpsToolsShow) {
 TEST(View, CanaryScreenShowsStepMetricsAndTimeToNextStep) {
   const auto screen = statusScreen(rollout("Progressing"), {}, nullptr, kNow);
   EXPECT_NE(screen.find("CanaryRollout shop/pay"), std::string::npos) << screen;
+  EXPECT_NE(screen.find("Canary:   pay-canary   Stable: pay-stable"), std::string::npos) << screen;
   EXPECT_NE(screen.find("Step:     2/3"), std::string::npos) << screen;
   EXPECT_NE(screen.find("50%"), std::string::npos) << screen;
   EXPECT_NE(screen.find("Next step: in 30s"), std::string::npos) << screen;
