@@ -1,4 +1,4 @@
-// kubectl-sluice: the kubectl plugin for Sluice (`kubectl sluice ...`). See README.md here.
+// kubectl-sluice: the kubectl plugin for Sluice (`kubectl sluice ...`). See docs/kubectl-sluice.md.
 
 #include <unistd.h>
 
@@ -296,14 +296,16 @@ int runStatus(const Global& g, const std::vector<std::string>& args, bool watch,
       frame += "\x1b[J";
       std::cout << frame << std::flush;
     } else {
-      // Piped: one plain line whenever something changed.
-      const auto line = plugin::summaryLine(s->object);
-      if (line != lastLine) {
+      // Piped: one plain line whenever something changed (a metric's value moving at each
+      // analysis is not a change; its verdict is).
+      const auto key = plugin::summaryLine(s->object, false);
+      if (key != lastLine) {
+        const auto line = plugin::summaryLine(s->object);
         const auto stamp = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
         char when[16];
         std::strftime(when, sizeof when, "%H:%M:%S", std::gmtime(&stamp));
         std::cout << when << " " << line << "\n" << std::flush;
-        lastLine = line;
+        lastLine = key;
       }
     }
     std::this_thread::sleep_for(interval);

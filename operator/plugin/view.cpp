@@ -77,6 +77,10 @@ std::size_t stepCount(const Object& rollout) {
 
 std::string stepText(const Object& rollout) {
   const auto& status = at(rollout, "status");
+  if (text(at(status, "phase")) == "Succeeded") {
+    // Promoted or done: the step it ended at says little; the weight says it all.
+    return "complete, " + std::to_string(integer(at(status, "canaryWeight"))) + "% canary";
+  }
   return "step " + std::to_string(integer(at(status, "currentStep")) + 1) + "/" +
          std::to_string(stepCount(rollout)) + ", " +
          std::to_string(integer(at(status, "canaryWeight"))) + "% canary";
@@ -566,7 +570,7 @@ std::string statusScreen(const Object& object, const std::vector<Object>& events
   return out;
 }
 
-std::string summaryLine(const Object& object) {
+std::string summaryLine(const Object& object, bool withValues) {
   const auto& meta = at(object, "metadata");
   std::string line = kindOf(object) + " " + text(at(meta, "namespace")) + "/" +
                      text(at(meta, "name")) + " " + statusOf(object) + " " + healthOf(object);
@@ -577,8 +581,8 @@ std::string summaryLine(const Object& object) {
   const auto& results = at(at(status, "analysis"), "metrics");
   if (results.is_array()) {
     for (const auto& r : results) {
-      line +=
-          " " + text(at(r, "name")) + "=" + number(at(r, "value")) + ":" + text(at(r, "result"));
+      line += " " + text(at(r, "name")) + (withValues ? "=" + number(at(r, "value")) : "") + ":" +
+              text(at(r, "result"));
     }
   }
   const auto& backends = at(status, "backends");

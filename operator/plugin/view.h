@@ -46,8 +46,9 @@ std::string table(const std::vector<Row>& rows, bool withNamespace);
 // last; `related` is what the screen adds from other objects (a TierLimit's HPA), or null.
 std::string statusScreen(const kube::Object& object, const std::vector<kube::Object>& events,
                          const kube::Object* related, Clock::TimePoint now);
-// One line for `status --watch` when not on a terminal: what changed is what is printed.
-std::string summaryLine(const kube::Object& object);
+// One line for `status --watch` when not on a terminal. Without values, the metrics' verdicts
+// only: what decides whether something changed (a metric's value moves at every analysis).
+std::string summaryLine(const kube::Object& object, bool withValues = true);
 
 // Seconds in a Go-style duration as the CRDs carry them ("30s", "1m30s", "2h"); nullopt if it
 // is not one.

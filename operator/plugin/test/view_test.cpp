@@ -146,6 +146,16 @@ TEST(View, SummaryLineChangesWithWhatMatters) {
   b["status"]["canaryWeight"] = 100;
   EXPECT_NE(summaryLine(a), summaryLine(b));
   EXPECT_NE(summaryLine(a).find("error-rate=0.012:Pass"), std::string::npos) << summaryLine(a);
+  // A value moving is not a change; a verdict is.
+  auto c = a;
+  c["status"]["analysis"]["metrics"][0]["value"] = 0.02;
+  EXPECT_EQ(summaryLine(a, false), summaryLine(c, false));
+  c["status"]["analysis"]["metrics"][0]["result"] = "Fail";
+  EXPECT_NE(summaryLine(a, false), summaryLine(c, false));
+  auto done = a;
+  done["status"]["phase"] = "Succeeded";
+  done["status"]["canaryWeight"] = 100;
+  EXPECT_EQ(detailOf(done), "complete, 100% canary");
 }
 
 TEST(View, Durations) {
