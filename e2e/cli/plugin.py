@@ -233,7 +233,7 @@ def scenario(build_dir):
         log(f"stack up in {time.monotonic() - started:.1f}s")
         # The main rollout under traffic, a second one without (its piped lines stay the same
         # until something changes), a TrafficPolicy with a TierLimit; 10 minutes a step.
-        s.start_canary("cli", HOST, "10m")
+        s.start_canary("cli", HOST, "10m", rate=160)  # 8 req/s on the canary: minRequests 5 a second
         s.apply_template("rollout.yaml.tmpl", ROLLOUT_NAME="cli-two", HOSTNAME=HOST_TWO,
                          STEP_INTERVAL="10m", MIN_REQUESTS="5")
         tl.services(s)
@@ -244,14 +244,16 @@ def scenario(build_dir):
         offline_checks(c)
         log(f"offline checks (render, help, completion script) in {time.monotonic() - t:.1f}s")
 
-        # Analysis has run with values for both metrics.
+        # Analysis has passed with values for both metrics (the first runs, while traffic
+        # starts, may be Inconclusive: too few requests).
         def analysed(st):
             metrics = st.get("analysis", {}).get("metrics", [])
             return (st.get("phase") == "Progressing" and st.get("canaryWeight") == 5 and
-                    all(any(m.get("name") == n and "value" in m for m in metrics)
+                    all(any(m.get("name") == n and "value" in m and m.get("result") == "Pass"
+                            for m in metrics)
                         for n in ("error-rate", "latency-p99")))
         st = s.wait_status("cli", analysed, 40,
-                           "rollout cli Progressing at 5 % with both metrics measured")
+                           "rollout cli Progressing at 5 % with both metrics passing")
         s.wait_status("cli-two", lambda st: st.get("phase") == "Progressing", 20,
                       "cli-two Progressing")
         tl.wait_enforced(s, "cli-tl", timeout=30)
