@@ -164,7 +164,7 @@ std::string limitsTable(const std::string& route, const std::string& tier) {
   return route + ":limits:" + tier;
 }
 std::string dailyTable(const std::string& route) {
-  return route + ":limits:daily";
+  return route + ":daily";  // not "<route>:limits:<x>": a tier may be called "daily"
 }
 
 }  // namespace

@@ -36,7 +36,7 @@
 // keep per-customer state in stick tables: one per tier ("<route>:limits:<tier>", tracked as
 // sc0) holding the customer's token bucket (gpt0: the theoretical arrival time of GCRA, in
 // µs of wall-clock time modulo 2^32) and requests in flight (conn_cur), and one for the daily
-// quota ("<route>:limits:daily", sc1) keyed "<day>:<tier>:<customer>" so a new local day
+// quota ("<route>:daily", sc1) keyed "<day>:<tier>:<customer>" so a new local day
 // starts new counters (gpc0). The third tracker, sc2, counts per tier in
 // "<route>:tiercounts" (key: the tier; http_req_cnt: its requests, gpc0: its 429s), which
 // rateLimitCounts() reads back through the runtime API. Only accepted requests

@@ -245,6 +245,14 @@ TEST(HaproxyConfig, RealHaproxyAcceptsRateLimits) {
   plans[1].routes[0].resilience.reset();
   plans[0].routes[0].rateLimits = checkoutLimits();
   EXPECT_EQ(haproxyRejects(plans, "limits-3"), "");
+  // Tiers may be called anything, even what the route's other tables are called.
+  auto named = limitedPlans();
+  auto& tiers = named[1].routes[0].rateLimits->tiers;
+  ASSERT_GE(tiers.size(), 2u);
+  tiers[0].name = "daily";
+  tiers[1].name = "tiercounts";
+  named[1].routes[0].rateLimits->defaultTier = "daily";
+  EXPECT_EQ(haproxyRejects(named, "limits-4"), "");
 }
 
 // HAProxy starts before the first rollout exists: no routes is a valid config whose frontend

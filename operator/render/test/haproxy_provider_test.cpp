@@ -532,8 +532,8 @@ TEST_F(HaproxyProviderTest, RateLimitsCountPerCustomerAndSurviveAReloadAndAResta
   EXPECT_EQ(provider().stats().reloads, reloads + 1);
   RuntimeClient runtime(stack_->options.runtimeAddress);
   const auto dayCount = [&] {
-    auto table = runtime.command("show table " +
-                                 backendName(limited.owner, limited.routes[0], "limits:daily"));
+    auto table =
+        runtime.command("show table " + backendName(limited.owner, limited.routes[0], "daily"));
     const auto at = table ? table->find(":free:alice ") : std::string::npos;
     return at == std::string::npos ? -1 : std::stoi(table->substr(table->find("gpc0=", at) + 5));
   };
