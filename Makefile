@@ -2,13 +2,17 @@
 # the README promises; each installs what it needs and is safe to run again.
 BUILD_DIR ?= build
 ASAN_BUILD_DIR ?= build-asan
+FUZZ_BUILD_DIR ?= build-fuzz
+# Seconds each libFuzzer target runs: `make fuzz`, and the short pass in `make test`.
+FUZZ_SECONDS ?= 120
+FUZZ_SMOKE_SECONDS ?= 8
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 # Let ccache share objects between clones at different paths (CI clones afresh each time).
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all deps node-deps k8s configure build test unit e2e asan format check-format bench demo clean
+.PHONY: all deps node-deps k8s configure build test unit e2e asan fuzz format check-format bench demo clean
 
 all: build
 
@@ -40,6 +44,8 @@ test: check-format build node-deps k8s
 	  { cat $(BUILD_DIR)/bench-smoke.log; exit 1; }
 	@echo "benchmarks (smoke mode): ok"
 	@$(MAKE) --no-print-directory asan
+	@scripts/fuzz.sh $(CURDIR)/$(FUZZ_BUILD_DIR) $(FUZZ_SMOKE_SECONDS) watch_decode \
+	  prometheus_response kubeconfig units
 
 unit: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L unit
@@ -55,6 +61,10 @@ asan: deps
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/cmake/lsan.supp \
 	  ctest --output-on-failure -j $(JOBS) -L unit
 
+# The libFuzzer targets (clang), each for FUZZ_SECONDS from its committed corpus.
+fuzz: deps
+	@scripts/fuzz.sh $(CURDIR)/$(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
+
 format:
 	@git ls-files '*.cpp' '*.h' | xargs -r clang-format -i
 
@@ -68,4 +78,4 @@ demo: build node-deps k8s
 	@e2e/demo.sh $(BUILD_DIR)
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(FUZZ_BUILD_DIR)

@@ -20,6 +20,15 @@ if(SLUICE_SANITIZE)
                                                   -fno-omit-frame-pointer)
   target_link_options(sluice_options INTERFACE -fsanitize=address,undefined)
 endif()
+if(SLUICE_FUZZ)
+  # libFuzzer (clang): every Sluice object is instrumented for coverage and checked by
+  # ASan/UBSan; operator/fuzz links the fuzzer's main into each target.
+  target_compile_options(sluice_options INTERFACE -fsanitize=fuzzer-no-link,address,undefined
+                                                  -fno-sanitize=vptr
+                                                  -fno-sanitize-recover=undefined
+                                                  -fno-omit-frame-pointer)
+  target_link_options(sluice_options INTERFACE -fsanitize=address,undefined)
+endif()
 
 # sluice_add_unit_test(NAME SOURCES... LIBS...): one gtest binary, each test registered in
 # CTest with the label `unit`.

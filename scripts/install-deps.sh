@@ -12,7 +12,7 @@ packages=(
   libcpprest-dev libyaml-cpp-dev nlohmann-json3-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev
 )
 $build_only || packages+=(
-  ccache clang-format libgtest-dev libgmock-dev libbenchmark-dev
+  ccache clang-format clang libclang-rt-14-dev libgtest-dev libgmock-dev libbenchmark-dev
   haproxy prometheus hey wrk curl openssl unzip python3-yaml tmux
 )
 

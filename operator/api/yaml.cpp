@@ -144,7 +144,22 @@ json resolvePlainScalar(const std::string& s) {
   return s;
 }
 
-json convert(const YAML::Node& node) {
+// What a document may expand to: aliases are copied into the JSON, so a few lines of anchors
+// can stand for billions of nodes ("billion laughs"). Real CRs are far below both limits.
+constexpr std::size_t kMaxNodes = 1'000'000;
+constexpr int kMaxDepth = 200;
+
+struct TooLarge {
+  std::string message;
+};
+
+json convert(const YAML::Node& node, std::size_t& nodes, int depth) {
+  if (++nodes > kMaxNodes) {
+    throw TooLarge{"more than " + std::to_string(kMaxNodes) + " nodes once aliases are expanded"};
+  }
+  if (depth > kMaxDepth) {
+    throw TooLarge{"nested deeper than " + std::to_string(kMaxDepth) + " levels"};
+  }
   switch (node.Type()) {
     case YAML::NodeType::Undefined:
     case YAML::NodeType::Null:
@@ -161,14 +176,14 @@ json convert(const YAML::Node& node) {
     case YAML::NodeType::Sequence: {
       json out = json::array();
       for (const auto& item : node) {
-        out.push_back(convert(item));
+        out.push_back(convert(item, nodes, depth + 1));
       }
       return out;
     }
     case YAML::NodeType::Map: {
       json out = json::object();
       for (const auto& entry : node) {
-        out[entry.first.as<std::string>()] = convert(entry.second);
+        out[entry.first.as<std::string>()] = convert(entry.second, nodes, depth + 1);
       }
       return out;
     }
@@ -182,7 +197,8 @@ Expected<std::vector<json>, std::string> yamlToJson(std::string_view text) {
   try {
     std::vector<json> out;
     for (const auto& document : YAML::LoadAll(std::string(text))) {
-      json converted = convert(document);
+      std::size_t nodes = 0;
+      json converted = convert(document, nodes, 0);
       if (!converted.is_null()) {
         out.push_back(std::move(converted));
       }
@@ -190,6 +206,8 @@ Expected<std::vector<json>, std::string> yamlToJson(std::string_view text) {
     return out;
   } catch (const YAML::Exception& e) {
     return Unexpected(std::string("invalid YAML: ") + e.what());
+  } catch (const TooLarge& e) {
+    return Unexpected("YAML document too large: " + e.message);
   }
 }
 

@@ -47,6 +47,18 @@ std::string truncated(std::string text) {
   return text;
 }
 
+// A string member of an answer, or `fallback` when it is absent or not a string (a body that
+// lies about its types must give an error, not an exception).
+std::string stringOr(const nlohmann::json& object, const char* key, std::string fallback) {
+  if (object.is_object()) {
+    auto it = object.find(key);
+    if (it != object.end() && it->is_string()) {
+      return it->get<std::string>();
+    }
+  }
+  return fallback;
+}
+
 // A sample value is a string: "0.5", "NaN", "+Inf", "-Inf".
 Expected<double, QueryError> sampleValue(const nlohmann::json& sample) {
   if (!sample.is_array() || sample.size() != 2 || !sample[1].is_string()) {
@@ -72,8 +84,8 @@ Expected<double, QueryError> parseSuccess(const nlohmann::json& body) {
     return fail(QueryErrorKind::BadResponse, "response has no \"status\"");
   }
   if (*status == "error") {
-    return fail(QueryErrorKind::PrometheusError, body.value("error", std::string("(no message)")),
-                0, body.value("errorType", std::string()));
+    return fail(QueryErrorKind::PrometheusError, stringOr(body, "error", "(no message)"), 0,
+                stringOr(body, "errorType", ""));
   }
   if (*status != "success") {
     return fail(QueryErrorKind::BadResponse, "unknown status " + status->dump());
@@ -136,26 +148,7 @@ class HttpQueryClient final : public QueryClient {
       return fail(QueryErrorKind::Unreachable, e.what());
     }
 
-    const int code = response.status_code();
-    nlohmann::json json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-    if (code >= 400) {
-      std::string errorType;
-      std::string message = "HTTP " + std::to_string(code);
-      if (json.is_object()) {
-        errorType = json.value("errorType", std::string());
-        if (json.contains("error") && json["error"].is_string()) {
-          message += ": " + json["error"].get<std::string>();
-        }
-      } else if (!body.empty()) {
-        message += ": " + truncated(body);
-      }
-      return fail(QueryErrorKind::HttpStatus, std::move(message), code, std::move(errorType));
-    }
-    if (!json.is_object()) {
-      return fail(QueryErrorKind::BadResponse,
-                  "HTTP " + std::to_string(code) + " body is not JSON: " + truncated(body));
-    }
-    return parseSuccess(json);
+    return parseQueryResponse(response.status_code(), body);
   }
 
  private:
@@ -170,6 +163,29 @@ class HttpQueryClient final : public QueryClient {
 };
 
 }  // namespace
+
+Expected<double, QueryError> parseQueryResponse(int code, std::string_view text) {
+  const std::string body(text);
+  nlohmann::json json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (code >= 400) {
+    std::string errorType;
+    std::string message = "HTTP " + std::to_string(code);
+    if (json.is_object()) {
+      errorType = stringOr(json, "errorType", "");
+      if (json.contains("error") && json["error"].is_string()) {
+        message += ": " + json["error"].get<std::string>();
+      }
+    } else if (!body.empty()) {
+      message += ": " + truncated(body);
+    }
+    return fail(QueryErrorKind::HttpStatus, std::move(message), code, std::move(errorType));
+  }
+  if (!json.is_object()) {
+    return fail(QueryErrorKind::BadResponse,
+                "HTTP " + std::to_string(code) + " body is not JSON: " + truncated(body));
+  }
+  return parseSuccess(json);
+}
 
 const char* toString(QueryErrorKind kind) {
   switch (kind) {

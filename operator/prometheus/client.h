@@ -53,6 +53,10 @@ struct HttpQueryClientOptions {
   std::chrono::milliseconds timeout{std::chrono::seconds{5}};
 };
 
+// An instant query's answer: the HTTP status and body as Prometheus (or whatever answered)
+// sent them, turned into the one value or the error that says what was wrong. Never throws.
+Expected<double, QueryError> parseQueryResponse(int httpStatus, std::string_view body);
+
 // Fails with InvalidAddress when the address is not an absolute http(s) URI.
 Expected<std::unique_ptr<QueryClient>, QueryError> makeHttpQueryClient(
     const HttpQueryClientOptions& options);

@@ -87,5 +87,26 @@ TEST(YamlToJson, ReportsSyntaxErrors) {
   EXPECT_NE(missing.error().find("cannot read /nonexistent/sluice.yaml"), std::string::npos);
 }
 
+// Found by operator/fuzz/cr_parse: anchors and aliases expanded without bound ran the process
+// out of memory (`kubectl sluice render -f` of a hostile file).
+TEST(YamlToJson, AliasExpansionIsBounded) {
+  std::string bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  char prev = 'a';
+  for (char c = 'b'; c <= 'i'; ++c, ++prev) {
+    bomb += std::string(1, c) + ": &" + c + " [*" + prev + ", *" + prev + ", *" + prev + ", *" +
+            prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev +
+            ", *" + prev + "]\n";
+  }
+  auto docs = yamlToJson(bomb);  // 10^9 nodes if expanded
+  ASSERT_FALSE(docs.hasValue());
+  EXPECT_NE(docs.error().find("too large"), std::string::npos) << docs.error();
+  auto deep = yamlToJson(std::string(300, '[') + std::string(300, ']'));
+  ASSERT_FALSE(deep.hasValue());
+  // Ordinary anchors still work.
+  auto fine = yamlToJson("base: &b {port: 80}\nstable: *b\n");
+  ASSERT_TRUE(fine.hasValue()) << fine.error();
+  EXPECT_EQ((*fine)[0]["stable"]["port"], 80);
+}
+
 }  // namespace
 }  // namespace sluice::api

@@ -261,3 +261,27 @@ TEST(ClientAddress, RejectsNonHttpAddresses) {
 
 }  // namespace
 }  // namespace sluice::prometheus
+
+namespace sluice::prometheus {
+namespace {
+
+// Found by operator/fuzz/prometheus_response: members of the wrong type threw out of the
+// parser (and out of the reconcile). Whatever answers, the result is a value or an error.
+TEST(ParseQueryResponse, LyingTypesAreErrorsNotExceptions) {
+  auto a = parseQueryResponse(200, R"({"status":"error","error":5,"errorType":[1]})");
+  ASSERT_FALSE(a.hasValue());
+  EXPECT_EQ(a.error().kind, QueryErrorKind::PrometheusError);
+  EXPECT_NE(a.error().message.find("no message"), std::string::npos) << a.error().message;
+  auto b = parseQueryResponse(500, R"({"errorType":7,"error":{"x":1}})");
+  ASSERT_FALSE(b.hasValue());
+  EXPECT_EQ(b.error().kind, QueryErrorKind::HttpStatus);
+  EXPECT_EQ(b.error().httpStatus, 500);
+  auto c = parseQueryResponse(200, R"({"status":"success","data":{"resultType":"vector",)"
+                                   R"("result":[{"value":[1,"0.25"]}]}})");
+  ASSERT_TRUE(c.hasValue());
+  EXPECT_EQ(*c, 0.25);
+  EXPECT_FALSE(parseQueryResponse(200, "<html>").hasValue());
+}
+
+}  // namespace
+}  // namespace sluice::prometheus
