@@ -6,6 +6,7 @@
 #include <optional>
 #include <sstream>
 
+#include "operator/api/units.h"
 #include "operator/common/rfc3339.h"
 
 namespace sluice::plugin {
@@ -608,39 +609,11 @@ std::string progressBar(int percent, int width) {
 }
 
 std::optional<std::int64_t> durationSeconds(const std::string& text) {
-  std::int64_t total = 0;
-  std::size_t i = 0;
-  if (text.empty()) {
+  auto d = api::parseDuration(text);  // the parser the CRDs' durations go through
+  if (!d) {
     return std::nullopt;
   }
-  while (i < text.size()) {
-    std::size_t j = i;
-    while (j < text.size() && std::isdigit(static_cast<unsigned char>(text[j]))) {
-      ++j;
-    }
-    if (j == i || j == text.size()) {
-      return std::nullopt;
-    }
-    const std::int64_t n = std::stoll(text.substr(i, j - i));
-    std::size_t k = j;
-    while (k < text.size() && std::isalpha(static_cast<unsigned char>(text[k]))) {
-      ++k;
-    }
-    const std::string unit = text.substr(j, k - j);
-    if (unit == "h") {
-      total += n * 3600;
-    } else if (unit == "m") {
-      total += n * 60;
-    } else if (unit == "s") {
-      total += n;
-    } else if (unit == "ms") {
-      total += n / 1000;
-    } else {
-      return std::nullopt;
-    }
-    i = k;
-  }
-  return total;
+  return std::chrono::duration_cast<std::chrono::seconds>(*d).count();
 }
 
 }  // namespace sluice::plugin
