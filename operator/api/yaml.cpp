@@ -5,9 +5,11 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 namespace sluice::api {
@@ -145,18 +147,34 @@ json resolvePlainScalar(const std::string& s) {
 }
 
 // What a document may expand to: aliases are copied into the JSON, so a few lines of anchors
-// can stand for billions of nodes ("billion laughs"). Real CRs are far below both limits.
+// can stand for billions of nodes ("billion laughs"), or a million copies of one long string.
+// kube-apiserver refuses objects over 3 MiB; real CRs are far below all three limits.
 constexpr std::size_t kMaxNodes = 1'000'000;
+constexpr std::size_t kMaxBytes = 32 * 1024 * 1024;
 constexpr int kMaxDepth = 200;
 
 struct TooLarge {
   std::string message;
 };
 
-json convert(const YAML::Node& node, std::size_t& nodes, int depth) {
-  if (++nodes > kMaxNodes) {
-    throw TooLarge{"more than " + std::to_string(kMaxNodes) + " nodes once aliases are expanded"};
+struct Budget {
+  std::size_t nodes = 0;
+  std::size_t bytes = 0;
+
+  void spend(std::size_t text) {
+    if (++nodes > kMaxNodes) {
+      throw TooLarge{"more than " + std::to_string(kMaxNodes) + " nodes once aliases are expanded"};
+    }
+    bytes += text;
+    if (bytes > kMaxBytes) {
+      throw TooLarge{"more than " + std::to_string(kMaxBytes / (1024 * 1024)) +
+                     " MiB of text once aliases are expanded"};
+    }
   }
+};
+
+json convert(const YAML::Node& node, Budget& budget, int depth) {
+  budget.spend(node.IsScalar() ? node.Scalar().size() : 0);
   if (depth > kMaxDepth) {
     throw TooLarge{"nested deeper than " + std::to_string(kMaxDepth) + " levels"};
   }
@@ -176,14 +194,16 @@ json convert(const YAML::Node& node, std::size_t& nodes, int depth) {
     case YAML::NodeType::Sequence: {
       json out = json::array();
       for (const auto& item : node) {
-        out.push_back(convert(item, nodes, depth + 1));
+        out.push_back(convert(item, budget, depth + 1));
       }
       return out;
     }
     case YAML::NodeType::Map: {
       json out = json::object();
       for (const auto& entry : node) {
-        out[entry.first.as<std::string>()] = convert(entry.second, nodes, depth + 1);
+        auto key = entry.first.as<std::string>();
+        budget.spend(key.size());
+        out[std::move(key)] = convert(entry.second, budget, depth + 1);
       }
       return out;
     }
@@ -193,12 +213,43 @@ json convert(const YAML::Node& node, std::size_t& nodes, int depth) {
 
 }  // namespace
 
+namespace {
+
+// YAML allows only printable characters (YAML 1.2, 5.1): of the C0 controls, tab, line feed
+// and carriage return. yaml-cpp 0.7 does not check, and a NUL byte inside a document sends
+// LoadAll into an endless loop of empty documents (found by operator/fuzz/cr_parse).
+std::optional<std::string> nonPrintable(std::string_view text) {
+  std::size_t line = 1;
+  std::size_t column = 1;
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\n') {
+      ++line;
+      column = 1;
+      continue;
+    }
+    if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f) {
+      char code[8];
+      std::snprintf(code, sizeof code, "0x%02X", c);
+      return "control character " + std::string(code) + " at line " + std::to_string(line) +
+             ", column " + std::to_string(column) + " (YAML allows only printable characters)";
+    }
+    ++column;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Expected<std::vector<json>, std::string> yamlToJson(std::string_view text) {
+  if (auto bad = nonPrintable(text)) {
+    return Unexpected("invalid YAML: " + *bad);
+  }
   try {
     std::vector<json> out;
     for (const auto& document : YAML::LoadAll(std::string(text))) {
-      std::size_t nodes = 0;
-      json converted = convert(document, nodes, 0);
+      Budget budget;
+      json converted = convert(document, budget, 0);
       if (!converted.is_null()) {
         out.push_back(std::move(converted));
       }

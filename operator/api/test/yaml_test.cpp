@@ -100,12 +100,42 @@ TEST(YamlToJson, AliasExpansionIsBounded) {
   auto docs = yamlToJson(bomb);  // 10^9 nodes if expanded
   ASSERT_FALSE(docs.hasValue());
   EXPECT_NE(docs.error().find("too large"), std::string::npos) << docs.error();
+  // Fewer nodes, each a long string: 10^5 copies of 4 KiB would be 400 MiB.
+  std::string wide =
+      "s: &s " + std::string(4096, 'x') + "\na: &a [*s, *s, *s, *s, *s, *s, *s, *s, *s, *s]\n";
+  prev = 'a';
+  for (char c = 'b'; c <= 'e'; ++c, ++prev) {
+    wide += std::string(1, c) + ": &" + c + " [*" + prev + ", *" + prev + ", *" + prev + ", *" +
+            prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev +
+            ", *" + prev + "]\n";
+  }
+  auto longStrings = yamlToJson(wide);
+  ASSERT_FALSE(longStrings.hasValue());
+  EXPECT_NE(longStrings.error().find("MiB of text"), std::string::npos) << longStrings.error();
   auto deep = yamlToJson(std::string(300, '[') + std::string(300, ']'));
   ASSERT_FALSE(deep.hasValue());
   // Ordinary anchors still work.
   auto fine = yamlToJson("base: &b {port: 80}\nstable: *b\n");
   ASSERT_TRUE(fine.hasValue()) << fine.error();
   EXPECT_EQ((*fine)[0]["stable"]["port"], 80);
+}
+
+// Found by operator/fuzz/cr_parse (operator/fuzz/corpus/cr_parse/nul-bytes.yaml): a NUL byte
+// inside a document kept yaml-cpp's LoadAll looping forever; `kubectl sluice render -f` hung.
+TEST(YamlToJson, ControlCharactersAreRefusedWithTheirPosition) {
+  const std::string nul = std::string("kind: CanaryRollout\nspec:\n  ho") + '\0' + "stnames: [a]\n";
+  auto docs = yamlToJson(nul);
+  ASSERT_FALSE(docs.hasValue());
+  EXPECT_EQ(docs.error(),
+            "invalid YAML: control character 0x00 at line 3, column 5 (YAML allows only "
+            "printable characters)");
+  EXPECT_FALSE(yamlToJson("a: b\x07\n").hasValue());
+  EXPECT_FALSE(yamlToJson("a: \x7f\n").hasValue());
+  // Tabs in scalars, CRLF line ends and UTF-8 are fine.
+  auto fine = yamlToJson("a: \"x\ty\"\r\nb: caf\xc3\xa9\r\n");
+  ASSERT_TRUE(fine.hasValue()) << fine.error();
+  EXPECT_EQ((*fine)[0]["a"], "x\ty");
+  EXPECT_EQ((*fine)[0]["b"], "caf\xc3\xa9");
 }
 
 }  // namespace
