@@ -10,6 +10,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "operator/api/conditions.h"
 #include "operator/api/kstatus.h"
@@ -63,16 +64,37 @@ class StatusReporter {
     api::setCondition(next.conditions,
                       {api::kConditionReady, api::kConditionFalse, reason, message, "", generation},
                       clock_->now());
-    if (next != current) {
-      event(object, kube::EventType::Warning, reason, message);
-      if (auto w = write(resource, object, current, next); !w) {
-        return Unexpected(kube::ReconcileError{"writing status: " + w.error().describe()});
-      }
+    if (auto w = writeThen(resource, object, current, next,
+                           {{kube::EventType::Warning, reason, message}});
+        !w) {
+      return Unexpected(kube::ReconcileError{"writing status: " + w.error().describe()});
     }
     if (!retryAfter) {
       return Unexpected(kube::ReconcileError{message, true});
     }
     return kube::ReconcileResult{false, *retryAfter};
+  }
+
+  // Writes `next` like write(), then records `events` if it was written. An Event says what
+  // the status now says, so it goes only with a status that landed: after a conflict, or a
+  // process killed between the two, the retry decides again and says it once (at most once,
+  // as Events are best effort).
+  struct PendingEvent {
+    kube::EventType type;
+    std::string reason;
+    std::string note;
+  };
+  template <class Status>
+  Expected<bool, kube::ApiError> writeThen(const kube::Resource& resource,
+                                           const kube::Object& object, const Status& current,
+                                           Status next, const std::vector<PendingEvent>& events) {
+    auto written = write(resource, object, current, std::move(next));
+    if (written && *written) {
+      for (const auto& e : events) {
+        event(object, e.type, e.reason, e.note);
+      }
+    }
+    return written;
   }
 
   // An Event that cannot be written is not worth failing the reconcile for; the recorder

@@ -172,6 +172,7 @@ kube::ReconcileOutcome TierLimitReconciler::reconcile(const kube::ObjectKey& key
   const api::TierLimitStatus& current = limit->status;
   const auto now = deps_.clock->now();
   api::TierLimitStatus next = current;
+  std::vector<StatusReporter::PendingEvent> events;
   next.observedGeneration = generation;
   next.message.clear();
 
@@ -234,10 +235,10 @@ kube::ReconcileOutcome TierLimitReconciler::reconcile(const kube::ObjectKey& key
       }
       if (!current.hpa || current.hpa->minReplicas != h.minReplicas ||
           current.hpa->activeSchedule != h.activeSchedule) {
-        status_.event(*object, kube::EventType::Normal, "ReplicaFloor",
-                      "HPA " + name + " minReplicas " + std::to_string(h.minReplicas) +
-                          (h.activeSchedule.empty() ? std::string(" (no schedule open)")
-                                                    : " (schedule " + h.activeSchedule + ")"));
+        events.push_back({kube::EventType::Normal, "ReplicaFloor",
+                          "HPA " + name + " minReplicas " + std::to_string(h.minReplicas) +
+                              (h.activeSchedule.empty() ? std::string(" (no schedule open)")
+                                                        : " (schedule " + h.activeSchedule + ")")});
       }
       next.hpa = std::move(h);
     }
@@ -290,9 +291,9 @@ kube::ReconcileOutcome TierLimitReconciler::reconcile(const kube::ObjectKey& key
   }
   const auto* before = api::findCondition(current.conditions, api::kConditionReady);
   if (!problems.empty() && (before == nullptr || before->message != next.message)) {
-    status_.event(*object, kube::EventType::Warning, reason, next.message);
+    events.push_back({kube::EventType::Warning, reason, next.message});
   }
-  if (auto w = status_.write(kind, *object, current, next); !w) {
+  if (auto w = status_.writeThen(kind, *object, current, next, events); !w) {
     return Unexpected(kube::ReconcileError{"writing status: " + w.error().describe()});
   }
   kube::ReconcileResult result;

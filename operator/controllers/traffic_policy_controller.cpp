@@ -454,18 +454,18 @@ kube::ReconcileOutcome TrafficPolicyReconciler::reconcile(const kube::ObjectKey&
                       {api::kConditionReady, api::kConditionFalse, kReasonTrafficProviderError,
                        applied.message, "", generation},
                       now);
-    if (failed != current) {
-      status_.event(*object, kube::EventType::Warning, kReasonTrafficProviderError,
-                    applied.message);
-      if (auto w = status_.write(kind, *object, current, failed); !w) {
-        return Unexpected(kube::ReconcileError{"writing status: " + w.error().describe()});
-      }
+    if (auto w = status_.writeThen(
+            kind, *object, current, failed,
+            {{kube::EventType::Warning, kReasonTrafficProviderError, applied.message}});
+        !w) {
+      return Unexpected(kube::ReconcileError{"writing status: " + w.error().describe()});
     }
     return Unexpected(kube::ReconcileError{applied.message});
   }
 
   // ---- status ----
   api::TrafficPolicyStatus next = current;
+  std::vector<StatusReporter::PendingEvent> events;
   next.observedGeneration = generation;
   const auto& defaults = decision.rules.back().weights;
   const auto& failover = spec.failover ? *spec.failover : api::FailoverSpec{};
@@ -590,8 +590,8 @@ kube::ReconcileOutcome TrafficPolicyReconciler::reconcile(const kube::ObjectKey&
         message = "metrics unavailable, weights held: " + metricsError;
       }
       if (before == nullptr || before->status != api::kConditionFalse) {
-        status_.event(*object, kube::EventType::Warning, "MetricsUnavailable",
-                      metricsError + "; weights and shift states hold until metrics return");
+        events.push_back({kube::EventType::Warning, "MetricsUnavailable",
+                          metricsError + "; weights and shift states hold until metrics return"});
       }
       api::setCondition(next.conditions,
                         {kConditionMetricsAvailable, api::kConditionFalse, "PrometheusUnavailable",
@@ -641,9 +641,10 @@ kube::ReconcileOutcome TrafficPolicyReconciler::reconcile(const kube::ObjectKey&
                   : decision.budget == engine::BudgetState::Alert ? 1
                                                                   : 0;
   exportGauges(key, &gauges);
-  if (auto w = status_.write(kind, *object, current, next); !w) {
+  if (auto w = status_.writeThen(kind, *object, current, next, events); !w) {
     return Unexpected(kube::ReconcileError{"writing status: " + w.error().describe()});
   }
+  // The engine's Events describe transitions the status just written records.
   for (const auto& event : decision.events) {
     status_.event(*object,
                   event.type == engine::EventType::Warning ? kube::EventType::Warning

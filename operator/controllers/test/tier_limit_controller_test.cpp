@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "operator/controllers/resources.h"
 #include "operator/engine/zoneinfo.h"
 #include "operator/test/mocks/kube/fake_client.h"
@@ -103,6 +105,32 @@ TEST_F(TierLimitControllerTest, FloorFollowsTheScheduleAndRequeuesExactly) {
     rateLimits |= c["type"] == "RateLimitsEnforced" && c["status"] == "False";
   }
   EXPECT_TRUE(rateLimits);
+}
+
+// Found by e2e.chaos.operator-kill: the floor's Event was recorded before the status write, so
+// a write that conflicted (or a process killed between the two) made the retry say it again.
+TEST_F(TierLimitControllerTest, TheFloorIsSaidOnceWhenTheStatusWriteConflicts) {
+  ASSERT_TRUE(reconcile());
+  clock_.advance(1h);  // the window opens
+  kube::ApiError conflict;
+  conflict.code = 409;
+  conflict.reason = "Conflict";
+  client_.failNext("update_status", "tierlimits", conflict);
+  EXPECT_FALSE(reconcile());
+  ASSERT_TRUE(reconcile());
+  ASSERT_TRUE(reconcile());
+  std::map<std::string, std::int64_t> said;
+  const auto events = client_.list(kube::resources::events(), "shop", {});
+  ASSERT_TRUE(events);
+  for (const auto& e : events->items) {
+    if (e.value("reason", "") == "ReplicaFloor") {
+      said[e.value("note", "")] +=
+          e.contains("series") ? e["series"]["count"].get<std::int64_t>() : 1;
+    }
+  }
+  EXPECT_EQ(said, (std::map<std::string, std::int64_t>{
+                      {"HPA checkout minReplicas 2 (no schedule open)", 1},
+                      {"HPA checkout minReplicas 6 (schedule business-hours)", 1}}));
 }
 
 TEST_F(TierLimitControllerTest, AUsersHpaIsLeftAloneAndReported) {

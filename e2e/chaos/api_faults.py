@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""e2e.chaos.api-faults: the API server misbehaves, one fault after another, while a rollout
+progresses. The operator reaches its own control plane through the fault proxy (e2e/k8s/faults):
+
+  30 s of 429 with Retry-After on every request; 30 s of 500; 2 s of latency on every request;
+  watches cut every 3 s; kube-apiserver SIGKILLed and started again; etcd compacted under cut
+  watches (410 Gone on resume).
+
+A process that cannot renew its Lease exits, as client-go's do; the scenario restarts it as a
+kubelet would (restartPolicy Always) and counts the restarts. Throughout, a monitor reads the
+canary weight HAProxy is running (the runtime API's `show map`, every 0.2 s): it only ever moves
+up, and only to a step's weight; the status history shows no step skipped, repeated or rolled
+back. For each fault: requests per second to the API server, operator CPU and the Events written
+are measured and bounded (no hot loop, no flood). The rollout finishes Succeeded."""
+import json
+import os
+import socket
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "canary"))
+
+from sluice_e2e import StatusHistory, Stack, check, log, main, wait_for  # noqa: E402
+
+NAME, HOST = "chaos-api", "payment.chaos-api.local"
+STEPS = (0, 5, 10, 25, 50, 75, 100)
+LEASE_SECONDS = 6
+HOLD = int(os.environ.get("SLUICE_CHAOS_FAULT_SECONDS", "30"))
+
+
+def cpu_seconds(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def runtime(s, command):
+    with socket.create_connection(("127.0.0.1", int(s.env["HAPROXY_RUNTIME_PORT"])),
+                                  timeout=2) as c:
+        c.sendall(command.encode() + b"\n")
+        out = b""
+        while True:
+            chunk = c.recv(65536)
+            if not chunk:
+                return out.decode()
+            out += chunk
+
+
+class WeightMonitor:
+    """The canary's weight as HAProxy runs it: the value of the rollout's `:canary` key in the
+    weights map, read through the runtime API every 0.2 s (changes only)."""
+
+    def __init__(self, s):
+        self.s = s
+        self.path = os.path.join(s.dir, "haproxy", "weights.map")
+        self.values = []
+        self.reads = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def read(self):
+        for line in runtime(self.s, f"show map {self.path}").splitlines():
+            parts = line.split()
+            if len(parts) == 3 and f":{NAME}:" in parts[1] and parts[1].endswith(":canary"):
+                return int(parts[2])
+        return None
+
+    def _poll(self):
+        while not self._stop.is_set():
+            try:
+                v = self.read()
+                self.reads += 1
+                if v is not None and (not self.values or self.values[-1] != v):
+                    self.values.append(v)
+            except OSError:
+                pass
+            time.sleep(0.2)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+class Supervisor:
+    """Starts the operator again when it exits (a lost Lease), after 1 s, as a kubelet would."""
+
+    def __init__(self, s):
+        self.s = s
+        self.restarts = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def pid(self):
+        try:
+            with open(os.path.join(self.s.dir, "pids", "operator.pid")) as f:
+                return int(f.read())
+        except (OSError, ValueError):
+            return None
+
+    def alive(self):
+        pid = self.pid()
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except (OSError, TypeError):
+            return False
+
+    def _watch(self):
+        while not self._stop.wait(0.5):
+            if not self.alive():
+                time.sleep(1)
+                self.s.stack("operator-start")
+                self.restarts += 1
+                log(f"the operator exited (Lease lost); started again ({self.restarts})")
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def events_about(s, name):
+    p = s.kubectl("get", "events.events.k8s.io", "-o", "json")
+    total = 0
+    for e in json.loads(p.stdout)["items"]:
+        if e.get("regarding", {}).get("name") == name:
+            total += (e.get("series") or {}).get("count", 1)
+    return total
+
+
+def scenario(build_dir):
+    with Stack(build_dir, "chaos-api", own_cluster=True, faults=True,
+               env={"SLUICE_LEASE_SECONDS": str(LEASE_SECONDS)}) as s:
+        s.start_canary(NAME, HOST, "25s")
+        sup = Supervisor(s)
+        with StatusHistory(s, NAME) as history, WeightMonitor(s) as weights, sup:
+            s.wait_status(NAME, lambda st: st.get("currentStep", -1) >= 1, 90, "step 1")
+            figures = []
+            phases = (
+                (f"{HOLD} s of 429, Retry-After 1", lambda: s.faults(status=429, count=10**7,
+                                                                     retryAfter=1), HOLD),
+                (f"{HOLD} s of 500", lambda: s.faults(status=500, count=10**7), HOLD),
+                ("2 s latency on every request", lambda: s.faults(latency="2s"), 12),
+                ("watches cut every 3 s", lambda: s.faults(dropWatchesEvery="3s"), 12),
+                ("kube-apiserver SIGKILLed and restarted",
+                 lambda: s.cluster("restart-apiserver"), 0),
+                ("etcd compacted, watches cut (410 on resume)",
+                 lambda: (s.cluster("compact"), s.faults(dropWatches="now")), 0),
+            )
+            for what, inject, hold in phases:
+                pid = sup.pid()
+                cpu0, t0 = cpu_seconds(pid), time.monotonic()
+                req0 = sum(s.faults_stats()["requests"].values())
+                ev0 = events_about(s, NAME)
+                restarts0 = sup.restarts
+                inject()
+                time.sleep(hold)
+                s.faults_clear()
+                # Converged: a leader that has reconciled since the fault ended and status that
+                # moves on (the step's clock is status, so it advances within a step interval).
+                step0 = s.status(NAME).get("currentStep")
+                wait_for(lambda: s.metric(s.env["OPERATOR_METRICS"],
+                                          "leader_election_is_leader") == 1, 60,
+                         f"after '{what}': a leader")
+                s.wait_status(NAME, lambda st: st.get("currentStep") != step0 or
+                              st.get("phase") == "Succeeded", 90,
+                              f"after '{what}': the rollout to move on")
+                elapsed = time.monotonic() - t0
+                cpu = cpu_seconds(sup.pid()) - cpu0 if sup.pid() == pid else float("nan")
+                reqs = sum(s.faults_stats()["requests"].values()) - req0
+                evs = events_about(s, NAME) - ev0
+                row = (what, elapsed, reqs / elapsed, cpu / elapsed, evs,
+                       sup.restarts - restarts0)
+                figures.append(row)
+                log(f"{what}: converged after {elapsed:.0f} s; {reqs / elapsed:.1f} API "
+                    f"requests/s, operator CPU {100 * cpu / elapsed:.0f} %, {evs} Events, "
+                    f"{row[5]} restarts")
+                check(reqs / elapsed < 30, f"{what}: {reqs / elapsed:.0f} requests/s: a hot loop")
+                check(not cpu == cpu or cpu / elapsed < 0.25,
+                      f"{what}: operator CPU {100 * cpu / elapsed:.0f} %")
+                check(evs <= 8, f"{what}: {evs} Events about the rollout: a flood")
+            s.wait_status(NAME, lambda st: st.get("phase") == "Succeeded", 240, "Succeeded")
+            time.sleep(0.5)
+        history.check_no_skip_or_rollback()
+        seen = weights.values
+        log(f"HAProxy's canary weight through the faults ({weights.reads} reads): {seen}")
+        if not seen:
+            log(runtime(s, f"show map {weights.path}"))
+        check(seen and seen[-1] > 0, f"no canary weight read from HAProxy: {seen}")
+        scale = seen[-1] / 100
+        pct = [v / scale for v in seen]
+        check(all(a < b for a, b in zip(pct, pct[1:])), f"the weight went down: {pct}")
+        check(all(any(abs(p - w) < 1e-6 for w in STEPS) for p in pct),
+              f"HAProxy ran a weight that is no step's: {pct}")
+        stats = s.faults_stats()
+        log(f"fault proxy: {stats['injected']} errors injected, {stats['watchesDropped']} "
+            f"watches cut; operator restarts after a lost Lease: {sup.restarts}")
+
+
+if __name__ == "__main__":
+    main(scenario)
