@@ -12,7 +12,7 @@ CMAKE_FLAGS ?=
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all deps node-deps k8s configure build test unit e2e asan fuzz format check-format bench demo clean
+.PHONY: all deps node-deps k8s configure build test unit e2e asan fuzz soak format check-format bench demo clean
 
 all: build
 
@@ -61,6 +61,10 @@ asan: deps
 	  ctest --output-on-failure -j $(JOBS) -L unit
 
 # The libFuzzer targets (clang), each for FUZZ_SECONDS from its committed corpus.
+# Soak and scale on its own control plane (about 30 min; bench/soak/soak.py says what it measures).
+soak: build k8s
+	@bench/soak/soak.py $(CURDIR)/$(BUILD_DIR)
+
 fuzz: deps
 	@scripts/fuzz.sh $(CURDIR)/$(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
 

@@ -149,7 +149,7 @@ def kill_campaign(s, rng):
         s.stack("operator-kill")
         killed = time.monotonic()
         s.stack("operator-start")
-        if rng.random() < 0.3:
+        if rng.random() < 0.5:
             # Killed again before it can lead (the dead process's Lease has not run out).
             time.sleep(rng.uniform(0.1, 1.5))
             early += 1
