@@ -216,7 +216,8 @@ engine::TrafficObservation TrafficPolicyReconciler::observe(
   }
   auto client = deps_.prometheus->get(spec.metrics->prometheus.address);
   if (!client) {
-    metricsError = spec.metrics->prometheus.address + ": " + client.error().describe();
+    metricsError = prometheus::redactAddress(spec.metrics->prometheus.address) + ": " +
+                   client.error().describe();
     return observation;
   }
   // The rate window for built-in queries: four metrics intervals (Prometheus wants at least
@@ -254,7 +255,8 @@ engine::TrafficObservation TrafficPolicyReconciler::observe(
       }
       if (meansUnreachable(value.error().kind)) {
         // One unreachable answer is enough: the rest would wait for the same timeout.
-        metricsError = spec.metrics->prometheus.address + ": " + value.error().describe();
+        metricsError = prometheus::redactAddress(spec.metrics->prometheus.address) + ": " +
+                       value.error().describe();
       }
       return std::nullopt;
     };
