@@ -418,7 +418,8 @@ def scenario(build_dir):
         wrong = wait_for(lambda: (c := condition("tls-wrong-ca", "MetricsAvailable")) and
                          c["status"] == "False" and c, 30, "tls-wrong-ca's MetricsAvailable")
         check("certificate verify failed" in wrong["message"] and
-              "--prometheus-ca-file" in wrong["message"],
+              "--prometheus-ca-file" in wrong["message"] and
+              wrong["message"].count(f"https://127.0.0.1:{impostor.port}") == 1,
               f"the wrong Prometheus CA is not said clearly: {wrong['message']}")
         log(f"wrong Prometheus CA in status: {wrong['message'][:240]}")
         pw = wait_for(lambda: (c := condition("with-password", "MetricsAvailable")) and
