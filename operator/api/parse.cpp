@@ -322,6 +322,19 @@ void readObjectMeta(Reader& r, const json& metadata, ObjectMeta& out) {
   }
 }
 
+// A reference that names no namespace in the schema resolves in the object's own namespace. A
+// `namespace` there anyway (a CRD whose schema does not prune it, or a file checked offline) is
+// refused rather than silently ignored: the object's author must not believe the operator will
+// read or write in another namespace on their behalf, and must not be able to make it do so.
+// Only parentRefs may cross namespaces (the Gateway's allowedRoutes decides, as in Gateway API).
+void refuseNamespace(Reader& r, const json& ref, const std::string& refPath, const char* what) {
+  if (ref.is_object() && ref.contains("namespace") && !ref["namespace"].is_null()) {
+    r.errors().add(childPath(refPath, "namespace"),
+                   std::string("cross-namespace references are not allowed: the ") + what +
+                       " must be in the object's own namespace");
+  }
+}
+
 void readServiceRef(Reader& r, const json& obj, const std::string& path, const char* key,
                     ServiceRef& out) {
   const json* holder = r.object(obj, path, key, Presence::Required);
@@ -334,6 +347,7 @@ void readServiceRef(Reader& r, const json& obj, const std::string& path, const c
     return;
   }
   const std::string refPath = childPath(holderPath, "serviceRef");
+  refuseNamespace(r, *ref, refPath, "Service");
   r.string(*ref, refPath, "name", out.name, Presence::Required);
   r.integer(*ref, refPath, "port", out.port, Presence::Required);
 }
@@ -344,6 +358,7 @@ void readServiceRefDirect(Reader& r, const json& obj, const std::string& path, S
     return;
   }
   const std::string refPath = childPath(path, "serviceRef");
+  refuseNamespace(r, *ref, refPath, "Service");
   r.string(*ref, refPath, "name", out.name, Presence::Required);
   r.integer(*ref, refPath, "port", out.port, Presence::Required);
 }
@@ -413,6 +428,7 @@ void readCanarySpec(Reader& r, const json& spec, CanaryRolloutSpec& out) {
   if (const json* ref = r.object(spec, path, "trafficPolicyRef")) {
     const std::string refPath = childPath(path, "trafficPolicyRef");
     TrafficPolicyRef value;
+    refuseNamespace(r, *ref, refPath, "TrafficPolicy");
     r.string(*ref, refPath, "name", value.name, Presence::Required);
     r.string(*ref, refPath, "backend", value.backend);
     out.trafficPolicyRef = std::move(value);
@@ -720,6 +736,7 @@ void readTierLimitSpec(Reader& r, const json& spec, TierLimitSpec& out) {
       spec, path, "targetRefs",
       [&](const json& t, const std::string& tPath) {
         PolicyTargetRef ref;
+        refuseNamespace(r, t, tPath, "target");
         r.string(t, tPath, "group", ref.group);
         r.string(t, tPath, "kind", ref.kind, Presence::Required);
         r.string(t, tPath, "name", ref.name, Presence::Required);
@@ -761,6 +778,7 @@ void readTierLimitSpec(Reader& r, const json& spec, TierLimitSpec& out) {
     TierAutoscaling a;
     if (const json* target = r.object(*autoscaling, aPath, "targetRef", Presence::Required)) {
       const std::string tPath = childPath(aPath, "targetRef");
+      refuseNamespace(r, *target, tPath, "workload to scale");
       r.string(*target, tPath, "apiVersion", a.targetRef.apiVersion);
       r.string(*target, tPath, "kind", a.targetRef.kind);
       r.string(*target, tPath, "name", a.targetRef.name, Presence::Required);

@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <random>
+#include <sstream>
 
 #include "operator/cmd/haproxy_provider.h"
 #include "operator/cmd/options.h"
@@ -156,8 +158,23 @@ int main(int argc, char** argv) {
   eventOptions.reportingController = controllers::kControllerName;
   eventOptions.reportingInstance = managerOptions.leaderElectionConfig.identity;
   kube::EventRecorder events(**client, clock, eventOptions);
-  controllers::PrometheusClients prometheusClients([](const std::string& address) {
-    return prometheus::makeHttpQueryClient({address, std::chrono::seconds{2}});
+  std::string prometheusCa;
+  if (!o.prometheusCaFile.empty()) {
+    std::ifstream in(o.prometheusCaFile, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    prometheusCa = text.str();
+    if (!in) {
+      log->critical("--prometheus-ca-file {}: cannot read it", o.prometheusCaFile);
+      return 1;
+    }
+    if (auto bad = prometheus::checkCaBundle(prometheusCa)) {
+      log->critical("--prometheus-ca-file {}: {}", o.prometheusCaFile, *bad);
+      return 1;
+    }
+  }
+  controllers::PrometheusClients prometheusClients([prometheusCa](const std::string& address) {
+    return prometheus::makeHttpQueryClient({address, std::chrono::seconds{2}, prometheusCa});
   });
 
   controllers::Deps deps;

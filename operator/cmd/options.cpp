@@ -47,6 +47,9 @@ Expected<OperatorOptions, OptionsError> parseOptions(int argc, const char* const
       ->check(CLI::Range(1, 64));
   app.add_option("--kube-api-qps", o.qps, "Client-side rate limit")->check(CLI::Range(1.0, 1e5));
   app.add_option("--kube-api-burst", o.burst, "Client-side burst")->check(CLI::Range(1, 100000));
+  app.add_option("--prometheus-ca-file", o.prometheusCaFile,
+                 "PEM CA bundle that signs https Prometheus servers' certificates; when set, "
+                 "only these CAs are trusted (empty: the system's trusted CAs)");
   app.add_option("--haproxy-config", o.haproxy.configPath,
                  "Write haproxy.cfg here (enables the local haproxy provider)");
   app.add_option("--haproxy-map-dir", o.haproxy.mapDir,

@@ -49,6 +49,8 @@ struct OperatorOptions {
   double qps = 50;
   int burst = 100;
   std::chrono::seconds shutdownTimeout{10};
+  // PEM bundle of the CAs for https Prometheus addresses; empty: the system roots.
+  std::string prometheusCaFile;
   HaproxyOptions haproxy;
 };
 

@@ -19,11 +19,13 @@ Expected<prometheus::QueryClient*, prometheus::QueryError> PrometheusClients::ge
 
 namespace {
 
+// The address as status and Events show it: without any user:password@.
 std::string naming(const std::string& address, const std::string& message) {
-  if (message.empty() || message.find(address) != std::string::npos) {
+  const std::string shown = prometheus::redactAddress(address);
+  if (message.empty() || message.find(shown) != std::string::npos) {
     return message;
   }
-  return "Prometheus " + address + ": " + message;
+  return "Prometheus " + shown + ": " + message;
 }
 
 }  // namespace

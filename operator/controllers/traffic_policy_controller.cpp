@@ -214,9 +214,14 @@ engine::TrafficObservation TrafficPolicyReconciler::observe(
   if (!spec.metrics) {
     return observation;
   }
+  // The address as status and Events show it (no user:password@), said once per message.
+  const auto failure = [shown = prometheus::redactAddress(spec.metrics->prometheus.address)](
+                           const std::string& message) {
+    return message.find(shown) != std::string::npos ? message : shown + ": " + message;
+  };
   auto client = deps_.prometheus->get(spec.metrics->prometheus.address);
   if (!client) {
-    metricsError = spec.metrics->prometheus.address + ": " + client.error().describe();
+    metricsError = failure(client.error().describe());
     return observation;
   }
   // The rate window for built-in queries: four metrics intervals (Prometheus wants at least
@@ -254,7 +259,7 @@ engine::TrafficObservation TrafficPolicyReconciler::observe(
       }
       if (meansUnreachable(value.error().kind)) {
         // One unreachable answer is enough: the rest would wait for the same timeout.
-        metricsError = spec.metrics->prometheus.address + ": " + value.error().describe();
+        metricsError = failure(value.error().describe());
       }
       return std::nullopt;
     };

@@ -1,10 +1,12 @@
 #include "operator/kube/config.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -229,8 +231,7 @@ TokenSource& TokenSource::operator=(const TokenSource& other) {
   std::scoped_lock lock(mu_, other.mu_);
   file_ = other.file_;
   token_ = other.token_;
-  mtime_ = other.mtime_;
-  size_ = other.size_;
+  seen_ = other.seen_;
   return *this;
 }
 
@@ -238,15 +239,18 @@ Expected<std::string, ConfigError> TokenSource::token() const {
   std::lock_guard lock(mu_);
   if (file_.empty())
     return token_;
-  std::error_code ec;
-  auto mtime = fs::last_write_time(file_, ec);
-  auto size = ec ? 0 : fs::file_size(file_, ec);
-  if (ec) {
+  struct stat st {};
+  if (::stat(file_.c_str(), &st) != 0) {  // follows the ..data symlink, as a read would
     if (!token_.empty())
       return token_;  // rotation in progress: keep the last good token
-    return Unexpected(error(file_.string(), "", "cannot stat token file: " + ec.message()));
+    return Unexpected(error(file_.string(), "",
+                            "cannot stat token file: " + std::generic_category().message(errno)));
   }
-  if (token_.empty() || mtime != mtime_ || size != size_) {
+  const Identity now{
+      static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
+      static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
+      static_cast<std::int64_t>(st.st_size)};
+  if (token_.empty() || now != seen_) {
     auto text = readFile(file_, "", "");
     if (!text) {
       if (!token_.empty())
@@ -254,8 +258,7 @@ Expected<std::string, ConfigError> TokenSource::token() const {
       return Unexpected(text.error());
     }
     token_ = trim(*text);
-    mtime_ = mtime;
-    size_ = size;
+    seen_ = now;
   }
   return token_;
 }
@@ -362,6 +365,12 @@ Expected<Config, ConfigError> loadKubeconfig(const KubeconfigOptions& options,
     if (!ca)
       return Unexpected(ca.error());
     config.caPem = std::move(*ca);
+    if (config.insecureSkipTlsVerify && !config.caPem.empty()) {
+      // client-go refuses this too: a CA that is then not checked reads as trust it is not.
+      return Unexpected(error(cluster.file, clusterWhere + ".insecure-skip-tls-verify",
+                              "cannot be true together with a certificate-authority: the CA "
+                              "would not be checked"));
+    }
 
     if (auto userName = scalar(ctx.node, "user")) {
       auto userIt = merged.users.find(*userName);

@@ -23,8 +23,11 @@ struct ConfigError {
   std::string describe() const;
 };
 
-// Re-reads a token file when its modification time or size changes, because projected
-// service-account tokens rotate underneath a running process. Thread-safe.
+// Re-reads a token file when the file it resolves to changes (device, inode, modification time
+// or size), because projected service-account tokens rotate underneath a running process: the
+// kubelet writes each token into a new directory and swaps the `..data` symlink, so the path
+// names a new inode while the size (same claims, same length) and, on a coarse clock, the
+// modification time can stay the same. Thread-safe.
 class TokenSource {
  public:
   TokenSource() = default;
@@ -41,8 +44,14 @@ class TokenSource {
   std::filesystem::path file_;
   mutable std::mutex mu_;
   mutable std::string token_;
-  mutable std::filesystem::file_time_type mtime_{};
-  mutable uintmax_t size_ = 0;
+  struct Identity {
+    std::uint64_t device = 0;
+    std::uint64_t inode = 0;
+    std::int64_t mtimeNanoseconds = 0;
+    std::int64_t size = 0;
+    friend bool operator==(const Identity&, const Identity&) = default;
+  };
+  mutable Identity seen_;
 };
 
 struct Config {

@@ -12,6 +12,7 @@
 #include <random>
 #include <thread>
 
+#include "operator/common/tls_verify.h"
 #include "operator/kube/log.h"
 #include "operator/kube/metrics.h"
 #include "operator/kube/rate_limiter.h"
@@ -128,6 +129,8 @@ struct RestClient::Impl {
   const Clock* clock = nullptr;
   std::unique_ptr<TokenBucket> limiter;
   std::unique_ptr<http::client::http_client> client;
+  // Outlives every SSL context the client makes (each holds it through the callback).
+  std::shared_ptr<tls::VerifyRecorder> verifyRecorder = std::make_shared<tls::VerifyRecorder>();
   std::mutex rngMu;
   std::mt19937_64 rng{std::random_device{}()};
 
@@ -149,18 +152,22 @@ struct RestClient::Impl {
     auto cert = config.clientCertPem;
     auto key = config.clientKeyPem;
     bool insecure = config.insecureSkipTlsVerify;
-    cfg.set_ssl_context_callback([ca, cert, key, insecure](boost::asio::ssl::context& ctx) {
-      if (!ca.empty() && !insecure) {
-        // Trust exactly the configured CA, like client-go, not the system roots as well.
-        SSL_CTX_set_cert_store(ctx.native_handle(), X509_STORE_new());
-        ctx.add_certificate_authority(boost::asio::buffer(ca.data(), ca.size()));
-      }
-      if (!cert.empty()) {
-        ctx.use_certificate_chain(boost::asio::buffer(cert.data(), cert.size()));
-        ctx.use_private_key(boost::asio::buffer(key.data(), key.size()),
-                            boost::asio::ssl::context::pem);
-      }
-    });
+    cfg.set_ssl_context_callback(
+        [ca, cert, key, insecure, recorder = verifyRecorder](boost::asio::ssl::context& ctx) {
+          if (!insecure) {
+            recorder->attach(ctx.native_handle());
+          }
+          if (!ca.empty() && !insecure) {
+            // Trust exactly the configured CA, like client-go, not the system roots as well.
+            SSL_CTX_set_cert_store(ctx.native_handle(), X509_STORE_new());
+            ctx.add_certificate_authority(boost::asio::buffer(ca.data(), ca.size()));
+          }
+          if (!cert.empty()) {
+            ctx.use_certificate_chain(boost::asio::buffer(cert.data(), cert.size()));
+            ctx.use_private_key(boost::asio::buffer(key.data(), key.size()),
+                                boost::asio::ssl::context::pem);
+          }
+        });
     return cfg;
   }
 
@@ -177,15 +184,29 @@ struct RestClient::Impl {
     return msg;
   }
 
-  Result<void*> authorize(http::http_request& msg) const {
+  // Adds the bearer token; returns it (empty when there is none) so an answer that echoes it
+  // can be scrubbed.
+  Result<std::string> authorize(http::http_request& msg) const {
     if (config.token.empty())
-      return nullptr;
+      return std::string();
     auto token = config.token.token();
     if (!token)
       return Unexpected(makeError(ApiError::Kind::Config, token.error().describe()));
     if (!token->empty())
       msg.headers().add("Authorization", "Bearer " + *token);
-    return nullptr;
+    return *token;
+  }
+
+  // An error from whatever answered (a proxy may echo request headers in its body) never
+  // carries the token on into logs, status or Events.
+  static ApiError withoutToken(ApiError e, const std::string& token) {
+    if (token.empty())
+      return e;
+    for (auto pos = e.message.find(token); pos != std::string::npos;
+         pos = e.message.find(token, pos)) {
+      e.message.replace(pos, token.size(), "REDACTED");
+    }
+    return e;
   }
 
   void sleepFor(std::chrono::nanoseconds d) const {
@@ -218,12 +239,29 @@ struct RestClient::Impl {
                                 {{"verb", verb}, {"code", code}});
   }
 
+  // A refused handshake says which trust was applied, so a wrong CA reads as that and not as
+  // a network fault.
+  std::string tlsFailure(const std::string& refused, const std::string& what) const {
+    std::string trust;
+    if (config.caPem.empty()) {
+      trust = "the system's trusted CAs";
+    } else if (config.source == "in-cluster") {
+      trust = "the service account's ca.crt";
+    } else {
+      trust =
+          "the certificate-authority of context \"" + config.contextName + "\" in " + config.source;
+    }
+    return "TLS handshake with " + config.server + " failed: certificate verify failed (" +
+           refused + "); its certificate is checked against " + trust + " (" + what + ")";
+  }
+
   // One attempt: the body text on 2xx, an ApiError otherwise.
   Result<std::string> attempt(const Request& r) {
     sleepFor(limiter->reserve());
     auto msg = buildRequest(r);
-    if (auto auth = authorize(msg); !auth)
-      return Unexpected(auth.error());
+    auto token = authorize(msg);
+    if (!token)
+      return Unexpected(token.error());
     try {
       http::http_response response = client->request(msg).get();
       int code = response.status_code();
@@ -231,9 +269,12 @@ struct RestClient::Impl {
       record(r.verb, std::to_string(code));
       if (code >= 200 && code < 300)
         return body;
-      return Unexpected(errorFromResponse(code, body, response.headers()));
+      return Unexpected(withoutToken(errorFromResponse(code, body, response.headers()), *token));
     } catch (const std::exception& e) {
       record(r.verb, "<error>");
+      if (auto refused = verifyRecorder->lastRefusal(); !refused.empty()) {
+        return Unexpected(makeError(ApiError::Kind::Transport, tlsFailure(refused, e.what())));
+      }
       return Unexpected(makeError(ApiError::Kind::Transport, e.what()));
     }
   }
@@ -632,8 +673,9 @@ Result<std::unique_ptr<WatchStream>> RestClient::watch(const Resource& resource,
 
   impl_->sleepFor(impl_->limiter->reserve());
   auto msg = impl_->buildRequest(r);
-  if (auto auth = impl_->authorize(msg); !auth)
-    return Unexpected(auth.error());
+  auto token = impl_->authorize(msg);
+  if (!token)
+    return Unexpected(token.error());
   try {
     // A connection of its own whose idle timeout outlasts the server-side watch timeout.
     auto client = std::make_unique<http::client::http_client>(
@@ -645,7 +687,8 @@ Result<std::unique_ptr<WatchStream>> RestClient::watch(const Resource& resource,
     impl_->record("watch", std::to_string(code));
     if (code != 200) {
       std::string body = response.extract_utf8string(true).get();
-      return Unexpected(errorFromResponse(code, body, response.headers()));
+      return Unexpected(
+          Impl::withoutToken(errorFromResponse(code, body, response.headers()), *token));
     }
     return std::unique_ptr<WatchStream>(
         new RestWatchStream(std::move(client), std::move(cancel), std::move(response)));

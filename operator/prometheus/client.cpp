@@ -1,6 +1,10 @@
 #include "operator/prometheus/client.h"
 
+#include <cpprest/asyncrt_utils.h>
 #include <cpprest/http_client.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <cerrno>
 #include <cmath>
@@ -8,6 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <system_error>
 #include <utility>
+
+#include "operator/common/tls_verify.h"
 
 namespace sluice::prometheus {
 namespace {
@@ -124,15 +130,32 @@ Expected<double, QueryError> parseSuccess(const nlohmann::json& body) {
   return fail(QueryErrorKind::BadResponse, "resultType is not a string");
 }
 
+std::string scrub(std::string text, const std::string& address);
+
+// Where an https Prometheus' certificate is checked against, for error messages.
+std::string trustedBy(const std::string& caPem) {
+  return caPem.empty() ? "the system's trusted CAs" : "the CAs of --prometheus-ca-file";
+}
+
 class HttpQueryClient final : public QueryClient {
  public:
-  HttpQueryClient(const web::uri& base, std::chrono::milliseconds timeout)
-      : timeout_(timeout), client_(base, makeConfig(timeout)) {}
+  HttpQueryClient(const web::uri& base, const HttpQueryClientOptions& options,
+                  std::string authorization)
+      : timeout_(options.timeout),
+        https_(base.scheme() == "https"),
+        address_(redactAddress(options.address)),
+        rawAddress_(options.address),
+        caPem_(options.caPem),
+        authorization_(std::move(authorization)),
+        client_(base, makeConfig(options, verifyRecorder_)) {}
 
   Expected<double, QueryError> query(const std::string& promql) override {
     http::http_request request(http::methods::POST);
     request.set_request_uri("api/v1/query");
     request.set_body("query=" + formEncode(promql), "application/x-www-form-urlencoded");
+    if (!authorization_.empty()) {
+      request.headers().add("Authorization", authorization_);
+    }
     http::http_response response;
     std::string body;
     try {
@@ -143,22 +166,51 @@ class HttpQueryClient final : public QueryClient {
         return fail(QueryErrorKind::Timeout,
                     "no answer within " + std::to_string(timeout_.count()) + "ms");
       }
-      return fail(QueryErrorKind::Unreachable, e.what());
+      return unreachable(e.what());
     } catch (const std::exception& e) {
-      return fail(QueryErrorKind::Unreachable, e.what());
+      return unreachable(e.what());
     }
 
     return parseQueryResponse(response.status_code(), body);
   }
 
  private:
-  static http::client::http_client_config makeConfig(std::chrono::milliseconds timeout) {
+  // A refused certificate says so, with OpenSSL's reason and the trust that was applied:
+  // "handshake failed" alone sends people looking at the network.
+  Unexpected<QueryError> unreachable(const std::string& what) const {
+    if (auto refused = verifyRecorder_->lastRefusal(); https_ && !refused.empty()) {
+      return fail(QueryErrorKind::Unreachable,
+                  "TLS handshake with " + address_ + " failed: certificate verify failed (" +
+                      refused + "); its certificate is checked against " + trustedBy(caPem_));
+    }
+    return fail(QueryErrorKind::Unreachable, scrub(what, rawAddress_));
+  }
+
+  static http::client::http_client_config makeConfig(
+      const HttpQueryClientOptions& options, const std::shared_ptr<tls::VerifyRecorder>& recorder) {
     http::client::http_client_config config;
-    config.set_timeout(timeout);
+    config.set_timeout(options.timeout);
+    config.set_validate_certificates(true);
+    config.set_ssl_context_callback([ca = options.caPem, recorder](boost::asio::ssl::context& ctx) {
+      if (!ca.empty()) {
+        // Exactly the given CAs, as Prometheus' own tls_config.ca_file does, not the system
+        // roots as well: a private CA must not widen trust to every public one.
+        SSL_CTX_set_cert_store(ctx.native_handle(), X509_STORE_new());
+        ctx.add_certificate_authority(boost::asio::buffer(ca.data(), ca.size()));
+      }
+      recorder->attach(ctx.native_handle());
+    });
     return config;
   }
 
+  std::shared_ptr<tls::VerifyRecorder> verifyRecorder_ = std::make_shared<tls::VerifyRecorder>();
+
   std::chrono::milliseconds timeout_;
+  bool https_;
+  std::string address_;     // redacted
+  std::string rawAddress_;  // only to scrub it out of messages
+  std::string caPem_;
+  std::string authorization_;  // "Basic ..." from the address' user:password, or empty
   http::client::http_client client_;
 };
 
@@ -221,16 +273,82 @@ std::string QueryError::describe() const {
   return out + ": " + message;
 }
 
+std::optional<std::string> checkCaBundle(const std::string& pem) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  if (bio == nullptr) {
+    return "out of memory";
+  }
+  X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+  const bool ok = cert != nullptr;
+  X509_free(cert);
+  BIO_free(bio);
+  if (!ok) {
+    return "no PEM certificate (-----BEGIN CERTIFICATE-----) in it";
+  }
+  return std::nullopt;
+}
+
+std::string redactAddress(std::string_view address) {
+  const auto scheme = address.find("://");
+  if (scheme == std::string_view::npos) {
+    // Not a URL; an '@' may still mark a credential ("user:pw@host:9090").
+    const auto at = address.rfind('@');
+    return at == std::string_view::npos ? std::string(address)
+                                        : "REDACTED@" + std::string(address.substr(at + 1));
+  }
+  const auto start = scheme + 3;
+  auto end = address.find_first_of("/?#", start);
+  if (end == std::string_view::npos) {
+    end = address.size();
+  }
+  const auto at = address.substr(start, end - start).rfind('@');
+  if (at == std::string_view::npos) {
+    return std::string(address);
+  }
+  return std::string(address.substr(0, start)) + "REDACTED@" +
+         std::string(address.substr(start + at + 1));
+}
+
+namespace {
+
+// `text` with the credential part of `address` (if any) replaced, for messages that may quote
+// the address (cpprestsdk's "provided uri is invalid: ...").
+std::string scrub(std::string text, const std::string& address) {
+  const std::string redacted = redactAddress(address);
+  if (redacted == address) {
+    return text;
+  }
+  const auto scheme = address.find("://");
+  const auto start = scheme == std::string::npos ? 0 : scheme + 3;
+  const auto at = address.find('@', start) == std::string::npos
+                      ? std::string::npos
+                      : address.rfind('@', address.find_first_of("/?#", start));
+  const std::string credential = address.substr(start, at - start);
+  for (auto pos = text.find(credential); !credential.empty() && pos != std::string::npos;
+       pos = text.find(credential, pos)) {
+    text.replace(pos, credential.size(), "REDACTED");
+  }
+  return text;
+}
+
+}  // namespace
+
 Expected<std::unique_ptr<QueryClient>, QueryError> makeHttpQueryClient(
     const HttpQueryClientOptions& options) {
   if (options.timeout <= std::chrono::milliseconds::zero()) {
     return fail(QueryErrorKind::InvalidAddress, "timeout must be positive");
   }
+  const std::string shown = redactAddress(options.address);
+  if (!options.caPem.empty()) {
+    if (auto bad = checkCaBundle(options.caPem)) {
+      return fail(QueryErrorKind::InvalidAddress, "Prometheus CA bundle: " + *bad);
+    }
+  }
   try {
     web::uri base(utility::conversions::to_string_t(options.address));
     if ((base.scheme() != "http" && base.scheme() != "https") || base.host().empty()) {
       return fail(QueryErrorKind::InvalidAddress,
-                  "Prometheus address \"" + options.address + "\" is not an http(s) URL");
+                  "Prometheus address \"" + shown + "\" is not an http(s) URL");
     }
     // The query path is relative, so a base path (a reverse-proxy prefix) must end in '/'.
     web::uri_builder builder(base);
@@ -238,11 +356,20 @@ Expected<std::unique_ptr<QueryClient>, QueryError> makeHttpQueryClient(
     if (path.empty() || path.back() != '/') {
       builder.set_path(path + "/");
     }
+    // user:password@ becomes basic authentication (as Prometheus' own clients read it) and
+    // leaves the URI, so no request line or error carries it.
+    std::string authorization;
+    if (const auto userInfo = base.user_info(); !userInfo.empty()) {
+      const auto decoded = web::uri::decode(userInfo);
+      authorization = "Basic " + utility::conversions::to_base64(
+                                     std::vector<unsigned char>(decoded.begin(), decoded.end()));
+      builder.set_user_info("");
+    }
     return std::unique_ptr<QueryClient>(
-        std::make_unique<HttpQueryClient>(builder.to_uri(), options.timeout));
+        std::make_unique<HttpQueryClient>(builder.to_uri(), options, std::move(authorization)));
   } catch (const std::exception& e) {
     return fail(QueryErrorKind::InvalidAddress,
-                "Prometheus address \"" + options.address + "\": " + e.what());
+                "Prometheus address \"" + shown + "\": " + scrub(e.what(), options.address));
   }
 }
 

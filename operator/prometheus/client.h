@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -49,9 +50,22 @@ class QueryClient {
 };
 
 struct HttpQueryClientOptions {
-  std::string address;  // e.g. http://127.0.0.1:9090 (a path prefix is kept)
+  // e.g. http://127.0.0.1:9090 (a path prefix is kept). user:password@ in it is sent as HTTP
+  // basic authentication and never appears in an error (see redactAddress()).
+  std::string address;
   std::chrono::milliseconds timeout{std::chrono::seconds{5}};
+  // PEM bundle of the CAs that sign an https Prometheus' certificate (--prometheus-ca-file).
+  // When set, only these CAs are trusted, not the system roots as well; empty: system roots.
+  // Either way the certificate and its host name are verified.
+  std::string caPem;
 };
+
+// Nullopt when `pem` holds at least one PEM certificate, else why not.
+std::optional<std::string> checkCaBundle(const std::string& pem);
+
+// The address with any user:password@ replaced by "REDACTED@", for logs, status, Events and
+// metrics: a credential in a CR's address must not travel further than the CR itself.
+std::string redactAddress(std::string_view address);
 
 // An instant query's answer: the HTTP status and body as Prometheus (or whatever answered)
 // sent them, turned into the one value or the error that says what was wrong. Never throws.

@@ -45,7 +45,7 @@ function find(docs, kind, nameSuffix = '') {
 }
 
 // Checks common to every rendering. `o`: {release, fullname, namespace, replicas, watchNamespace,
-// leaderElection, leaderElectionId, logLevel, resources, extraArgs}.
+// leaderElection, leaderElectionId, logLevel, resources, extraArgs, prometheusCA}.
 function checkCommon(c, docs, o) {
   const fullname = o.fullname;
   const clusterScoped = new Set(['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition']);
@@ -99,6 +99,7 @@ function checkCommon(c, docs, o) {
   }
   wantArgs.push(`--log-level=${o.logLevel}`);
   if (o.watchNamespace) wantArgs.push(`--namespace=${o.watchNamespace}`);
+  if (o.prometheusCA) wantArgs.push(`--prometheus-ca-file=/etc/sluice/prometheus-ca/${o.prometheusCA.key}`);
   wantArgs.push(...(o.extraArgs || []));
   c.equal(ctr.args, wantArgs, 'operator args');
   c.ok(!ctr.command, 'the image ENTRYPOINT runs the operator (no command override)');
@@ -106,8 +107,16 @@ function checkCommon(c, docs, o) {
   c.equal(ctr.livenessProbe && ctr.livenessProbe.httpGet, { path: '/healthz', port: 'health' }, 'liveness probe');
   c.equal(ctr.readinessProbe && ctr.readinessProbe.httpGet, { path: '/readyz', port: 'health' }, 'readiness probe');
   c.equal(ctr.resources, o.resources, 'container resources');
-  c.equal(ctr.volumeMounts, [{ name: 'tmp', mountPath: '/tmp' }], 'only /tmp is writable');
-  c.equal(pod.volumes, [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }], '/tmp is a bounded emptyDir');
+  const caMounts = o.prometheusCA ? [{ name: 'prometheus-ca', mountPath: '/etc/sluice/prometheus-ca', readOnly: true }] : [];
+  c.equal(ctr.volumeMounts, [{ name: 'tmp', mountPath: '/tmp' }, ...caMounts], 'only /tmp is writable (and the Prometheus CA read-only)');
+  const caVolumes = [];
+  if (o.prometheusCA) {
+    const items = [{ key: o.prometheusCA.key, path: o.prometheusCA.key }];
+    caVolumes.push(o.prometheusCA.configMap
+      ? { name: 'prometheus-ca', configMap: { name: o.prometheusCA.configMap, items } }
+      : { name: 'prometheus-ca', secret: { secretName: o.prometheusCA.secret, items } });
+  }
+  c.equal(pod.volumes, [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }, ...caVolumes], '/tmp is a bounded emptyDir (and the Prometheus CA)');
   if (o.affinity) {
     c.equal(pod.affinity, o.affinity, 'affinity from values');
   } else {

@@ -2,7 +2,7 @@
 // e2e.chart.template-custom: non-default values change what they promise and nothing else:
 // replicas, a PodDisruptionBudget, a ServiceMonitor, resource overrides, log level, extra args,
 // a single watched namespace (RBAC becomes a Role there), leader election off for one replica,
-// the refusal to run several replicas without leader election, the PrometheusRule and the
+// the refusal to run several replicas without leader election, a Prometheus CA bundle, the PrometheusRule and the
 // Grafana dashboard ConfigMap.
 
 const { template, parseDocs, Checker } = require('./lib');
@@ -28,6 +28,7 @@ affinity:
       - matchExpressions: [{key: node-role, operator: In, values: [control]}]
 leaderElection: {enabled: true, id: edge-lock}
 extraArgs: ["--workers=8"]
+prometheus: {caBundle: {configMap: prometheus-ca, key: bundle.pem}}
 podDisruptionBudget: {enabled: true, minAvailable: 2}
 metrics:
   port: 8080
@@ -40,6 +41,7 @@ resources:
   checkCommon(c, docs, {
     release: 'edge', fullname: 'edge-sluice', namespace: 'ops', replicas: 3, watchNamespace: '',
     leaderElection: true, leaderElectionId: 'edge-lock', logLevel: 'debug', extraArgs: ['--workers=8'],
+    prometheusCA: { configMap: 'prometheus-ca', key: 'bundle.pem' },
     resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '2', memory: '1Gi' } },
     affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'node-role', operator: 'In', values: ['control'] }] }] } } },
   });
@@ -77,6 +79,19 @@ leaderElection: {enabled: false}
     resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } },
   });
   c.equal(find(docs, 'PodDisruptionBudget').length + find(docs, 'ServiceMonitor').length, 0, 'PDB and ServiceMonitor stay off by default');
+}
+
+// 2b. The Prometheus CA from a Secret; a ConfigMap and a Secret at once is refused.
+{
+  const docs = render('prometheus: {caBundle: {secret: prom-tls}}\n', 'sluice');
+  checkCommon(c, docs, {
+    release: 'sluice', fullname: 'sluice', namespace: 'ops', replicas: 2, watchNamespace: '',
+    leaderElection: true, leaderElectionId: 'sluice-operator', logLevel: 'info',
+    resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+    prometheusCA: { secret: 'prom-tls', key: 'ca.crt' },
+  });
+  const r = template({ release: 'x', namespace: 'ops', valuesYaml: 'prometheus: {caBundle: {secret: a, configMap: b}}\n' });
+  c.ok(r.status !== 0 && /configMap or secret, not both/.test(r.stderr), `both refused (stderr: ${r.stderr.trim()})`);
 }
 
 // 3. Several replicas without leader election would reconcile twice: the chart refuses.

@@ -165,6 +165,52 @@ TEST(ParseCanaryRolloutStatus, NamesBadFields) {
   EXPECT_EQ(e.size(), 5u) << e.toString();
 }
 
+// Confused deputy: only parentRefs may name another namespace. Every other reference resolves
+// in the object's own namespace, and a `namespace` written into one (the schema has none, so
+// only a CRD that does not prune or a file checked offline carries it) is refused by name.
+TEST(ParseReferences, ANamespaceOutsideParentRefsIsRefusedByField) {
+  auto rollout = testing::validCanaryRollout();
+  rollout["spec"]["stable"]["serviceRef"]["namespace"] = "other-team";
+  rollout["spec"]["canary"]["serviceRef"]["namespace"] = "other-team";
+  rollout["spec"]["route"]["parentRefs"] = json::parse(R"([{"name": "edge", "namespace": "gw"}])");
+  auto r = parseCanaryRollout(rollout);
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().hasErrorAt("spec.stable.serviceRef.namespace")) << r.error().toString();
+  EXPECT_TRUE(r.error().hasErrorAt("spec.canary.serviceRef.namespace"));
+  EXPECT_EQ(r.error().size(), 2u) << r.error().toString();  // the parentRef is fine
+  EXPECT_NE(r.error().toString().find("cross-namespace references are not allowed: the Service "
+                                      "must be in the object's own namespace"),
+            std::string::npos)
+      << r.error().toString();
+
+  auto split = testing::validCanaryRollout();
+  split["spec"].erase("route");
+  split["spec"]["trafficPolicyRef"] = {{"name", "checkout"}, {"namespace", "other-team"}};
+  r = parseCanaryRollout(split);
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().hasErrorAt("spec.trafficPolicyRef.namespace")) << r.error().toString();
+
+  auto policy = testing::validTrafficPolicy();
+  policy["spec"]["backends"][0]["serviceRef"]["namespace"] = "other-team";
+  auto p = parseTrafficPolicy(policy);
+  ASSERT_FALSE(p);
+  EXPECT_TRUE(p.error().hasErrorAt("spec.backends[0].serviceRef.namespace"))
+      << p.error().toString();
+
+  auto limit = testing::validTierLimit();
+  limit["spec"]["targetRefs"][0]["namespace"] = "other-team";
+  limit["spec"]["autoscaling"]["targetRef"]["namespace"] = "other-team";
+  auto l = parseTierLimit(limit);
+  ASSERT_FALSE(l);
+  EXPECT_TRUE(l.error().hasErrorAt("spec.targetRefs[0].namespace")) << l.error().toString();
+  EXPECT_TRUE(l.error().hasErrorAt("spec.autoscaling.targetRef.namespace"));
+
+  // Null is "unset" (a merge patch's leftover), not a namespace.
+  auto cleared = testing::validTrafficPolicy();
+  cleared["spec"]["backends"][0]["serviceRef"]["namespace"] = nullptr;
+  EXPECT_TRUE(parseTrafficPolicy(cleared)) << parseTrafficPolicy(cleared).error().toString();
+}
+
 TEST(ParseTrafficPolicy, ReadsEveryFieldAndDefaults) {
   const auto r = parseTrafficPolicy(testing::validTrafficPolicy());
   ASSERT_TRUE(r) << r.error().toString();

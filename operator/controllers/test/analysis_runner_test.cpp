@@ -4,6 +4,8 @@
 
 #include <map>
 
+#include "operator/controllers/canary_analysis.h"
+
 namespace sluice::controllers {
 namespace {
 
@@ -65,6 +67,31 @@ TEST(RunAnalysis, AllUnreachableIsAnAnalysisError) {
   auto result = runAnalysis(client, makeAnalysis(), kValues, kAt);
   EXPECT_EQ(result.error, "Prometheus unreachable: Unreachable: connection refused");
   EXPECT_EQ(client.asked.size(), 3U);
+}
+
+// The address names the Prometheus in every error, without the user:password it may carry.
+TEST(RunAnalysis, ErrorsNameTheAddressWithoutItsCredential) {
+  FakeQueryClient* made = nullptr;
+  PrometheusClients clients([&made](const std::string&) {
+    auto client = std::make_unique<FakeQueryClient>();
+    client->fallback = {prometheus::QueryErrorKind::Unreachable, 0, "", "connection refused"};
+    made = client.get();
+    return Expected<std::unique_ptr<prometheus::QueryClient>, prometheus::QueryError>(
+        std::move(client));
+  });
+  api::CanaryRolloutSpec spec;
+  spec.stable.name = "pay-stable";
+  spec.canary.name = "pay-canary";
+  spec.analysis = makeAnalysis();
+  spec.analysis.prometheus.address = "https://alice:hunter2@prom.example:9090";
+  auto result = runAnalysis(spec, "shop", "", clients, kAt);
+  ASSERT_NE(made, nullptr);
+  EXPECT_EQ(result.error,
+            "Prometheus https://REDACTED@prom.example:9090: Prometheus unreachable: Unreachable: "
+            "connection refused");
+  for (const auto& m : result.metrics) {
+    EXPECT_EQ(m.error.find("hunter2"), std::string::npos) << m.error;
+  }
 }
 
 TEST(RunAnalysis, BadTemplateIsThatMetricsError) {

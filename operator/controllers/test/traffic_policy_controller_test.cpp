@@ -257,6 +257,71 @@ TEST_F(TrafficPolicyControllerTest, InvalidSpecIsReportedNotRetriedHot) {
   EXPECT_NE(condition("Ready", "message").find("spec.failover.shift.steps"), std::string::npos);
 }
 
+// Confused deputy: whoever may write a TrafficPolicy in "shop" must not get the operator to
+// read or write in another namespace. Only parentRefs may name one (Gateway API: the Gateway's
+// allowedRoutes decides); a serviceRef naming one is refused with the field named, and nothing
+// at all is read or written there.
+TEST_F(TrafficPolicyControllerTest, AServiceRefIntoAnotherNamespaceIsRefusedAndNothingThereIsRead) {
+  client_.seed(kube::resources::services(), service("checkout-eastus", "payments"));
+  auto p = policy();
+  p["spec"]["backends"][0]["serviceRef"]["namespace"] = "payments";
+  replacePolicy(p);
+  client_.clearActions();
+  EXPECT_FALSE(reconcile());
+  EXPECT_EQ(condition("Ready", "reason"), "InvalidSpec");
+  const auto message = condition("Ready", "message");
+  EXPECT_NE(message.find("spec.backends[0].serviceRef.namespace: cross-namespace references are "
+                         "not allowed"),
+            std::string::npos)
+      << message;
+  for (const auto& a : client_.actions()) {
+    EXPECT_NE(a.key.ns, "payments") << a.verb << " " << a.resource.plural << " " << a.key.name;
+  }
+  EXPECT_FALSE(client_.get(kube::resources::httpRoutes(), {"shop", "checkout"}));
+}
+
+TEST_F(TrafficPolicyControllerTest, OnlyTheParentRefCrossesNamespacesAndEveryWriteStaysHome) {
+  auto p = policy();
+  p["spec"]["parentRefs"] = Object::parse(R"([{"name": "edge", "namespace": "gateways"}])");
+  replacePolicy(p);
+  client_.clearActions();
+  ASSERT_TRUE(reconcile());
+  auto route = client_.get(kube::resources::httpRoutes(), {"shop", "checkout"});
+  ASSERT_TRUE(route);
+  EXPECT_EQ((*route)["spec"]["parentRefs"][0]["namespace"], "gateways");
+  for (const auto& rule : (*route)["spec"]["rules"]) {
+    for (const auto& ref : rule["backendRefs"]) {
+      // A backendRef into another namespace would need a ReferenceGrant there: none is made.
+      EXPECT_EQ(ref.value("namespace", "shop"), "shop") << ref.dump();
+    }
+  }
+  for (const auto& a : client_.actions()) {
+    EXPECT_EQ(a.key.ns, "shop") << a.verb << " " << a.resource.plural << " " << a.key.name;
+  }
+}
+
+// A credential in the Prometheus address stays in the spec: status and Events show it redacted.
+TEST_F(TrafficPolicyControllerTest, APrometheusPasswordNeverReachesStatusOrEvents) {
+  auto p = policy();
+  p["spec"]["metrics"]["prometheus"]["address"] = "http://alice:hunter2@prom:9090";
+  replacePolicy(p);
+  ASSERT_TRUE(reconcile());  // healthy first, so losing Prometheus is a transition with an Event
+  prom_.answers.clear();
+  prom_.answers["checkout"] = {std::nullopt,
+                               {prometheus::QueryErrorKind::Unreachable, 0, "", "refused"}};
+  clock_.advance(30s);
+  ASSERT_TRUE(reconcile());
+  EXPECT_EQ(condition("MetricsAvailable"), "False");
+  const auto message = condition("MetricsAvailable", "message");
+  EXPECT_NE(message.find("http://REDACTED@prom:9090"), std::string::npos) << message;
+  EXPECT_EQ(status().dump().find("hunter2"), std::string::npos) << status().dump();
+  EXPECT_TRUE(hasEvent("MetricsUnavailable"));
+  auto events = client_.list(kube::resources::events(), "shop", {});
+  for (const auto& e : events->items) {
+    EXPECT_EQ(e.dump().find("hunter2"), std::string::npos) << e.dump();
+  }
+}
+
 }  // namespace
 }  // namespace sluice::controllers
 

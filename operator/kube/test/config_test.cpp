@@ -130,6 +130,48 @@ TEST_F(ConfigTest, TokenFileIsReReadWhenItChanges) {
   EXPECT_EQ(source.token().value(), "second-token");
 }
 
+// What the kubelet does for a projected token: each version in a directory of its own, `..data`
+// a symlink to the current one, `token` a symlink through `..data`; rotation writes the new
+// directory and renames a new `..data` over the old one. The two tokens here have the same size
+// and the same modification time (a coarse clock, or a copy that kept it), so only the inode
+// behind the path says the token changed.
+TEST_F(ConfigTest, TokenFileFollowsTheKubeletsAtomicDataSymlinkSwap) {
+  auto first = write("sa/..2026_11_26_15_00_00.1/token", "token-AAAA");
+  fs::create_directory_symlink("..2026_11_26_15_00_00.1", dir_ / "sa" / "..data");
+  fs::create_symlink("..data/token", dir_ / "sa" / "token");
+  auto source = TokenSource::fromFile(dir_ / "sa" / "token");
+  EXPECT_EQ(source.token().value(), "token-AAAA");
+
+  auto second = write("sa/..2026_11_26_15_10_00.2/token", "token-BBBB");
+  fs::last_write_time(second, fs::last_write_time(first));
+  fs::create_directory_symlink("..2026_11_26_15_10_00.2", dir_ / "sa" / "..data_tmp");
+  fs::rename(dir_ / "sa" / "..data_tmp", dir_ / "sa" / "..data");  // atomic, as the kubelet does
+  fs::remove_all(dir_ / "sa" / "..2026_11_26_15_00_00.1");
+  EXPECT_EQ(source.token().value(), "token-BBBB");
+
+  // While the link points nowhere (a swap caught half-way), the last good token is kept.
+  fs::remove(dir_ / "sa" / "..data");
+  EXPECT_EQ(source.token().value(), "token-BBBB");
+}
+
+// As in client-go: a CA that would not be checked is refused, not silently ignored.
+TEST_F(ConfigTest, InsecureSkipTlsVerifyWithACaIsRefused) {
+  auto path = write("config", R"(
+current-context: c
+clusters:
+- name: k
+  cluster: {server: "https://k.example", certificate-authority-data: Q0EtUEVN,
+            insecure-skip-tls-verify: true}
+contexts:
+- name: c
+  context: {cluster: k}
+)");
+  auto config = loadKubeconfig({path, ""}, env());
+  ASSERT_FALSE(config.hasValue());
+  EXPECT_EQ(config.error().field, "clusters[k].cluster.insecure-skip-tls-verify");
+  EXPECT_THAT(config.error().message, HasSubstr("certificate-authority"));
+}
+
 TEST_F(ConfigTest, ErrorsNameFileAndField) {
   struct Case {
     std::string yaml;

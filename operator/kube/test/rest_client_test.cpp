@@ -2,13 +2,16 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
 
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "operator/kube/informer.h"
+#include "operator/kube/log.h"
 #include "operator/kube/metrics.h"
 #include "operator/kube/test/test_server.h"
 
@@ -45,6 +48,8 @@ class RestClientTest : public ::testing::Test {
     config.server = url;
     config.caPem = std::move(ca);
     config.token = TokenSource::fixed("secret-token");
+    config.source = "/home/dev/.kube/config";
+    config.contextName = "dev";
     RestClientOptions options;
     options.qps = 0;  // limiter off: these tests are about the wire
     options.maxRetries = 3;
@@ -222,6 +227,40 @@ TEST_F(RestClientTest, WrongCaFailsTlsVerification) {
   ASSERT_FALSE(got.hasValue());
   EXPECT_TRUE(got.error().isTransport()) << got.error().describe();
   EXPECT_EQ(server.requestCount(), 0u);
+  // The error says what was refused and against which trust, not only "handshake failed".
+  EXPECT_THAT(got.error().describe(), ::testing::HasSubstr("TLS handshake with " + server.url()));
+  EXPECT_THAT(got.error().describe(), ::testing::HasSubstr("certificate verify failed"));
+  EXPECT_THAT(got.error().describe(),
+              ::testing::HasSubstr("the certificate-authority of context \"dev\" in "
+                                   "/home/dev/.kube/config"));
+}
+
+// A proxy that echoes the request's headers in its error body (some do) must not carry the
+// bearer token into an error, and so into status, Events or the log, even at trace level.
+TEST_F(RestClientTest, AnEchoedTokenNeverReachesErrorsOrTheTraceLog) {
+  std::ostringstream captured;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(captured);
+  auto log = logger();
+  const auto level = log->level();
+  log->sinks().push_back(sink);
+  log->set_level(spdlog::level::trace);
+  TestHttpsServer server(pki().server, [](const HttpRequest& req) {
+    return testing::reply(
+        500, "upstream failed; request had authorization: " + req.headers.at("authorization"));
+  });
+  auto client = connect(server.url());
+  auto got = client->get(resources::configMaps(), {"ns1", "a"});
+  auto watched = client->watch(resources::configMaps(), "ns1", {});
+  log->sinks().pop_back();
+  log->set_level(level);
+  ASSERT_FALSE(got.hasValue());
+  ASSERT_FALSE(watched.hasValue());
+  for (const auto& text : {got.error().describe(), watched.error().describe(), captured.str()}) {
+    EXPECT_EQ(text.find("secret-token"), std::string::npos) << text;
+  }
+  EXPECT_THAT(got.error().describe(), ::testing::HasSubstr("authorization: Bearer REDACTED"));
+  EXPECT_THAT(captured.str(), ::testing::HasSubstr("retrying get"));  // the log was written
+  EXPECT_EQ(server.requestCount(), 5u);  // 4 gets (3 retries) and the watch
 }
 
 TEST_F(RestClientTest, ApplySendsApplyPatchWithFieldManagerAndForce) {

@@ -113,7 +113,7 @@ class FakePrometheus {
 
 std::unique_ptr<QueryClient> clientFor(const std::string& address,
                                        milliseconds timeout = milliseconds{2000}) {
-  auto client = makeHttpQueryClient({address, timeout});
+  auto client = makeHttpQueryClient({address, timeout, ""});
   EXPECT_TRUE(client.hasValue()) << (client ? "" : client.error().describe());
   return std::move(client).value();
 }
@@ -253,7 +253,7 @@ TEST(ClientUnreachable, ConnectionRefused) {
 
 TEST(ClientAddress, RejectsNonHttpAddresses) {
   for (const char* bad : {"", "not a url", "ftp://127.0.0.1:9090", "127.0.0.1:9090"}) {
-    auto client = makeHttpQueryClient({bad, milliseconds{100}});
+    auto client = makeHttpQueryClient({bad, milliseconds{100}, ""});
     ASSERT_FALSE(client.hasValue()) << bad;
     EXPECT_EQ(client.error().kind, QueryErrorKind::InvalidAddress) << bad;
   }
