@@ -89,8 +89,9 @@ start_operator() {  # start_operator [REPLICA]: REPLICA names a second (third...
     --haproxy-map-dir "$dir/haproxy" \
     --haproxy-frontend-bind "127.0.0.1:$GATEWAY_PORT" \
     --haproxy-stats-bind "127.0.0.1:$HAPROXY_STATS_PORT" \
-    --haproxy-runtime-address "127.0.0.1:$HAPROXY_RUNTIME_PORT" \
+    --haproxy-runtime-address "$HAPROXY_RUNTIME" \
     --haproxy-master-socket "$dir/haproxy/master.sock" \
+    --haproxy-check-binary "$(command -v haproxy)" \
     --haproxy-peers-bind "127.0.0.1:$HAPROXY_PEERS_PORT" \
     --log-level "${SLUICE_LOG_LEVEL:-info}"
   # A standby replica is live (healthz) but not ready until it leads.
@@ -163,9 +164,11 @@ up() {
   echo "export CLUSTER_DIR=${cluster:-}" >>"$dir/env"
   kubeconfig=$dir/kubeconfig
 
-  local stable_port canary_port prom_port gw stats runtime peers om op region
+  # HAProxy's runtime API is a unix socket it creates with mode 600 (the operator's
+  # haproxy.cfg says so; HAPROXY_RUNTIME), not a TCP port every local process could reach.
+  local stable_port canary_port prom_port gw stats peers om op region
   stable_port=$(free_port); canary_port=$(free_port); prom_port=$(free_port)
-  gw=$(free_port); stats=$(free_port); runtime=$(free_port); peers=$(free_port)
+  gw=$(free_port); stats=$(free_port); peers=$(free_port)
   om=$(free_port); op=$(free_port)
   cat >>"$dir/env" <<ENV
 export KUBECONFIG=$kubeconfig
@@ -182,10 +185,9 @@ export PROM_PORT=$prom_port
 export PROM_URL=http://127.0.0.1:$prom_port
 export GATEWAY_PORT=$gw
 export HAPROXY_STATS_PORT=$stats
-export HAPROXY_RUNTIME_PORT=$runtime
 export HAPROXY_PEERS_PORT=$peers
 export HAPROXY_STATS_URL=http://127.0.0.1:$stats
-export HAPROXY_RUNTIME=127.0.0.1:$runtime
+export HAPROXY_RUNTIME=$dir/haproxy/admin.sock
 export OPERATOR_METRICS_PORT=$om
 export OPERATOR_PROBE_PORT=$op
 export OPERATOR_METRICS=http://127.0.0.1:$om
@@ -274,7 +276,9 @@ start_prometheus() {
 start_haproxy() {
   # shellcheck disable=SC1091
   . "$dir/env"
-  start_bg haproxy "$dir/logs/haproxy.log" haproxy -W -db -S "$dir/haproxy/master.sock" \
+  # The master CLI is admin-level too: mode 600 whatever the umask (the operator refuses to
+  # reload through a master socket every local user may write to).
+  start_bg haproxy "$dir/logs/haproxy.log" haproxy -W -db -S "$dir/haproxy/master.sock,mode,600" \
     -f "$dir/haproxy/haproxy.cfg"
   wait_http "$HAPROXY_STATS_URL/metrics" 10 "haproxy exporter"
 }

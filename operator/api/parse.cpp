@@ -863,6 +863,23 @@ void mergeValidation(ValidationErrors& errors, const ValidationErrors& semantic)
   }
 }
 
+// The API server holds a Sluice object's name to a DNS subdomain and its namespace to a DNS
+// label; objects fed by `kubectl sluice render -f` never met it. The name and namespace become
+// haproxy.cfg names, weights-map keys and HTTPRoute names, where a space or a newline would
+// start another directive or map entry.
+void checkObjectName(Reader& r, const ObjectMeta& meta) {
+  if (!meta.name.empty() && !isObjectName(meta.name)) {
+    r.errors().add("metadata.name",
+                   "invalid name: must be a lowercase RFC 1123 subdomain "
+                   "(a-z, 0-9, '-' and '.', at most 253)");
+  }
+  if (!meta.namespace_.empty() && !isDns1123Label(meta.namespace_)) {
+    r.errors().add("metadata.namespace",
+                   "invalid namespace: must be a lowercase RFC 1123 label (a-z, 0-9, '-', at most "
+                   "63)");
+  }
+}
+
 template <class Object, class SpecReader, class StatusReader, class Validate>
 Expected<Object, ValidationErrors> parseObject(const json& object, const char* kind,
                                                SpecReader readSpec, StatusReader readStatus,
@@ -876,6 +893,7 @@ Expected<Object, ValidationErrors> parseObject(const json& object, const char* k
   checkTypeMeta(r, object, kind);
   if (const json* metadata = r.member(object, "", "metadata", Presence::Required)) {
     readObjectMeta(r, *metadata, out.metadata);
+    checkObjectName(r, out.metadata);
   }
   if (const json* spec = r.object(object, "", "spec", Presence::Required)) {
     readSpec(r, *spec, out.spec);

@@ -570,4 +570,24 @@ bool isDns1123Subdomain(std::string_view text) {
   }
 }
 
+bool isObjectName(std::string_view text) {
+  if (text.empty() || text.size() > 253) {
+    return false;
+  }
+  const auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || isDigit(c); };
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t dot = text.find('.', start);
+    const auto part = text.substr(start, dot == text.npos ? text.npos : dot - start);
+    if (part.empty() || !alnum(part.front()) || !alnum(part.back()) ||
+        !std::all_of(part.begin(), part.end(), [&](char c) { return alnum(c) || c == '-'; })) {
+      return false;
+    }
+    if (dot == text.npos) {
+      return true;
+    }
+    start = dot + 1;
+  }
+}
+
 }  // namespace sluice::api

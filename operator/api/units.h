@@ -74,5 +74,9 @@ bool isHttpToken(std::string_view text);
 bool isDns1123Label(std::string_view text);
 // RFC 1123 subdomain (most object names): labels joined by '.', at most 253 characters.
 bool isDns1123Subdomain(std::string_view text);
+// An object name as kube-apiserver validates it (IsDNS1123Subdomain: the subdomain pattern and
+// at most 253 characters, parts between dots not limited to 63): what a Sluice object may be
+// called.
+bool isObjectName(std::string_view text);
 
 }  // namespace sluice::api

@@ -14,6 +14,24 @@ std::string str(std::int64_t v) {
   return std::to_string(v);
 }
 
+// A value quoted in an error message, its control characters shown as \xNN: the message goes
+// to status, Events and logs, which must not carry a raw newline from a CR.
+std::string printableText(std::string_view value) {
+  std::string out;
+  for (const char c : value) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 void checkRange(ValidationErrors& errors, const std::string& path, std::int64_t value,
                 std::int64_t min, std::int64_t max) {
   if (value < min || value > max) {
@@ -42,30 +60,57 @@ void checkPositiveDuration(ValidationErrors& errors, const std::string& path, Du
   }
 }
 
-void checkHeaderName(ValidationErrors& errors, const std::string& path, const std::string& name) {
-  if (!isHttpToken(name)) {
-    errors.add(path, "invalid HTTP header name \"" + name +
-                         "\": must be a token (letters, digits and !#$%&'*+-.^_`|~)");
+// The header-name grammar of the CRDs ('^[A-Za-z0-9][-A-Za-z0-9_.]*$', at most 256): a subset
+// of the RFC 7230 token that the Gateway API accepts too and HAProxy carries unquoted, so no
+// '#', quote, '$' or '%' reaches haproxy.cfg. Response header names (`dots` false) take no '.'.
+void checkHeaderName(ValidationErrors& errors, const std::string& path, const std::string& name,
+                     bool dots = true) {
+  const auto ok = [dots](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || (dots && c == '.');
+  };
+  if (name.empty() || name.size() > 256 || name.front() == '-' || name.front() == '_' ||
+      name.front() == '.' || !std::all_of(name.begin(), name.end(), ok) || !isHttpToken(name)) {
+    errors.add(path, "invalid HTTP header name \"" + printableText(name) +
+                         "\": must start with a letter or digit and have only letters, digits, "
+                         "'-', '_'" +
+                         (dots ? std::string(" and '.'") : std::string()) + " (at most 256)");
+  }
+}
+
+// A match value (spec.match[].headers[].value, spec.tiers[].match.headers[].value): 1..4096
+// characters without control characters, as the CRDs say: the Gateway API refuses an empty
+// one, and no data plane can match a newline.
+void checkMatchValue(ValidationErrors& errors, const std::string& path, const std::string& value) {
+  if (value.empty() || value.size() > 4096) {
+    errors.add(path, "must be 1 to 4096 characters, got " +
+                         std::to_string(static_cast<std::int64_t>(value.size())));
+    return;
+  }
+  if (std::any_of(value.begin(), value.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    errors.add(path, "must not contain control characters (newline, tab, ...)");
   }
 }
 
 void checkDnsLabel(ValidationErrors& errors, const std::string& path, const std::string& name) {
   if (!isDns1123Label(name)) {
-    errors.add(path, "invalid name \"" + name +
+    errors.add(path, "invalid name \"" + printableText(name) +
                          "\": must be a lowercase RFC 1123 label (a-z, 0-9, '-', at most 63)");
   }
 }
 
 void checkDnsSubdomain(ValidationErrors& errors, const std::string& path, const std::string& name) {
   if (!isDns1123Subdomain(name)) {
-    errors.add(path, "invalid name \"" + name + "\": must be a lowercase RFC 1123 subdomain");
+    errors.add(path, "invalid name \"" + printableText(name) +
+                         "\": must be a lowercase RFC 1123 subdomain");
   }
 }
 
 void checkUnique(ValidationErrors& errors, std::set<std::string>& seen, const std::string& path,
                  const std::string& name) {
   if (!name.empty() && !seen.insert(name).second) {
-    errors.add(path, "Duplicate value: \"" + name + "\"");
+    errors.add(path, "Duplicate value: \"" + printableText(name) + "\"");
   }
 }
 
@@ -81,8 +126,10 @@ void checkRequestMatch(ValidationErrors& errors, const std::string& path,
   for (std::size_t i = 0; i < match.headers.size(); ++i) {
     const std::string hPath = indexPath(headersPath, i);
     checkHeaderName(errors, childPath(hPath, "name"), match.headers[i].name);
+    checkMatchValue(errors, childPath(hPath, "value"), match.headers[i].value);
     if (match.headers[i].type != "Exact" && match.headers[i].type != "RegularExpression") {
-      errors.add(childPath(hPath, "type"), "Unsupported value: \"" + match.headers[i].type +
+      errors.add(childPath(hPath, "type"), "Unsupported value: \"" +
+                                               printableText(match.headers[i].type) +
                                                "\": supported values: \"Exact\", "
                                                "\"RegularExpression\"");
     }
@@ -101,7 +148,7 @@ void checkHostnames(ValidationErrors& errors, const std::string& path,
       host.remove_prefix(2);
     }
     if (!isDns1123Subdomain(host)) {
-      errors.add(hPath, "invalid hostname \"" + hostnames[i] +
+      errors.add(hPath, "invalid hostname \"" + printableText(hostnames[i]) +
                             "\": must be a lowercase DNS name, optionally prefixed by \"*.\"");
     }
     checkUnique(errors, seen, hPath, hostnames[i]);
@@ -131,7 +178,8 @@ void checkPrometheusAddress(ValidationErrors& errors, const std::string& path,
   const bool http = address.starts_with("http://") && address.size() > 7;
   const bool https = address.starts_with("https://") && address.size() > 8;
   if (!http && !https) {
-    errors.add(path, "invalid address \"" + address + "\": must be an http:// or https:// URL");
+    errors.add(path, "invalid address \"" + printableText(address) +
+                         "\": must be an http:// or https:// URL");
   }
 }
 
@@ -146,7 +194,7 @@ void checkDecimalMin(ValidationErrors& errors, const std::string& path, const De
 
 void checkProvider(ValidationErrors& errors, const std::string& path, const std::string& provider) {
   if (provider != "gatewayAPI" && provider != "haproxy") {
-    errors.add(path, "Unsupported value: \"" + provider +
+    errors.add(path, "Unsupported value: \"" + printableText(provider) +
                          "\": supported values: \"gatewayAPI\", \"haproxy\"");
   }
 }
@@ -215,9 +263,9 @@ void checkSteps(ValidationErrors& errors, const std::string& path,
 void checkCanaryRouting(ValidationErrors& errors, const CanaryRolloutSpec& spec) {
   const VersionHeader& v = spec.versionHeader;
   if (v.enabled) {
-    checkHeaderName(errors, "spec.versionHeader.name", v.name);
+    checkHeaderName(errors, "spec.versionHeader.name", v.name, false);
     if (!v.revisionName.empty()) {
-      checkHeaderName(errors, "spec.versionHeader.revisionName", v.revisionName);
+      checkHeaderName(errors, "spec.versionHeader.revisionName", v.revisionName, false);
       if (toLower(v.revisionName) == toLower(v.name)) {
         errors.add("spec.versionHeader.revisionName", "must differ from spec.versionHeader.name");
       }
@@ -312,7 +360,8 @@ void checkCanaryRouting(ValidationErrors& errors, const CanaryRolloutSpec& spec)
           g.values.empty() ? childPath(gPath, "name") : indexPath(childPath(gPath, "values"), k);
       checkHeaderValue(errors, vPath, own[k]);
       if (!own[k].empty() && !values.insert(own[k]).second) {
-        errors.add(vPath, "Duplicate value: \"" + own[k] + "\": a header value names one region");
+        errors.add(vPath, "Duplicate value: \"" + printableText(own[k]) +
+                              "\": a header value names one region");
       }
     }
   }
@@ -444,7 +493,8 @@ ValidationErrors validateTrafficPolicySpec(const TrafficPolicySpec& spec) {
     }
     if (t.bandwidth && t.bandwidth->milli < 1000) {
       errors.add(childPath(tPath, "bandwidth"),
-                 "must be \"unlimited\" or at least 1 bit/s, got \"" + t.bandwidth->text + "\"");
+                 "must be \"unlimited\" or at least 1 bit/s, got \"" +
+                     printableText(t.bandwidth->text) + "\"");
     }
     // Below 1.0 a "burst" would cap the tier under its steady rate.
     checkDecimalMin(errors, childPath(tPath, "burstAllowance"), t.burstAllowance, 1'000'000, true);
@@ -478,16 +528,19 @@ ValidationErrors validateTrafficPolicySpec(const TrafficPolicySpec& spec) {
                            spec.metrics->prometheus.address);
     checkPositiveDuration(errors, "spec.metrics.interval", spec.metrics->interval);
   }
+  // The CRD's pattern: an RFC 3986 path (pchar and '/'), at most 1024. No backslash: HAProxy
+  // reads "\r\n" in a config line as CR LF, which would add lines to its health-check request.
   const auto& check = spec.healthCheck;
-  if (check.path.empty() || check.path.front() != '/' ||
-      std::any_of(check.path.begin(), check.path.end(), [](char c) {
-        return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '\'' || c == '"' ||
-               c == '#' || c == '?';
+  if (check.path.empty() || check.path.front() != '/' || check.path.size() > 1024 ||
+      !std::all_of(check.path.begin(), check.path.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               std::string_view("._~!$&()*+,;=:@/%-").find(c) != std::string_view::npos;
       })) {
     errors.add("spec.healthCheck.path",
-               "must be an absolute path without spaces, quotes, '#', '?' or control characters, "
-               "got \"" +
-                   check.path + "\"");
+               "must be an absolute path of at most 1024 characters from "
+               "A-Za-z0-9._~!$&()*+,;=:@/%- (no spaces, quotes, '#', '?', backslashes or "
+               "control characters), got \"" +
+                   printableText(check.path) + "\"");
   }
   checkPositiveDuration(errors, "spec.healthCheck.interval", check.interval);
   checkRange(errors, "spec.healthCheck.healthyThreshold", check.healthyThreshold, 1, 10);
@@ -518,13 +571,15 @@ ValidationErrors validateTierLimitSpec(const TierLimitSpec& spec) {
     const std::string tPath = indexPath("spec.targetRefs", i);
     // Only TrafficPolicy can carry tier limits today; the CRD enums say the same.
     if (spec.targetRefs[i].group != kGroup) {
-      errors.add(childPath(tPath, "group"), "Unsupported value: \"" + spec.targetRefs[i].group +
+      errors.add(childPath(tPath, "group"), "Unsupported value: \"" +
+                                                printableText(spec.targetRefs[i].group) +
                                                 "\": supported values: \"sluice.dev\"");
     }
     if (spec.targetRefs[i].kind.empty()) {
       errors.add(childPath(tPath, "kind"), "Required value");
     } else if (spec.targetRefs[i].kind != "TrafficPolicy") {
-      errors.add(childPath(tPath, "kind"), "Unsupported value: \"" + spec.targetRefs[i].kind +
+      errors.add(childPath(tPath, "kind"), "Unsupported value: \"" +
+                                               printableText(spec.targetRefs[i].kind) +
                                                "\": supported values: \"TrafficPolicy\"");
     }
     checkDnsSubdomain(errors, childPath(tPath, "name"), spec.targetRefs[i].name);
@@ -567,12 +622,13 @@ ValidationErrors validateTierLimitSpec(const TierLimitSpec& spec) {
     checkRange(errors, childPath(tPath, "priority"), t.priority, 1, 100);
   }
   if (!isTimeZoneName(spec.quotaTimeZone)) {
-    errors.add("spec.quotaTimeZone", "invalid time zone \"" + spec.quotaTimeZone +
+    errors.add("spec.quotaTimeZone", "invalid time zone \"" + printableText(spec.quotaTimeZone) +
                                          "\": must be an IANA name such as "
                                          "\"Europe/Stockholm\" or \"UTC\"");
   }
   if (!spec.defaultTier.empty() && !spec.tiers.empty() && !tierNames.contains(spec.defaultTier)) {
-    errors.add("spec.defaultTier", "must name one of spec.tiers, got \"" + spec.defaultTier + "\"");
+    errors.add("spec.defaultTier",
+               "must name one of spec.tiers, got \"" + printableText(spec.defaultTier) + "\"");
   }
   if (spec.queue) {
     checkRange(errors, "spec.queue.maxSize", spec.queue->maxSize, 1, 100'000);
@@ -638,7 +694,8 @@ ValidationErrors validateTierLimitSpec(const TierLimitSpec& spec) {
                        str(s.minReplicas));
       }
       if (!isTimeZoneName(s.timeZone)) {
-        errors.add(childPath(sPath, "timeZone"), "invalid time zone \"" + s.timeZone +
+        errors.add(childPath(sPath, "timeZone"), "invalid time zone \"" +
+                                                     printableText(s.timeZone) +
                                                      "\": must be an IANA name such as "
                                                      "\"Europe/Stockholm\" or \"UTC\"");
       }

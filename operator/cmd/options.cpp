@@ -58,9 +58,15 @@ Expected<OperatorOptions, OptionsError> parseOptions(int argc, const char* const
   app.add_option("--haproxy-stats-bind", o.haproxy.statsBind,
                  "HAProxy Prometheus exporter address");
   app.add_option("--haproxy-runtime-address", o.haproxy.runtimeAddress,
-                 "HAProxy runtime API (stats socket) host:port");
+                 "HAProxy runtime API (admin stats socket): a unix socket path, created mode 600 "
+                 "(default: admin.sock in --haproxy-map-dir), or host:port, which any local "
+                 "process can reach");
   app.add_option("--haproxy-master-socket", o.haproxy.masterSocket,
                  "HAProxy master CLI socket, used to reload when routes change");
+  app.add_option("--haproxy-check-binary", o.haproxy.checkBinary,
+                 "haproxy binary that checks every new config (haproxy -c) before it is "
+                 "written; a config HAProxy refuses is refused for the owner that made it "
+                 "(empty: no check)");
   app.add_option("--haproxy-peers-bind", o.haproxy.peersBind,
                  "HAProxy local peer address: rate-limit counters survive reloads through it "
                  "(empty: counters start over on every reload)");
@@ -91,6 +97,9 @@ Expected<OperatorOptions, OptionsError> parseOptions(int argc, const char* const
           {"haproxy-peers-bind", o.haproxy.peersBind}}) {
       if (flag == "haproxy-peers-bind" && value.empty()) {
         continue;
+      }
+      if (flag == "haproxy-runtime-address" && (value.empty() || value.front() == '/')) {
+        continue;  // a unix socket (see HaproxyOptions::runtimeAddress)
       }
       if (auto hp = parseHostPort(flag, value); !hp) {
         return Unexpected(OptionsError{hp.error()});

@@ -25,8 +25,14 @@ struct HaproxyOptions {
   std::string mapDir;
   std::string frontendBind = "127.0.0.1:8000";
   std::string statsBind = "127.0.0.1:8404";
-  std::string runtimeAddress = "127.0.0.1:9999";
+  // The runtime API (HAProxy's admin-level stats socket): an absolute unix socket path, which
+  // HAProxy creates with mode 600 (only its own user, the operator's, may use it), or host:port
+  // (any local process could). Empty: <mapDir>/admin.sock.
+  std::string runtimeAddress;
   std::string masterSocket;
+  // The haproxy binary that checks each new config (`haproxy -c`) before it is written, so a
+  // config HAProxy would refuse is refused for the owner whose plan made it. Empty: no check.
+  std::string checkBinary;
   // The local peer HAProxy keeps its rate-limit counters through across reloads; empty: none.
   std::string peersBind = "127.0.0.1:8405";
   bool enabled() const { return !configPath.empty(); }

@@ -151,6 +151,15 @@ Expected<void, std::string> validate(const RoutePlan& plan) {
   if (plan.owner.kind.empty() || plan.owner.name.empty()) {
     return Unexpected(std::string("plan has no owner"));
   }
+  // The owner's names go into every provider's output names (haproxy.cfg backends, weights-map
+  // keys, HTTPRoute names): a space or a newline there would start another directive or entry.
+  if (!api::isObjectName(plan.owner.name) ||
+      (!plan.owner.namespace_.empty() && !api::isDns1123Label(plan.owner.namespace_)) ||
+      !std::all_of(plan.owner.kind.begin(), plan.owner.kind.end(),
+                   [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); })) {
+    return Unexpected(std::string(
+        "plan owner: kind must be letters, namespace a DNS label and name a DNS subdomain"));
+  }
   std::set<std::string> routeNames;
   for (const auto& route : plan.routes) {
     const std::string where = "route " + route.name;

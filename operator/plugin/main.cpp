@@ -683,7 +683,7 @@ Examples:
   render->add_option("--haproxy-stats-bind", renderInput.haproxy.statsBind,
                      "As the operator's flag (default 127.0.0.1:8404)");
   render->add_option("--haproxy-runtime-address", renderInput.haproxy.runtimeAddress,
-                     "As the operator's flag (default 127.0.0.1:9999)");
+                     "As the operator's flag (default admin.sock in --haproxy-map-dir)");
   render->add_option("--haproxy-peers-bind", renderInput.haproxy.peersBind,
                      "As the operator's flag (default 127.0.0.1:8405)");
   render->footer(std::string(R"(

@@ -6,6 +6,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -374,29 +375,119 @@ Expected<std::unique_ptr<QueryClient>, QueryError> makeHttpQueryClient(
 }
 
 std::string escapeLabelValue(std::string_view value) {
+  return escapeStringLiteral(value, '"');
+}
+
+std::string escapeStringLiteral(std::string_view value, char quote) {
+  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(value.size());
   for (char c : value) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '"':
-        out += "\\\"";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        out.push_back(c);
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\\' || c == quote) {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 0x20 || u == 0x7f) {
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    } else {
+      out += c;
     }
   }
   return out;
 }
 
+namespace {
+
+// Where a placeholder stands in the PromQL text around it, as PromQL's lexer reads it.
+enum class Context { Code, DoubleQuoted, SingleQuoted, Raw, Comment };
+
+// Follows PromQL's lexer over template text (never over substituted values): strings in ", '
+// (backslash escapes) or ` (none), and # comments to the end of the line. `regex` is set when
+// a string opened right after =~ or !~, a regex label matcher.
+struct TemplateLexer {
+  Context context = Context::Code;
+  bool regex = false;
+  std::string lastCode;  // the code characters before the current string, spaces dropped
+
+  void feed(std::string_view text) {
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      const char c = text[i];
+      switch (context) {
+        case Context::Code:
+          if (c == '"' || c == '\'' || c == '`') {
+            regex = lastCode.ends_with("=~") || lastCode.ends_with("!~");
+            context = c == '"'    ? Context::DoubleQuoted
+                      : c == '\'' ? Context::SingleQuoted
+                                  : Context::Raw;
+          } else if (c == '#') {
+            context = Context::Comment;
+          } else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+            lastCode += c;
+            if (lastCode.size() > 2) {
+              lastCode.erase(0, lastCode.size() - 2);
+            }
+          }
+          break;
+        case Context::DoubleQuoted:
+        case Context::SingleQuoted:
+          if (c == '\\') {
+            ++i;  // the escaped character, whatever it is
+          } else if (c == (context == Context::DoubleQuoted ? '"' : '\'')) {
+            context = Context::Code;
+            lastCode = "s";
+          }
+          break;
+        case Context::Raw:
+          if (c == '`') {
+            context = Context::Code;
+            lastCode = "s";
+          }
+          break;
+        case Context::Comment:
+          if (c == '\n') {
+            context = Context::Code;
+          }
+          break;
+      }
+    }
+  }
+};
+
+// RE2 metacharacters, escaped so a value in a regex matcher matches only itself.
+std::string escapeRegex(std::string_view value) {
+  std::string out;
+  for (char c : value) {
+    if (std::string_view("\\.+*?()|[]{}^$").find(c) != std::string_view::npos) {
+      out += '\\';
+    }
+    out += c;
+  }
+  return out;
+}
+
+// Characters a value may have outside any string: a duration ("30s"), a number or a name part.
+// No '-', space or parenthesis, so it cannot add an operator or a call.
+bool isBareWord(std::string_view value) {
+  return std::all_of(value.begin(), value.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == ':' || c == '.';
+  });
+}
+
+}  // namespace
+
 Expected<std::string, QueryError> renderQuery(std::string_view queryTemplate,
                                               const Placeholders& values) {
   std::string out;
+  TemplateLexer lexer;
   std::size_t pos = 0;
   while (true) {
     const std::size_t open = queryTemplate.find("{{", pos);
@@ -405,6 +496,7 @@ Expected<std::string, QueryError> renderQuery(std::string_view queryTemplate,
       return out;
     }
     out.append(queryTemplate.substr(pos, open - pos));
+    lexer.feed(queryTemplate.substr(pos, open - pos));
     const std::size_t close = queryTemplate.find("}}", open + 2);
     if (close == std::string_view::npos) {
       return fail(QueryErrorKind::BadTemplate,
@@ -429,7 +521,49 @@ Expected<std::string, QueryError> renderQuery(std::string_view queryTemplate,
       return fail(QueryErrorKind::BadTemplate,
                   "unknown placeholder {{" + std::string(name) + "}} (known: " + known + ")");
     }
-    out += escapeLabelValue(*value);
+    // A value stays inside the string (or word) it was put in: escaped per PromQL's string
+    // rules, or refused where nothing could escape it.
+    const std::string placeholder = "{{" + std::string(name) + "}}";
+    const bool inString = lexer.context == Context::DoubleQuoted ||
+                          lexer.context == Context::SingleQuoted || lexer.context == Context::Raw;
+    const std::string literal = inString && lexer.regex ? escapeRegex(*value) : *value;
+    switch (lexer.context) {
+      case Context::DoubleQuoted:
+        out += escapeStringLiteral(literal, '"');
+        break;
+      case Context::SingleQuoted:
+        out += escapeStringLiteral(literal, '\'');
+        break;
+      case Context::Raw:
+        if (std::any_of(literal.begin(), literal.end(), [](char c) {
+              return c == '`' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+            })) {
+          return fail(QueryErrorKind::BadTemplate,
+                      placeholder +
+                          " in a `raw string` cannot carry a backtick or a control "
+                          "character; put it in double quotes");
+        }
+        out += literal;
+        break;
+      case Context::Comment:
+        if (std::any_of(value->begin(), value->end(),
+                        [](char c) { return c == '\n' || c == '\r'; })) {
+          return fail(QueryErrorKind::BadTemplate,
+                      placeholder + " in a comment cannot carry a line break");
+        }
+        out += *value;
+        break;
+      case Context::Code:
+        if (!isBareWord(*value)) {
+          return fail(QueryErrorKind::BadTemplate,
+                      placeholder +
+                          " outside a quoted string takes only letters, digits, '_', "
+                          "':' and '.', got \"" +
+                          escapeStringLiteral(*value, '"') + "\"; put it in double quotes");
+        }
+        out += *value;
+        break;
+    }
     pos = close + 2;
   }
 }

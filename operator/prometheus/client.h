@@ -75,8 +75,8 @@ Expected<double, QueryError> parseQueryResponse(int httpStatus, std::string_view
 Expected<std::unique_ptr<QueryClient>, QueryError> makeHttpQueryClient(
     const HttpQueryClientOptions& options);
 
-// Values for query templates. Each is escaped for a PromQL double-quoted string (backslash,
-// double quote, newline), so `service="{{canary}}"` stays one label matcher whatever the name.
+// Values for query templates. Each stays inside what the template put it in, whatever it
+// holds (see renderQuery), so `service="{{canary}}"` stays one label matcher.
 struct TemplateValues {
   std::string canary;
   std::string stable;
@@ -87,7 +87,16 @@ struct TemplateValues {
 
 // Replaces {{canary}}, {{stable}}, {{namespace}}, {{interval}} and, when set, {{region}}
 // (spaces inside the braces are allowed). An unknown or unterminated placeholder is a BadTemplate
-// error.
+// error. Each value is written for where the placeholder stands, as PromQL's lexer reads the
+// template around it:
+//   "..." or '...'   escaped for that string (backslash, the quote, control characters as
+//                    \n \r \t \xNN); in a regex matcher (=~ or !~) RE2 metacharacters are
+//                    escaped first, so the value matches only itself
+//   `...`            as is; a backtick or a control character (which nothing can escape
+//                    there) is a BadTemplate error
+//   # comment        as is; a line break is a BadTemplate error
+//   elsewhere        letters, digits, '_', ':' and '.' only ("30s"), else a BadTemplate error
+// So no value can close its string or matcher and add PromQL.
 Expected<std::string, QueryError> renderQuery(std::string_view queryTemplate,
                                               const TemplateValues& values);
 
@@ -96,7 +105,10 @@ using Placeholders = std::vector<std::pair<std::string_view, std::string>>;
 Expected<std::string, QueryError> renderQuery(std::string_view queryTemplate,
                                               const Placeholders& values);
 
-// PromQL string-literal escaping: \ -> \\, " -> \", newline -> \n.
+// PromQL string-literal escaping for a string in `quote` (" or '): backslash and the quote
+// get a backslash, control characters become \n, \r, \t or \xNN.
+std::string escapeStringLiteral(std::string_view value, char quote);
+// escapeStringLiteral(value, '"').
 std::string escapeLabelValue(std::string_view value);
 
 // A PromQL duration: 30000ms -> "30s", 90s -> "90s", 1500ms -> "1500ms", 2m -> "2m".

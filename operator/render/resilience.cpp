@@ -5,11 +5,13 @@
 namespace sluice::render {
 namespace {
 
-// Characters of an RFC 3986 path and query that need no quoting in haproxy.cfg (no space,
-// quote, backslash, '#' or '$', which HAProxy's parser would read) and no escaping in JSON.
+// Characters of an RFC 3986 path and query that single quotes carry as they are in
+// haproxy.cfg (no space, quote, backslash or '#', which HAProxy's parser would read; a
+// backslash would turn "\r\n" into a CR LF in the health-check request) and that need no
+// escaping in JSON.
 bool isUriChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         std::string_view("-._~/%:@?=&+,;!*()").find(c) != std::string_view::npos;
+         std::string_view("-._~/%:@?=&+,;!*()$").find(c) != std::string_view::npos;
 }
 
 }  // namespace
@@ -35,7 +37,7 @@ Expected<void, std::string> validateResilience(const engine::Route& route) {
         !std::all_of(check.path.begin(), check.path.end(), isUriChar)) {
       return Unexpected(where + ": activeHealthCheck.path \"" + check.path +
                         "\" must be an absolute path of at most 1024 URI characters (no spaces, "
-                        "quotes, '#', '$', backslashes or control characters)");
+                        "quotes, '#', backslashes or control characters)");
     }
     if (check.interval < std::chrono::milliseconds(1) || check.interval > std::chrono::hours(24)) {
       return Unexpected(where + ": activeHealthCheck.interval " +

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 
 #include "operator/api/parse.h"
@@ -376,6 +377,193 @@ TEST(ValidateTierLimit, AcceptsBoundaryValues) {
       {"/spec/autoscaling/schedules/0/cron", "0 8 * * 0,7", "", ""},
   };
   expectAccepted(testing::validTierLimit(), cases, parseTierLimit);
+}
+
+// Data-plane injection (issue 15): every CR field that reaches haproxy.cfg, its weights map or
+// an HTTPRoute, tried with each character that could end a quoted word, a line or a map entry
+// in those files. Names are refused with the field's path; free-form values are refused only
+// for control characters (the renderers quote and escape the rest, see haproxy_config_test).
+const std::vector<std::string>& hostileTexts() {
+  static const std::vector<std::string> texts = {
+      "a\nb",
+      "a\r\nb",
+      "a\"b",
+      "a'b",
+      "a b",
+      "a#b",
+      "a\\b",
+      "a%[src]b",
+      "a\x01"
+      "b",
+      "a\tb",
+      "a\x7f"
+      "b",
+      "a}b",
+      "a,b",
+      "a$b",
+      "a`b",
+      "a{b",
+  };
+  return texts;
+}
+bool hasControl(const std::string& text) {
+  return std::any_of(text.begin(), text.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+struct Field {
+  const char* pointer;
+  const char* path;
+};
+
+template <class Parse>
+void expectNameRefused(const json& base, const std::vector<Field>& fields, Parse parse,
+                       const char* message) {
+  for (const auto& f : fields) {
+    for (const auto& text : hostileTexts()) {
+      const std::string value = "X-" + text;
+      expectRejected(base, {{f.pointer, value, f.path, message}}, parse);
+    }
+  }
+}
+
+TEST(DataPlaneInjection, HeaderNamesAreRefusedWithTheirField) {
+  json canary = testing::validCanaryRollout();
+  canary["spec"]["regionHeader"] = "X-Region";
+  canary["spec"]["regions"] = {{{"name", "eu"}}};
+  expectNameRefused(canary,
+                    {{"/spec/versionHeader/name", "spec.versionHeader.name"},
+                     {"/spec/versionHeader/revisionName", "spec.versionHeader.revisionName"},
+                     {"/spec/stickiness/header", "spec.stickiness.header"},
+                     {"/spec/match/0/headers/0/name", "spec.match[0].headers[0].name"},
+                     {"/spec/regionHeader", "spec.regionHeader"}},
+                    parseCanaryRollout, "invalid HTTP header name");
+  expectNameRefused(testing::validTrafficPolicy(),
+                    {{"/spec/tiers/0/match/headers/0/name", "spec.tiers[0].match.headers[0].name"}},
+                    parseTrafficPolicy, "invalid HTTP header name");
+  expectNameRefused(
+      testing::validTierLimit(),
+      {{"/spec/tierHeader", "spec.tierHeader"}, {"/spec/identity/header", "spec.identity.header"}},
+      parseTierLimit, "invalid HTTP header name");
+  // The CRDs' grammar exactly: '.' in request header names, not in the response headers.
+  expectAccepted(canary, {{"/spec/stickiness/header", "X.Tenant_ID-2", "", ""}},
+                 parseCanaryRollout);
+  expectRejected(
+      canary,
+      {{"/spec/versionHeader/name", "X.Canary", "spec.versionHeader.name",
+        "invalid HTTP header name"},
+       {"/spec/stickiness/header", "-X", "spec.stickiness.header", "invalid HTTP header name"},
+       {"/spec/stickiness/header", std::string(257, 'x'), "spec.stickiness.header", "at most 256"}},
+      parseCanaryRollout);
+}
+
+TEST(DataPlaneInjection, MatchValuesRefuseControlCharactersOnly) {
+  json canary = testing::validCanaryRollout();
+  canary["spec"]["tenants"] = {{"canary", {"t-1"}}};
+  canary["spec"]["regionHeader"] = "X-Region";
+  canary["spec"]["regions"] = {{{"name", "eu"}, {"values", {"eu-1"}}}};
+  const std::vector<Field> canaryFields = {
+      {"/spec/match/0/headers/0/value", "spec.match[0].headers[0].value"},
+      {"/spec/tenants/canary/0", "spec.tenants.canary[0]"},
+      {"/spec/regions/0/values/0", "spec.regions[0].values[0]"}};
+  const std::vector<Field> policyFields = {
+      {"/spec/tiers/0/match/headers/0/value", "spec.tiers[0].match.headers[0].value"}};
+  for (const auto& text : hostileTexts()) {
+    for (const auto& f : canaryFields) {
+      if (hasControl(text)) {
+        expectRejected(canary, {{f.pointer, text, f.path, "control characters"}},
+                       parseCanaryRollout);
+      } else {
+        expectAccepted(canary, {{f.pointer, text, "", ""}}, parseCanaryRollout);
+      }
+    }
+    for (const auto& f : policyFields) {
+      if (hasControl(text)) {
+        expectRejected(testing::validTrafficPolicy(),
+                       {{f.pointer, text, f.path, "control characters"}}, parseTrafficPolicy);
+      } else {
+        expectAccepted(testing::validTrafficPolicy(), {{f.pointer, text, "", ""}},
+                       parseTrafficPolicy);
+      }
+    }
+  }
+  // The Gateway API refuses an empty match value (minLength 1).
+  expectRejected(canary,
+                 {{"/spec/match/0/headers/0/value", "", "spec.match[0].headers[0].value",
+                   "must be 1 to 4096 characters"},
+                  {"/spec/match/0/headers/0/value", std::string(4097, 'v'),
+                   "spec.match[0].headers[0].value", "must be 1 to 4096 characters"}},
+                 parseCanaryRollout);
+  expectRejected(testing::validTrafficPolicy(),
+                 {{"/spec/tiers/0/match/headers/0/value", "",
+                   "spec.tiers[0].match.headers[0].value", "must be 1 to 4096 characters"}},
+                 parseTrafficPolicy);
+}
+
+TEST(DataPlaneInjection, HealthCheckPathIsTheCrdPattern) {
+  int refused = 0;
+  for (const auto& text : hostileTexts()) {
+    // ',' and '$' are sub-delims of an RFC 3986 path: the CRD allows them (and haproxy.cfg
+    // quotes the path, see HaproxyConfig.HealthCheckPathIsQuoted).
+    if (text == "a,b" || text == "a$b") {
+      expectAccepted(testing::validTrafficPolicy(),
+                     {{"/spec/healthCheck/path", "/" + text, "", ""}}, parseTrafficPolicy);
+      continue;
+    }
+    ++refused;
+    expectRejected(testing::validTrafficPolicy(),
+                   {{"/spec/healthCheck/path", "/" + text, "spec.healthCheck.path",
+                     "must be an absolute path"}},
+                   parseTrafficPolicy);
+  }
+  EXPECT_EQ(refused, 14);
+  // HAProxy reads a backslash escape in its config: "\r\n" would add lines to the request.
+  expectRejected(testing::validTrafficPolicy(),
+                 {{"/spec/healthCheck/path", "/a\\r\\nX-Injected:\\x20yes", "spec.healthCheck.path",
+                   "backslashes"}},
+                 parseTrafficPolicy);
+  expectAccepted(testing::validTrafficPolicy(),
+                 {{"/spec/healthCheck/path", "/a-b._~!$&()*+,;=:@/%41", "", ""}},
+                 parseTrafficPolicy);
+}
+
+TEST(DataPlaneInjection, ObjectNamesAreKubernetesNames) {
+  for (const auto& text : hostileTexts()) {
+    expectRejected(testing::validCanaryRollout(),
+                   {{"/metadata/name", text, "metadata.name", "RFC 1123 subdomain"},
+                    {"/metadata/namespace", text, "metadata.namespace", "RFC 1123 label"}},
+                   parseCanaryRollout);
+    expectRejected(testing::validTrafficPolicy(),
+                   {{"/metadata/name", text, "metadata.name", "RFC 1123 subdomain"}},
+                   parseTrafficPolicy);
+    expectRejected(testing::validTierLimit(),
+                   {{"/metadata/name", text, "metadata.name", "RFC 1123 subdomain"}},
+                   parseTierLimit);
+  }
+  // A newline and a second "key value" would be a second weights-map entry.
+  expectRejected(testing::validCanaryRollout(),
+                 {{"/metadata/name", "pay\ntrafficpolicy:shop:web:web:all:us 0", "metadata.name",
+                   "RFC 1123 subdomain"}},
+                 parseCanaryRollout);
+  // Kubernetes does not hold the parts of a name to 63 characters, nor does the operator.
+  expectAccepted(testing::validCanaryRollout(),
+                 {{"/metadata/name", "pay.v2-api", "", ""},
+                  {"/metadata/name", std::string(200, 'a') + ".b", "", ""}},
+                 parseCanaryRollout);
+}
+
+// Error messages go to status, Events and logs: a value is quoted with its control characters
+// spelled out, never raw.
+TEST(DataPlaneInjection, MessagesCarryNoRawControlCharacters) {
+  json object = testing::validCanaryRollout();
+  object["spec"]["stickiness"]["header"] = "X\nInjected: yes";
+  object["spec"]["route"]["hostnames"][0] = "a\r\nb";
+  const auto r = parseCanaryRollout(object);
+  ASSERT_FALSE(r);
+  const std::string text = r.error().toString();
+  EXPECT_EQ(text.find('\n'), std::string::npos) << text;
+  EXPECT_EQ(text.find('\r'), std::string::npos) << text;
+  EXPECT_NE(text.find("X\\x0aInjected: yes"), std::string::npos) << text;
 }
 
 }  // namespace

@@ -33,8 +33,8 @@ Object rollout() {
       "analysis": {
         "prometheus": {"address": "http://prom:9090"},
         "interval": "30s", "failureLimit": 2, "minRequests": 10,
-        "requestCountQuery": "COUNT{{canary}}",
-        "metrics": [{"name": "error-rate", "query": "ERRORS{{canary}}",
+        "requestCountQuery": "COUNT{s=\"{{canary}}\"}",
+        "metrics": [{"name": "error-rate", "query": "ERRORS{s=\"{{canary}}\"}",
                      "thresholdRange": {"max": "0.01"}}]
       }
     }

@@ -32,9 +32,9 @@ Object policy(int backends = 3) {
       "failover": {"errorRateThreshold": "0.05", "shift": {"steps": 4, "interval": "10s"},
                    "recovery": {"healthyFor": "30s"}},
       "metrics": {"prometheus": {"address": "http://prom:9090"}, "interval": "5s",
-                  "queries": {"errorRate": "ERR{{service}}",
-                              "latencyP99Milliseconds": "LAT{{service}}",
-                              "requestsPerSecond": "RPS{{service}}"}}
+                  "queries": {"errorRate": "ERR{s=\"{{service}}\"}",
+                              "latencyP99Milliseconds": "LAT{s=\"{{service}}\"}",
+                              "requestsPerSecond": "RPS{s=\"{{service}}\"}"}}
     }
   })");
   const char* names[] = {"eastus", "westeurope", "southeastasia"};
@@ -67,9 +67,9 @@ class TrafficPolicyControllerTest : public ::testing::Test {
   }
 
   void healthy(const std::string& name) {
-    prom_.answers["ERRcheckout-" + name] = {0.001, {}};
-    prom_.answers["LATcheckout-" + name] = {20.0, {}};
-    prom_.answers["RPScheckout-" + name] = {10.0, {}};
+    prom_.answers["ERR{s=\"checkout-" + name] = {0.001, {}};
+    prom_.answers["LAT{s=\"checkout-" + name] = {20.0, {}};
+    prom_.answers["RPS{s=\"checkout-" + name] = {10.0, {}};
   }
   kube::ReconcileOutcome reconcile() { return reconciler_->reconcile({"shop", "checkout"}); }
   Object status() {
@@ -162,7 +162,7 @@ TEST_F(TrafficPolicyControllerTest, WritesTheRouteAndStatusThenNothingWhileNothi
 
 TEST_F(TrafficPolicyControllerTest, DrainsAFailingBackendStepByStepAndSaysSo) {
   ASSERT_TRUE(reconcile());
-  prom_.answers["ERRcheckout-eastus"] = {0.3, {}};
+  prom_.answers["ERR{s=\"checkout-eastus"] = {0.3, {}};
   clock_.advance(5s);
   auto outcome = reconcile();
   ASSERT_TRUE(outcome);
@@ -183,7 +183,7 @@ TEST_F(TrafficPolicyControllerTest, DrainsAFailingBackendStepByStepAndSaysSo) {
 
 TEST_F(TrafficPolicyControllerTest, PrometheusDownHoldsWeightsAndStates) {
   ASSERT_TRUE(reconcile());
-  prom_.answers["ERRcheckout-eastus"] = {0.3, {}};
+  prom_.answers["ERR{s=\"checkout-eastus"] = {0.3, {}};
   clock_.advance(5s);
   ASSERT_TRUE(reconcile());
   const auto draining = routeWeights();
@@ -210,7 +210,7 @@ TEST_F(TrafficPolicyControllerTest, MissingServiceTakesTheBackendOutAtOnce) {
 
 TEST_F(TrafficPolicyControllerTest, AllUnhealthyPanicsAndSpreads) {
   for (const char* name : {"eastus", "westeurope", "southeastasia"}) {
-    prom_.answers[std::string("ERRcheckout-") + name] = {0.5, {}};
+    prom_.answers[std::string("ERR{s=\"checkout-") + name] = {0.5, {}};
   }
   ASSERT_TRUE(reconcile());
   for (int i = 0; i < 6; ++i) {

@@ -17,9 +17,11 @@ bool allOf(std::string_view s, bool (*ok)(char)) {
   return !s.empty() && std::all_of(s.begin(), s.end(), ok);
 }
 
+// The CRDs' header-name grammar: nothing HAProxy's parser reads (no quote, '#', '$', '%',
+// backslash, ',' or parenthesis), so names go unquoted into req.fhdr() and set-header.
 bool isHeaderNameChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_';
+         c == '_' || c == '.';
 }
 bool isHostChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
@@ -42,6 +44,18 @@ Expected<std::string, std::string> quoted(std::string_view value, const std::str
     out += c == '\'' ? std::string("'\\''") : std::string(1, c);
   }
   return out + "'";
+}
+
+// A value for an argument HAProxy reads as a log-format string (http-response set-header):
+// '%' starts a sample expression ("%[src]") or a log variable ("%b") there, even within single
+// quotes, so every '%' is doubled before quoting.
+Expected<std::string, std::string> logFormatQuoted(std::string_view value,
+                                                   const std::string& what) {
+  std::string literal;
+  for (char c : value) {
+    literal += c == '%' ? std::string("%%") : std::string(1, c);
+  }
+  return quoted(literal, what);
 }
 
 bool validPort(std::int32_t port) {
@@ -115,8 +129,10 @@ std::string backendOptions(const engine::Resilience& r, const ConfigOptions& opt
       << "\n";
   if (r.activeHealthCheck) {
     // Healthy is a 200, as for Envoy Gateway's active checks (HAProxy would take any 2xx/3xx).
+    // Quoted although validateResilience() let no character HAProxy's parser reads through:
+    // a path is the one free-form text on this line.
     out << "  option httpchk\n"
-        << "  http-check send meth GET uri " << r.activeHealthCheck->path << "\n"
+        << "  http-check send meth GET uri '" << r.activeHealthCheck->path << "'\n"
         << "  http-check expect status 200\n"
         << "  timeout check " << healthCheckTimeout(*r.activeHealthCheck).count() << "ms\n";
   }
@@ -747,9 +763,9 @@ Expected<std::string, std::string> renderConfig(const ConfigOptions& options,
           const std::string where = entry.plan->owner.key() + " route " + entry.route->name +
                                     " destination " + d.name + ": response header " + h.name;
           if (!allOf(h.name, isHeaderNameChar)) {
-            return Error(where + ": HAProxy carries header names of letters, digits, - and _");
+            return Error(where + ": HAProxy carries header names of letters, digits, -, _ and .");
           }
-          auto value = quoted(h.value, where + " value");
+          auto value = logFormatQuoted(h.value, where + " value");
           if (!value) {
             return Error(value.error());
           }

@@ -1,7 +1,15 @@
 #include "operator/render/haproxy/provider.h"
 
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -195,6 +203,72 @@ bool peersResynced(const std::string& showPeers) {
   return (value & 0x3) == 0x3 || line.compare(timeout + 15, 1, "<") == 0;
 }
 
+// Runs `<binary> -c -f <config>` and returns what HAProxy said when it refuses the file
+// (its ALERT lines), nothing when it accepts it.
+Expected<void, std::string> haproxyAccepts(const std::string& binary, const std::string& config) {
+  const std::string log = config + ".log";
+  const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (out < 0) {
+    return Unexpected("cannot write " + log + ": " + std::strerror(errno));
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out, 1);
+  posix_spawn_file_actions_adddup2(&actions, out, 2);
+  std::vector<std::string> args = {binary, "-c", "-f", config};
+  std::vector<char*> argv;
+  for (auto& a : args) {
+    argv.push_back(a.data());
+  }
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  const int spawned = ::posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(out);
+  if (spawned != 0) {
+    std::remove(log.c_str());
+    return Unexpected("cannot run " + binary + " -c: " + std::strerror(spawned));
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  std::string said;
+  {
+    std::ifstream in(log);
+    // "[ALERT]    (123) : config : parsing [haproxy.cfg.check:10] : <why>", without the
+    // closing "Error(s) found in configuration file" line.
+    for (std::string line; std::getline(in, line);) {
+      if (line.find("[ALERT]") == std::string::npos ||
+          line.find("Error(s) found in configuration file") != std::string::npos) {
+        continue;
+      }
+      const auto at = line.find(" : config : ");
+      said += (said.empty() ? "" : "; ") + (at == std::string::npos ? line : line.substr(at + 12));
+    }
+  }
+  std::remove(log.c_str());
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    return {};
+  }
+  return Unexpected("HAProxy refuses the config: " + (said.empty() ? "haproxy -c failed" : said));
+}
+
+// The master CLI runs every command at admin level: a socket others may write to hands them
+// HAProxy.
+Expected<void, std::string> ownerOnlySocket(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return {};  // not there (yet): connecting says so
+  }
+  if ((st.st_mode & S_IWOTH) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%03o", static_cast<unsigned>(st.st_mode & 0777));
+    return Unexpected("HAProxy master socket " + path + " is writable by every local user (mode " +
+                      mode + "): start HAProxy with -S " + path + ",mode,600");
+  }
+  return {};
+}
+
 std::string readFile(const std::string& path) {
   std::ifstream in(path);
   if (!in) {
@@ -328,6 +402,30 @@ Expected<void, std::string> HaproxyProvider::syncTopologyLocked(std::unique_lock
   if (!config) {
     return Unexpected("haproxy config: " + config.error());
   }
+  if (!options_.checkBinary.empty() && *config != renderedConfig_) {
+    // Checked with its own copy of the map: the live map file keeps the running keys until the
+    // config that names the new ones is known to load.
+    auto checkOptions = options_.config;
+    checkOptions.weightsMapPath = options_.configPath + ".check.map";
+    auto checkConfig = renderConfig(checkOptions, plans);
+    const std::string checkPath = options_.configPath + ".check";
+    Expected<void, std::string> checked = {};
+    if (!checkConfig) {
+      checked = Unexpected(checkConfig.error());
+    } else if (auto w = writeFile(checkOptions.weightsMapPath, renderWeightsMap(plans)); !w) {
+      checked = w;
+    } else if (auto c = writeFile(checkPath, *checkConfig); !c) {
+      checked = c;
+    } else {
+      checked = haproxyAccepts(options_.checkBinary, checkPath);
+    }
+    std::remove(checkPath.c_str());
+    std::remove(checkOptions.weightsMapPath.c_str());
+    if (!checked) {
+      renderFailed = true;
+      return Unexpected("haproxy config: " + checked.error());
+    }
+  }
   entries_.clear();
   for (const auto& plan : plans) {
     entries_.merge(weightEntries(plan));
@@ -361,6 +459,9 @@ Expected<void, std::string> HaproxyProvider::syncTopologyLocked(std::unique_lock
   }
   // A reload can fail while HAProxy's master re-executes after the previous one: it stays
   // pending, so the next apply reloads again rather than leaving HAProxy on an old config.
+  if (auto owned = ownerOnlySocket(options_.masterSocket); !owned) {
+    return Unexpected(owned.error());
+  }
   RuntimeClient master(options_.masterSocket);
   auto answer = master.command("reload");
   if (!answer) {

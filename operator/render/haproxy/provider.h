@@ -7,6 +7,11 @@
 //     render the whole config and map, write both (temporary file + rename), reload HAProxy
 //     through its master socket once. A failed reload stays pending and is retried by the
 //     next apply, so HAProxy never stays on an old config silently.
+//     With options.checkBinary, HAProxy itself checks the new config first (`haproxy -c`);
+//     a config it refuses is not written and the plan that made it is not kept. A master
+//     socket other local users may write to (mode o+w: HAProxy started without
+//     `-S <path>,mode,600` under a permissive umask) is refused: whoever can write to it
+//     controls HAProxy.
 //   weight change: `set map` through the runtime API for the entries that differ from what
 //     HAProxy runs (read back with `show map`), and the map file rewritten once, so a later
 //     reload or restart starts from the same weights. No reload, no dropped connection.
@@ -36,6 +41,11 @@ struct HaproxyProviderOptions {
   std::string runtimeAddress;
   std::chrono::milliseconds runtimeTimeout{2000};
   std::string masterSocket;  // empty: never reload (HAProxy managed by someone else)
+  // The haproxy binary that checks every new config (`haproxy -c`) before it is written: a
+  // config HAProxy would refuse (a regular expression PCRE cannot compile) is refused for the
+  // owner whose plan made it, as a render error is, instead of failing the reload for every
+  // owner. Empty: no check.
+  std::string checkBinary;
 };
 
 struct HaproxyStats {

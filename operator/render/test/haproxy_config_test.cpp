@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <ostream>
+#include <sstream>
 
 #include "operator/engine/canary_route.h"
 #include "operator/render/haproxy/config.h"
@@ -264,6 +265,130 @@ TEST(HaproxyConfig, RealHaproxyAcceptsNoRoutes) {
   EXPECT_EQ(haproxyRejects({}, "empty"), "");
 }
 
+// Data-plane injection (issue 15). Free-form values (match and tenant values, response header
+// values) may hold any printable character: each is quoted so that real HAProxy accepts the file
+// and every line means what it did with a plain value. The texts try to end the quoted word
+// (quotes), the line (a comment: '#'), an ACL block ('}'), or to start HAProxy's expansions
+// (backslash escapes, "$VAR", log-format "%[...]" and "%b").
+const std::vector<std::string>& hostileValues() {
+  static const std::vector<std::string> values = {
+      "a'b",          "a\"b",          "a b  c", "a # b",          "a\\r\\nb",     "} or { always",
+      "%[src] %b %%", "${HOME} $HOME", "'\\''",  "x' }\\nbackend", "-- -m reg .*", "a,b)(c",
+      "\\",           "a\\x0ab",       "'",
+  };
+  return values;
+}
+
+// twoPlans() with `value` as the X-Canary match value, the canary tenant and the revision
+// response header (which HAProxy reads as log-format).
+std::vector<engine::RoutePlan> plansWithValue(const std::string& value) {
+  auto plans = twoPlans();
+  for (auto& rule : plans[0].routes[0].rules) {
+    for (auto& m : rule.matches) {
+      for (auto& h : m.headers) {
+        if (h.value == "always" || h.value == "o'brien qa") {
+          h.value = value;
+        }
+      }
+    }
+    for (auto& d : rule.destinations) {
+      for (auto& h : d.responseHeaders) {
+        if (h.name == "X-Sluice-Canary-Revision") {
+          h.value = value;
+        }
+      }
+    }
+  }
+  return plans;
+}
+
+// What the renderer must write for a value: single-quoted, a quote as '\'', and in a
+// log-format argument every '%' doubled.
+std::string haproxyQuoted(const std::string& value, bool logFormat) {
+  std::string out = "'";
+  for (char c : value) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else if (c == '%' && logFormat) {
+      out += "%%";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    out.push_back(line);
+  }
+  return out;
+}
+
+std::string replaceAll(std::string text, const std::string& from, const std::string& to) {
+  for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+  return text;
+}
+
+TEST(HaproxyConfig, HostileValuesAreQuotedAndAddNoDirective) {
+  const auto plain = renderConfig(options(), plansWithValue("plain"));
+  ASSERT_TRUE(plain.hasValue()) << plain.error();
+  const auto plainLines = lines(*plain);
+  int checked = 0;
+  for (const auto& value : hostileValues()) {
+    const auto plans = plansWithValue(value);
+    const auto cfg = renderConfig(options(), plans);
+    ASSERT_TRUE(cfg.hasValue()) << ::testing::PrintToString(value) << ": " << cfg.error();
+    // Line for line the same config, but for the value in its quoted form.
+    const auto got = lines(*cfg);
+    ASSERT_EQ(got.size(), plainLines.size()) << ::testing::PrintToString(value) << "\n" << *cfg;
+    int changed = 0;
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      if (got[i] == plainLines[i]) {
+        continue;
+      }
+      ++changed;
+      const bool logFormat = got[i].find("http-response set-header") != std::string::npos;
+      EXPECT_EQ(replaceAll(got[i], haproxyQuoted(value, logFormat), "'plain'"), plainLines[i])
+          << ::testing::PrintToString(value);
+    }
+    EXPECT_GE(changed, 4) << "match, tenant and both revision headers";
+    EXPECT_EQ(renderWeightsMap(plans), renderWeightsMap(plansWithValue("plain")));
+    // And the real HAProxy reads it as one valid file.
+    EXPECT_EQ(haproxyRejects(plans, "hostile-" + std::to_string(checked)), "")
+        << ::testing::PrintToString(value);
+    ++checked;
+  }
+  EXPECT_EQ(checked, 15);
+}
+
+// A health-check path is quoted too: '$' (which the CRD allows) is not an expansion.
+TEST(HaproxyConfig, HealthCheckPathIsQuoted) {
+  auto plans = resilientPlans();
+  plans[1].routes[0].resilience->activeHealthCheck->path = "/healthz$HOME;a=(b)*+,!&~@:%41";
+  auto cfg = renderConfig(options(), plans);
+  ASSERT_TRUE(cfg.hasValue()) << cfg.error();
+  EXPECT_NE(cfg->find("http-check send meth GET uri '/healthz$HOME;a=(b)*+,!&~@:%41'\n"),
+            std::string::npos)
+      << *cfg;
+  EXPECT_EQ(haproxyRejects(plans, "path"), "");
+}
+
+// Header names of the CRDs' grammar, '.' included, are carried unquoted and accepted.
+TEST(HaproxyConfig, DottedHeaderNamesAreAccepted) {
+  auto plans = limitedPlans();
+  plans[0].routes[0].rules.back().stickinessHeader = "X.Tenant_ID";
+  plans[0].routes[0].rules[0].matches[0].headers[0].name = "X.Canary";
+  plans[1].routes[0].tierHeader = "X.Tier";
+  plans[1].routes[0].rateLimits->tierHeader = "X.Tier";
+  plans[1].routes[0].rateLimits->identityHeader = "X.Customer.ID";
+  EXPECT_EQ(haproxyRejects(plans, "dotted"), "");
+}
+
 struct BadCase {
   const char* name;
   void (*mutate)(ConfigOptions&, std::vector<engine::RoutePlan>&);
@@ -286,89 +411,212 @@ TEST_P(HaproxyConfigErrors, AreRejectedWithAReason) {
   EXPECT_NE(cfg.error().find(GetParam().messagePart), std::string::npos) << cfg.error();
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Table, HaproxyConfigErrors,
-    ::testing::Values(
-        BadCase{"bad port", [](auto& o, auto&) { o.frontendPort = 70000; }, "1..65535"},
-        BadCase{"relative map", [](auto& o, auto&) { o.weightsMapPath = "w.map"; },
-                "weightsMapPath"},
-        BadCase{"upper-case name", [](auto&, auto& r) { r[0].routes[0].name = "Pay"; },
-                "DNS subdomain"},
-        BadCase{"two defaults", [](auto&, auto& r) { r[0].routes[0].hostnames.clear(); },
-                "only one route may have no hostnames"},
-        BadCase{"hostname of another owner",
-                [](auto&, auto& r) { r[1].routes[0].hostnames = {"PAY.example.com"}; },
-                "already routed by canaryrollout:shop:payment-api"},
-        BadCase{"no destinations",
-                [](auto&, auto& r) { r[0].routes[0].rules[0].destinations.clear(); },
-                "no destinations"},
-        BadCase{"weights off scale",
-                [](auto&, auto& r) { r[1].routes[0].rules[0].destinations[0].weight = 1; },
-                "weights sum to"},
-        BadCase{"bad server",
-                [](auto&, auto& r) {
-                  for (auto& rule : r[0].routes[0].rules) {
-                    rule.destinations[0].service.externalName = "a b";
-                  }
-                },
-                "invalid server"},
-        BadCase{"bad host", [](auto&, auto& r) { r[0].routes[0].hostnames = {"pay example"}; },
-                "invalid hostname"},
-        BadCase{"bad stickiness",
-                [](auto&, auto& r) { r[0].routes[0].rules.back().stickinessHeader = "X Tenant"; },
-                "stickiness header"},
-        BadCase{
-            "newline in value",
-            [](auto&, auto& r) { r[0].routes[0].rules[0].matches[0].headers[0].value = "a\nb"; },
-            "control"},
-        BadCase{
-            "unknown match type",
-            [](auto&, auto& r) { r[0].routes[0].rules[0].matches[0].headers[0].type = "Prefix"; },
-            "unknown header match type"},
-        BadCase{"tier without header", [](auto&, auto& r) { r[1].routes[0].tierHeader.clear(); },
-                "tierHeader"},
-        BadCase{"space in health check path",
-                [](auto&, auto& r) {
-                  r[1].routes[0].resilience = engine::Resilience{};
-                  r[1].routes[0].resilience->activeHealthCheck = engine::HealthCheck{"/a b"};
-                },
-                "TrafficPolicy/shop/web route web resilience: activeHealthCheck.path \"/a b\""},
-        BadCase{"quote in health check path",
-                [](auto&, auto& r) {
-                  r[1].routes[0].resilience = engine::Resilience{};
-                  r[1].routes[0].resilience->activeHealthCheck = engine::HealthCheck{"/'"};
-                },
-                "activeHealthCheck.path"},
-        BadCase{"newline in health check path",
-                [](auto&, auto& r) {
-                  r[1].routes[0].resilience = engine::Resilience{};
-                  r[1].routes[0].resilience->activeHealthCheck = engine::HealthCheck{"/a\nb"};
-                },
-                "activeHealthCheck.path"},
-        BadCase{"unknown load balancer",
-                [](auto&, auto& r) {
-                  r[1].routes[0].resilience = engine::Resilience{};
-                  r[1].routes[0].resilience->loadBalancer = "Fastest";
-                },
-                "loadBalancer \"Fastest\""},
-        BadCase{"no concurrency",
-                [](auto&, auto& r) {
-                  r[1].routes[0].resilience = engine::Resilience{};
-                  r[1].routes[0].resilience->maxConcurrentRequests = 0;
-                },
-                "maxConcurrentRequests 0"},
-        BadCase{"queue class out of range",
-                [](auto&, auto& r) { r[1].routes[0].rules[0].queueClass = 2047; },
-                "route web rule all: queueClass 2047 is not -2047..2046"}),
-    [](const auto& testInfo) {
-      std::string name = testInfo.param.name;
-      for (char& ch : name) {
-        if (!std::isalnum(static_cast<unsigned char>(ch))) {
-          ch = '_';
-        }
-      }
-      return name;
-    });
+INSTANTIATE_TEST_SUITE_P(Table, HaproxyConfigErrors,
+                         ::
+                             testing::Values(BadCase{"bad port",
+                                                     [](auto& o, auto&) { o.frontendPort = 70000; },
+                                                     "1..65535"},
+                                             BadCase{
+                                                 "relative map",
+                                                 [](auto& o, auto&) { o.weightsMapPath = "w.map"; },
+                                                 "weightsMapPath"},
+                                             BadCase{"upper-case name",
+                                                     [](auto&, auto& r) {
+                                                       r[0].routes[0].name = "Pay";
+                                                     },
+                                                     "DNS subdomain"},
+                                             BadCase{"two defaults",
+                                                     [](auto&, auto& r) {
+                                                       r[0].routes[0].hostnames.clear();
+                                                     },
+                                                     "only one route may have no hostnames"},
+                                             BadCase{"hostname of another owner",
+                                                     [](auto&, auto& r) {
+                                                       r[1].routes[0].hostnames = {
+                                                           "PAY.example.com"};
+                                                     },
+                                                     "already routed by "
+                                                     "canaryrollout:shop:payment-api"},
+                                             BadCase{"no destinations",
+                                                     [](auto&, auto& r) {
+                                                       r[0].routes[0].rules[0].destinations.clear();
+                                                     },
+                                                     "no destinations"},
+                                             BadCase{
+                                                 "weights off scale",
+                                                 [](auto&, auto& r) {
+                                                   r[1].routes[0].rules[0].destinations[0].weight =
+                                                       1;
+                                                 },
+                                                 "weights sum to"},
+                                             BadCase{"bad server",
+                                                     [](auto&, auto& r) {
+                                                       for (auto& rule : r[0].routes[0].rules) {
+                                                         rule.destinations[0].service.externalName =
+                                                             "a b";
+                                                       }
+                                                     },
+                                                     "invalid server"},
+                                             BadCase{"bad host",
+                                                     [](auto&, auto& r) {
+                                                       r[0].routes[0].hostnames = {"pay example"};
+                                                     },
+                                                     "invalid hostname"},
+                                             BadCase{
+                                                 "bad stickiness",
+                                                 [](auto&, auto& r) {
+                                                   r[0].routes[0].rules.back().stickinessHeader =
+                                                       "X Tenant";
+                                                 },
+                                                 "stickiness header"},
+                                             BadCase{"newline in value",
+                                                     [](auto&, auto& r) {
+                                                       r[0].routes[0]
+                                                           .rules[0]
+                                                           .matches[0]
+                                                           .headers[0]
+                                                           .value = "a\nb";
+                                                     },
+                                                     "control"},
+                                             BadCase{"unknown match type",
+                                                     [](auto&, auto& r) {
+                                                       r[0].routes[0]
+                                                           .rules[0]
+                                                           .matches[0]
+                                                           .headers[0]
+                                                           .type = "Prefix";
+                                                     },
+                                                     "unknown header match type"},
+                                             BadCase{"tier without header",
+                                                     [](auto&, auto& r) {
+                                                       r[1].routes[0].tierHeader.clear();
+                                                     },
+                                                     "tierHeader"},
+                                             BadCase{
+                                                 "space in health check path",
+                                                 [](auto&, auto& r) {
+                                                   r[1].routes[0].resilience = engine::Resilience{};
+                                                   r[1].routes[0].resilience->activeHealthCheck =
+                                                       engine::HealthCheck{"/a b"};
+                                                 },
+                                                 "TrafficPolicy/shop/web route web resilience: "
+                                                 "activeHealthCheck.path \"/a b\""},
+                                             BadCase{
+                                                 "quote in health check path",
+                                                 [](auto&, auto& r) {
+                                                   r[1].routes[0].resilience = engine::Resilience{};
+                                                   r[1].routes[0].resilience->activeHealthCheck =
+                                                       engine::HealthCheck{"/'"};
+                                                 },
+                                                 "activeHealthCheck.path"},
+                                             BadCase{
+                                                 "newline in health check path",
+                                                 [](auto&, auto& r) {
+                                                   r[1].routes[0].resilience = engine::Resilience{};
+                                                   r[1].routes[0].resilience->activeHealthCheck =
+                                                       engine::HealthCheck{"/a\nb"};
+                                                 },
+                                                 "activeHealthCheck.path"},
+                                             BadCase{"unknown load balancer",
+                                                     [](auto&, auto& r) {
+                                                       r[1].routes[0].resilience =
+                                                           engine::Resilience{};
+                                                       r[1].routes[0].resilience->loadBalancer =
+                                                           "Fastest";
+                                                     },
+                                                     "loadBalancer \"Fastest\""},
+                                             BadCase{"no concurrency",
+                                                     [](auto&, auto& r) {
+                                                       r[1].routes[0].resilience =
+                                                           engine::Resilience{};
+                                                       r[1].routes[0]
+                                                           .resilience->maxConcurrentRequests = 0;
+                                                     },
+                                                     "maxConcurrentRequests 0"},
+                                             BadCase{
+                                                 "backslash escapes in health check path",
+                                                 [](auto&, auto& r) {
+                                                   r[1].routes[0].resilience = engine::Resilience{};
+                                                   r[1].routes[0].resilience->activeHealthCheck =
+                                                       engine::HealthCheck{
+                                                           "/a\\r\\nX-Injected:\\x20yes"};
+                                                 },
+                                                 "activeHealthCheck.path"},
+                                             BadCase{"newline in owner name",
+                                                     [](auto&, auto& r) {
+                                                       r[1].owner.name =
+                                                           "web\ntrafficpolicy:shop:x:x:all:us 0";
+                                                     },
+                                                     "plan owner"},
+                                             BadCase{"space in owner namespace",
+                                                     [](auto&, auto& r) {
+                                                       r[1].owner.namespace_ = "a b";
+                                                     },
+                                                     "plan owner"},
+                                             BadCase{"quote in tier header",
+                                                     [](auto&, auto& r) {
+                                                       r[1].routes[0].tierHeader = "X'T";
+                                                     },
+                                                     "invalid tier header"},
+                                             BadCase{"hash in match header name",
+                                                     [](auto&, auto& r) {
+                                                       r[0].routes[0]
+                                                           .rules[0]
+                                                           .matches[0]
+                                                           .headers[0]
+                                                           .name = "X#Canary";
+                                                     },
+                                                     "invalid header name"},
+                                             BadCase{"carriage return in tenant value",
+                                                     [](auto&, auto& r) {
+                                                       for (auto& rule : r[0].routes[0].rules) {
+                                                         for (auto& m : rule.matches) {
+                                                           for (auto& h : m.headers) {
+                                                             if (h.value == "o'brien qa") {
+                                                               h.value = "o'brien\r\nqa";
+                                                             }
+                                                           }
+                                                         }
+                                                       }
+                                                     },
+                                                     "control character"},
+                                             BadCase{"newline in response header value",
+                                                     [](auto&, auto& r) {
+                                                       for (auto& rule : r[0].routes[0].rules) {
+                                                         for (auto& d : rule.destinations) {
+                                                           for (auto& h : d.responseHeaders) {
+                                                             h.value = "true\nhttp-request deny";
+                                                           }
+                                                         }
+                                                       }
+                                                     },
+                                                     "control character"},
+                                             BadCase{"percent in response header name",
+                                                     [](auto&, auto& r) {
+                                                       for (auto& rule : r[0].routes[0].rules) {
+                                                         for (auto& d : rule.destinations) {
+                                                           for (auto& h : d.responseHeaders) {
+                                                             h.name = "X-%[src]";
+                                                           }
+                                                         }
+                                                       }
+                                                     },
+                                                     "invalid response header name \"X-%[src]\""},
+                                             BadCase{"queue class out of range",
+                                                     [](auto&, auto& r) {
+                                                       r[1].routes[0].rules[0].queueClass = 2047;
+                                                     },
+                                                     "route web rule all: queueClass 2047 is not "
+                                                     "-2047..2046"}),
+                         [](const auto& testInfo) {
+                           std::string name = testInfo.param.name;
+                           for (char& ch : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) {
+                               ch = '_';
+                             }
+                           }
+                           return name;
+                         });
 
 }  // namespace
 }  // namespace sluice::render::haproxy

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,7 +73,9 @@ class Backend {
   web::http::experimental::listener::http_listener listener_;
 };
 
-// haproxy in the foreground (-db), stopped by PID.
+// haproxy in the foreground (-db), stopped by PID. Started with umask 0, as in a container
+// that sets none: whatever mode its sockets get comes from their own settings (the master CLI
+// with mode 600 as e2e/stack/stack.sh starts it, the runtime API from haproxy.cfg).
 class HaproxyProcess {
  public:
   HaproxyProcess(const std::filesystem::path& config, const std::filesystem::path& log,
@@ -82,11 +85,14 @@ class HaproxyProcess {
       const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
       ::dup2(fd, 1);
       ::dup2(fd, 2);
-      ::execl(SLUICE_HAPROXY_BIN, SLUICE_HAPROXY_BIN, "-W", "-db", "-S", master.c_str(), "-f",
+      ::umask(0);
+      const std::string masterCli = master.string() + ",mode,600";
+      ::execl(SLUICE_HAPROXY_BIN, SLUICE_HAPROXY_BIN, "-W", "-db", "-S", masterCli.c_str(), "-f",
               config.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
   }
+  pid_t pid() const { return pid_; }
   ~HaproxyProcess() {
     if (pid_ <= 0) {
       return;
@@ -147,10 +153,12 @@ class HaproxyProviderTest : public ::testing::Test {
       options.configPath = (dir / "haproxy.cfg").string();
       options.config.frontendPort = frontendPort;
       options.config.exporterPort = exporterPort;
-      options.config.runtimeAddress = "ipv4@127.0.0.1:" + std::to_string(ports[2]);
+      // The runtime API on a unix socket, as the operator's default wiring has it.
+      options.config.runtimeAddress = (dir / "admin.sock").string();
       options.config.weightsMapPath = (dir / "weights.map").string();
-      options.runtimeAddress = "127.0.0.1:" + std::to_string(ports[2]);
+      options.runtimeAddress = (dir / "admin.sock").string();
       options.masterSocket = (dir / "master.sock").string();
+      options.checkBinary = SLUICE_HAPROXY_BIN;
       options.config.peersBind = "127.0.0.1:" + std::to_string(ports[5]);
       provider = std::make_unique<HaproxyProvider>(options);
       if (auto started = provider->start(); !started) {
@@ -622,6 +630,136 @@ TEST_F(HaproxyProviderTest, RuntimeErrorsAreValues) {
   std::ifstream map(options.config.weightsMapPath);
   const std::string content((std::istreambuf_iterator<char>(map)), {});
   EXPECT_NE(content.find("default:canary 100000"), std::string::npos) << content;
+}
+
+// The runtime API and the master CLI both run commands at admin level: only HAProxy's own user
+// (the operator's) may connect, even though HAProxy runs with umask 0 here.
+TEST_F(HaproxyProviderTest, RuntimeAndMasterSocketsAreOwnerOnly) {
+  std::ifstream status("/proc/" + std::to_string(stack_->haproxy->pid()) + "/status");
+  std::string line;
+  std::string umask;
+  while (std::getline(status, line)) {
+    if (line.rfind("Umask:", 0) == 0) {
+      umask = line.substr(line.find_first_not_of(" \t", 6));
+    }
+  }
+  EXPECT_EQ(umask, "0000") << "the modes below must come from HAProxy's settings";
+  for (const char* name : {"admin.sock", "master.sock"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat((stack_->dir / name).c_str(), &st), 0) << name;
+    EXPECT_TRUE(S_ISSOCK(st.st_mode)) << name;
+    EXPECT_EQ(st.st_mode & 0777, 0600U) << name << " has mode " << std::oct << (st.st_mode & 0777);
+    EXPECT_EQ(st.st_uid, ::getuid()) << name;
+  }
+  EXPECT_TRUE(RuntimeClient(stack_->options.runtimeAddress).command("show info").hasValue());
+}
+
+// A master socket every local user may write to hands them HAProxy: the provider does not
+// reload through it, and says how to start HAProxy instead.
+TEST_F(HaproxyProviderTest, AWorldWritableMasterSocketIsRefused) {
+  setWeight(5);
+  const auto master = stack_->dir / "master.sock";
+  // A master that re-executes for a reload binds its socket anew (mode 600 again): wait until
+  // it answers, so the mode set below is the one the next reload finds.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!RuntimeClient(master.string(), 500ms).command("show proc").hasValue() &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(::chmod(master.c_str(), 0777), 0);
+  auto refused = provider().apply(plan(5, "open", {"open.example.com"}));
+  ::chmod(master.c_str(), 0600);
+  ASSERT_FALSE(refused.hasValue());
+  EXPECT_NE(refused.error().message.find("writable by every local user (mode 777)"),
+            std::string::npos)
+      << refused.error().message;
+  EXPECT_NE(refused.error().message.find(",mode,600"), std::string::npos);
+  // Owner-only again: the pending reload goes through.
+  apply(plan(5, "open", {"open.example.com"}));
+  EXPECT_EQ(get({{"X-Tenant-ID", "t"}, {"X-Canary", "always"}}, "open.example.com"), "canary");
+  auto removed = provider().remove(plan(0, "open").owner);
+  for (int i = 0; i < 100 && !removed.hasValue(); ++i) {
+    std::this_thread::sleep_for(50ms);
+    removed = provider().remove(plan(0, "open").owner);
+  }
+  ASSERT_TRUE(removed.hasValue()) << removed.error().message;
+}
+
+// A config HAProxy itself would refuse (here a regular expression PCRE cannot compile, which
+// nothing before HAProxy checks) is refused for its owner with HAProxy's reason, and never
+// written: the other owners keep reloading.
+TEST_F(HaproxyProviderTest, AConfigHaproxyRefusesIsRefusedForItsOwnerOnly) {
+  setWeight(5);
+  auto bad = plan(5, "badregex", {"badregex.example.com"});
+  bad.routes[0].rules[0].matches[0].headers[0] = {"X-Canary", "(unclosed", "RegularExpression"};
+  const auto before = provider().stats();
+  auto refused = provider().apply(bad);
+  ASSERT_FALSE(refused.hasValue());
+  EXPECT_NE(refused.error().message.find("HAProxy refuses the config"), std::string::npos)
+      << refused.error().message;
+  EXPECT_NE(refused.error().message.find("(unclosed"), std::string::npos)
+      << refused.error().message;
+  EXPECT_EQ(provider().stats().configWrites, before.configWrites);
+  EXPECT_FALSE(provider().verify(bad.owner)->has_value());
+  std::ifstream cfg(stack_->options.configPath);
+  const std::string written((std::istreambuf_iterator<char>(cfg)), {});
+  EXPECT_EQ(written.find("badregex"), std::string::npos);
+  // Another owner's topology change still reloads.
+  apply(plan(25, "fine", {"fine.example.com"}));
+  EXPECT_EQ(get({{"X-Tenant-ID", "t"}, {"X-Canary", "always"}}, "fine.example.com"), "canary");
+  auto removed = provider().remove(plan(0, "fine").owner);
+  for (int i = 0; i < 100 && !removed.hasValue(); ++i) {
+    std::this_thread::sleep_for(50ms);
+    removed = provider().remove(plan(0, "fine").owner);
+  }
+  ASSERT_TRUE(removed.hasValue()) << removed.error().message;
+}
+
+// Free-form values with every character that means something in haproxy.cfg match exactly
+// themselves on the wire, and a response header carries its value as written (HAProxy reads
+// set-header values as log-format: "%[src]" must not become the client address).
+TEST_F(HaproxyProviderTest, HostileValuesMatchAndAnswerExactlyThemselves) {
+  const std::string hostile = R"(o'brien "q" # x \r\n %[src] %b ${HOME} } or { -m reg .*)";
+  api::CanaryRollout rollout;
+  rollout.metadata.name = "demo";
+  rollout.metadata.namespace_ = "test";
+  rollout.metadata.uid = "uid-demo";
+  rollout.spec.route = api::RouteSpec{{}, {}, "haproxy"};
+  rollout.spec.stickiness = api::Stickiness{"X-Tenant-ID"};
+  rollout.spec.match = {{{{"X-Canary", hostile, "Exact"}}}};
+  rollout.spec.tenants = api::TenantOverrides{{hostile + " tenant"}, {}};
+  rollout.status.canaryRevision = hostile;
+  const auto hostilePlan =
+      engine::canaryRoutePlan(rollout, 5, {"test", "stable", stack_->stablePort, "127.0.0.1"},
+                              {"test", "canary", stack_->canaryPort, "127.0.0.1"});
+  apply(hostilePlan);
+  const auto ask = [&](const std::string& name, const std::string& value) {
+    http::http_request request(http::methods::GET);
+    request.headers().add(name, value);
+    auto response = client->request(request).get();
+    std::string revision;
+    if (auto it = response.headers().find("X-Sluice-Canary-Revision");
+        it != response.headers().end()) {
+      revision = it->second;
+    }
+    return std::make_pair(response.extract_string(true).get(), revision);
+  };
+  int stable = 0;
+  for (int i = 0; i < 20; ++i) {
+    const auto [side, revision] = ask("X-Canary", hostile);
+    EXPECT_EQ(side, "canary");
+    EXPECT_EQ(revision, hostile);
+    // A tenant in spec.tenants.canary is on the canary whatever its bucket.
+    EXPECT_EQ(ask("X-Tenant-ID", hostile + " tenant").first, "canary");
+    // Parts of the value, or what an injected word would have matched, are not the value.
+    for (const std::string& near : {std::string("o"), std::string("o'brien"), hostile + "x",
+                                    std::string("always"), std::string("q")}) {
+      stable += ask("X-Canary", near).first == "stable" ? 1 : 0;
+    }
+  }
+  // At 5 % the random bucket sends a few of the others to the canary, never most.
+  EXPECT_GT(stable, 80);
+  setWeight(5);  // the plain plan again for the other tests
 }
 
 }  // namespace

@@ -59,6 +59,30 @@ TEST(HttpRoute, RolledBackSendsNothingToCanaryGolden) {
 // the rules Gateway API evaluates in plan order (one header each, equal precedence), every
 // backendRef with its ResponseHeaderModifier. Checked against both Gateway API releases by
 // e2e.chart.upstream-schema and, with CEL, e2e.chart.samples-kubectl.
+// The edges of what validation lets through (issue 15): dotted header names, values with
+// quotes, '#', '%[', backslashes and spaces, a 4096-character value. The golden is checked
+// against both Gateway API releases' patterns and bounds by e2e.chart.upstream-schema, so a
+// CR the operator accepts never makes an HTTPRoute the API server refuses.
+TEST(HttpRoute, EdgeOfTheGrammarValuesGolden) {
+  auto r = rollout();
+  r.metadata.name = "edge.values-1";
+  r.spec.stickiness = api::Stickiness{"X.Tenant_ID"};
+  r.spec.match = {{{{"X.Canary_1", R"(o'brien "q" # %[src] \r\n ${HOME})", "Exact"}}},
+                  {{{"X-Long", std::string(4096, 'v'), "Exact"}}},
+                  {{{"X-Re", R"(^a\.b(c|d)*\\$)", "RegularExpression"}}}};
+  r.spec.tenants = api::TenantOverrides{{"t #1 'x'"}, {"%[src]"}};
+  r.spec.versionHeader = {true, "X-Sluice_Canary", "X-Sluice_Canary-Revision"};
+  api::CanaryRolloutStatus status;
+  status.canaryRevision = "0123456789abcdef";
+  status.canaryWeight = 5;
+  const auto route = render(engine::canaryRoutePlan(
+      r, status, {"shop", "payment-api-stable", 80, ""}, {"shop", "payment-api-canary", 8080, ""}));
+  testing::expectGolden("httproute_edge_values.json", route.dump(2) + "\n");
+  // The value as written, one JSON string (quotes and backslashes JSON-escaped).
+  const std::string value = R"(o'brien "q" # %[src] \r\n ${HOME})";
+  EXPECT_NE(route.dump().find(nlohmann::json(value).dump()), std::string::npos);
+}
+
 TEST(HttpRoute, TenantsRegionsAndVersionHeadersGolden) {
   auto r = rollout();
   r.spec.match.clear();
