@@ -6,6 +6,7 @@ by PID. Nothing here sleeps to wait for logic: waits poll observable state with 
 """
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -261,6 +262,30 @@ class Stack:
                              stderr=subprocess.DEVNULL)
         self.background.append(p)
         return p
+
+
+def haproxy_runtime(s, command, timeout=2.0):
+    """One command on HAProxy's runtime API, the socket the operator uses (HAPROXY_RUNTIME: a
+    unix socket path, or host:port)."""
+    address = s.env["HAPROXY_RUNTIME"]
+    if address.startswith("/"):
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.settimeout(timeout)
+        target = address
+    else:
+        host, port = address.rsplit(":", 1)
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        c.settimeout(timeout)
+        target = (host, int(port))
+    with c:
+        c.connect(target)
+        c.sendall(command.encode() + b"\n")
+        out = b""
+        while True:
+            chunk = c.recv(65536)
+            if not chunk:
+                return out.decode()
+            out += chunk
 
 
 def wait_for(pred, timeout, what):

@@ -14,7 +14,6 @@ back. For each fault: requests per second to the API server, operator CPU (every
 are measured and bounded (no hot loop, no flood). The rollout finishes Succeeded."""
 import json
 import os
-import socket
 import sys
 import threading
 import time
@@ -22,7 +21,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "canary"))
 
-from sluice_e2e import StatusHistory, Stack, check, log, main, wait_for  # noqa: E402
+from sluice_e2e import (StatusHistory, Stack, check, haproxy_runtime, log, main,  # noqa: E402
+                        wait_for)
 
 NAME, HOST = "chaos-api", "payment.chaos-api.local"
 STEPS = (0, 5, 10, 25, 50, 75, 100)
@@ -40,15 +40,7 @@ def cpu_seconds(pid):
 
 
 def runtime(s, command):
-    with socket.create_connection(("127.0.0.1", int(s.env["HAPROXY_RUNTIME_PORT"])),
-                                  timeout=2) as c:
-        c.sendall(command.encode() + b"\n")
-        out = b""
-        while True:
-            chunk = c.recv(65536)
-            if not chunk:
-                return out.decode()
-            out += chunk
+    return haproxy_runtime(s, command)
 
 
 class WeightMonitor:

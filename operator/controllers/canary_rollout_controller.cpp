@@ -385,17 +385,17 @@ kube::ReconcileOutcome CanaryRolloutReconciler::reconcile(const kube::ObjectKey&
 
   engine::CanaryPlan plan = engine::decideRollout(spec, current, observation, now);
   const auto routePlan = engine::canaryRoutePlan(*rollout, plan.status, stableTarget, canaryTarget);
-  auto apply = [&]() -> Applied {
+  auto apply = [&](const engine::RoutePlan& handed) -> Applied {
     if (spec.trafficPolicyRef) {
       // The policy carries the split; a route this rollout had of its own goes.
       for (auto* p : deps_.providers->all()) {
-        if (auto removed = p->remove(routePlan.owner); !removed) {
+        if (auto removed = p->remove(handed.owner); !removed) {
           return {false, removed.error().message, {}};
         }
       }
       return {};
     }
-    auto applied = controllers::applyPlan(*deps_.providers, *provider, routePlan);
+    auto applied = controllers::applyPlan(*deps_.providers, *provider, handed);
     if (applied.ok && measuredAt && deps_.metrics != nullptr) {
       const std::chrono::duration<double> latency = deps_.clock->steadyNow() - *measuredAt;
       deps_.metrics->histogramObserve(
@@ -414,22 +414,30 @@ kube::ReconcileOutcome CanaryRolloutReconciler::reconcile(const kube::ObjectKey&
   };
 
   // A weight going up is applied after status records the step (a restart never finds the
-  // data plane ahead of status), unless the last apply failed: then the step is taken only
-  // once the data plane takes it. Any other plan is applied first (traffic off a failing
-  // canary as early as possible). Either way status is written at most once.
+  // data plane ahead of status). If the last apply failed, the weight status records is applied
+  // again first, never the raised one: a provider keeps the intent it was handed (HAProxy's map
+  // file), so a gateway restarted meanwhile would come up on a step status does not record.
+  // Once the data plane takes the recorded weight, the step goes status-first as usual. Any
+  // other plan is applied first (traffic off a failing canary as early as possible). Either way
+  // status is written at most once.
   bool raising = plan.canaryWeight > current.canaryWeight;
   for (const auto& g : plan.status.regions) {
     raising |= g.canaryWeight > engine::regionWeight(current, g.name);
   }
-  const bool statusFirst = raising && !lastApplyFailed;
   Applied applied;
   api::CanaryRolloutStatus next = plan.status;
-  if (!statusFirst) {
-    applied = apply();
+  if (raising && lastApplyFailed) {
+    applied = apply(engine::canaryRoutePlan(*rollout, current, stableTarget, canaryTarget));
     if (!applied.ok) {
-      next = withProviderError(raising ? current : plan.status, applied.message);
+      next = withProviderError(current, applied.message);
+    }
+  } else if (!raising) {
+    applied = apply(routePlan);
+    if (!applied.ok) {
+      next = withProviderError(plan.status, applied.message);
     }
   }
+  const bool statusFirst = raising && applied.ok;
   if (auto w = status_.write(kind, *object, current, next); !w) {
     return Unexpected(kube::ReconcileError{"writing status: " + w.error().describe()});
   }
@@ -441,7 +449,7 @@ kube::ReconcileOutcome CanaryRolloutReconciler::reconcile(const kube::ObjectKey&
   }
   if (statusFirst) {
     // A failure here is reported in status by the next reconcile (the queue's backoff).
-    applied = apply();
+    applied = apply(routePlan);
   }
   if (!applied.ok) {
     return Unexpected(kube::ReconcileError{applied.message});

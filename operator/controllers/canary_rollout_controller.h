@@ -8,7 +8,8 @@
 // Ordering keeps the data plane and status consistent across crashes: a weight that goes down
 // (rollback) is applied before the status is written, so traffic leaves a failing canary as
 // early as possible; a weight that goes up is applied after the status records the new step,
-// so a restart never finds the data plane ahead of status.
+// so a restart never finds the data plane ahead of status. While the data plane refuses
+// weights, a retry hands it the weight status records, never a step status does not show yet.
 //
 // A reconcile writes status at most once. A provider that fails leaves Ready=False with its
 // error (written once, not per retry: an unchanged status is not written, and the manager does

@@ -105,6 +105,8 @@ class CanaryRolloutControllerTest : public ::testing::Test {
     Expected<render::ApplyResult, render::ProviderError> apply(
         const engine::RoutePlan& p) override {
       ++applies;
+      // Like HAProxy's map file: the intent is kept even when the live data plane refuses it.
+      attempted = p.routes[0].rules.back().destinations[1].weight;
       if (down) {
         return Unexpected(render::ProviderError{"runtime API 127.0.0.1:9999: connection refused"});
       }
@@ -130,6 +132,7 @@ class CanaryRolloutControllerTest : public ::testing::Test {
     int applies = 0;
     int removes = 0;
     std::int32_t weight = -1;
+    std::int32_t attempted = -1;      // the last weight handed over, taken or not
     std::vector<engine::Owner> held;  // the owners it carries output for
   };
 
@@ -275,6 +278,35 @@ TEST_F(CanaryRolloutControllerTest, DeadGatewayIsReportedOnceNotPerRetry) {
       EXPECT_NE(c["reason"], "TrafficProviderError");
     }
   }
+}
+
+// A step that comes due while the gateway is down is not handed to it before status records
+// it: the provider keeps what it is handed (HAProxy's map file), so a gateway restarted during
+// the outage would come up on a step status does not show, unanalysed. The weight status
+// records is retried; once the gateway takes it, the step goes status first.
+TEST_F(CanaryRolloutControllerTest, StepDueWhileTheGatewayIsDownIsNotHandedOverBeforeStatus) {
+  ASSERT_TRUE(client_.patch(resources::canaryRollouts(), {"shop", "pay"},
+                            {{"spec", {{"route", {{"provider", "haproxy"}}}}}}));
+  failing_->down = false;
+  ASSERT_TRUE(reconcile());
+  ASSERT_EQ(status()["canaryWeight"], 5);
+  failing_->down = true;
+  clock_.advance(30s);
+  ASSERT_FALSE(reconcile());
+  clock_.advance(31s);  // past the 60 s step interval
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_FALSE(reconcile());
+    const int recorded = status()["canaryWeight"].get<int>();
+    EXPECT_EQ(recorded, 5);
+    EXPECT_EQ(failing_->attempted, engine::weightFromPercent(recorded))
+        << "retry " << i << " handed the gateway a weight status does not record";
+    clock_.advance(2s);
+  }
+  // Back: the step is recorded, then applied.
+  failing_->down = false;
+  ASSERT_TRUE(reconcile());
+  EXPECT_EQ(status()["canaryWeight"], 10);
+  EXPECT_EQ(failing_->weight, engine::weightFromPercent(10));
 }
 
 TEST_F(CanaryRolloutControllerTest, UnknownProviderNamesTheFieldAndTheConfiguredOnes) {

@@ -39,6 +39,14 @@ std::string errnoText(const std::string& what) {
   return what + ": " + std::strerror(errno);
 }
 
+// A HAProxy that is hung (stopped, overloaded) times out at whichever stage the kernel leaves
+// it: the answer while its socket's backlog has room, the connect once the backlog is full. One
+// message for all of them, so a status that reports the error does not change (and is not
+// rewritten) when the backlog fills up; "refused" stays distinct: that HAProxy is gone.
+std::string noAnswer(const std::string& address, std::chrono::milliseconds timeout) {
+  return address + ": no answer within " + std::to_string(timeout.count()) + "ms";
+}
+
 int remainingMillis(Clock::time_point deadline) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
   return left.count() > 0 ? static_cast<int>(left.count()) : 0;
@@ -56,7 +64,7 @@ Expected<void, RuntimeError> connectWithin(int fd, const sockaddr* addr, socklen
   pollfd p{fd, POLLOUT, 0};
   const int ready = ::poll(&p, 1, remainingMillis(deadline));
   if (ready <= 0) {
-    return Error(RuntimeError{"connect: timed out"});
+    return Error(RuntimeError{"connect: timed out", true});
   }
   int err = 0;
   socklen_t errLen = sizeof err;
@@ -78,7 +86,7 @@ Expected<int, RuntimeError> openAndConnect(int family, const sockaddr* addr, soc
   Fd guard(fd);
   auto ok = connectWithin(fd, addr, len, deadline);
   if (!ok) {
-    return Error(RuntimeError{address + ": " + ok.error().message});
+    return Error(RuntimeError{address + ": " + ok.error().message, ok.error().timedOut});
   }
   return guard.release();
 }
@@ -141,6 +149,9 @@ Expected<std::string, RuntimeError> RuntimeClient::command(const std::string& li
   const auto deadline = Clock::now() + timeout_;
   auto opened = openSocket(address_, deadline);
   if (!opened) {
+    if (opened.error().timedOut) {
+      return Error(RuntimeError{noAnswer(address_, timeout_), true});
+    }
     return Error(opened.error());
   }
   Fd fd(*opened);
@@ -150,7 +161,7 @@ Expected<std::string, RuntimeError> RuntimeClient::command(const std::string& li
   while (sent < request.size()) {
     pollfd p{fd.get(), POLLOUT, 0};
     if (::poll(&p, 1, remainingMillis(deadline)) <= 0) {
-      return Error(RuntimeError{address_ + ": send timed out"});
+      return Error(RuntimeError{noAnswer(address_, timeout_), true});
     }
     const ssize_t n = ::send(fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
     if (n < 0) {
@@ -166,8 +177,7 @@ Expected<std::string, RuntimeError> RuntimeClient::command(const std::string& li
   while (true) {
     pollfd p{fd.get(), POLLIN, 0};
     if (::poll(&p, 1, remainingMillis(deadline)) <= 0) {
-      return Error(RuntimeError{address_ + ": no complete answer within " +
-                                std::to_string(timeout_.count()) + "ms"});
+      return Error(RuntimeError{noAnswer(address_, timeout_), true});
     }
     const ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
     if (n == 0) {

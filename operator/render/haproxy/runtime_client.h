@@ -15,6 +15,9 @@ namespace sluice::render::haproxy {
 
 struct RuntimeError {
   std::string message;
+  // No answer within the timeout (a hung HAProxy), whether the connect or the answer timed out:
+  // one message for both.
+  bool timedOut = false;
 };
 
 class RuntimeClient {

@@ -760,6 +760,35 @@ TEST_F(HaproxyProviderTest, HostileValuesMatchAndAnswerExactlyThemselves) {
   // At 5 % the random bucket sends a few of the others to the canary, never most.
   EXPECT_GT(stable, 80);
   setWeight(5);  // the plain plan again for the other tests
+
+// A hung HAProxy (SIGSTOPped: its socket still listens but nothing accepts) times out at the
+// answer while the listen backlog has room and at the connect once it is full. Both are the same
+// error, so a status reporting it is written once, not again when the backlog fills.
+TEST(RuntimeClientTest, HungHaproxyIsOneErrorWhetherTheConnectOrTheAnswerTimesOut) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  ASSERT_EQ(::listen(listener, 0), 0);  // never accepted
+  const std::string address = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  RuntimeClient hung(address, 200ms);
+  std::set<std::string> messages;
+  for (int i = 0; i < 6; ++i) {  // the first fill the backlog, the next time out connecting
+    auto answer = hung.command("show info");
+    ASSERT_FALSE(answer.hasValue());
+    EXPECT_TRUE(answer.error().timedOut) << answer.error().message;
+    messages.insert(answer.error().message);
+  }
+  ::close(listener);
+  EXPECT_EQ(messages, std::set<std::string>{address + ": no answer within 200ms"});
+  // Gone is not hung.
+  auto refused = hung.command("show info");
+  ASSERT_FALSE(refused.hasValue());
+  EXPECT_FALSE(refused.error().timedOut);
 }
 
 }  // namespace
