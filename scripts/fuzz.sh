@@ -3,8 +3,7 @@
 # SECONDS, starting from its committed corpus (operator/fuzz/corpus/<target>; new inputs go to a
 # scratch copy). Any crash, sanitizer report, timeout or out-of-memory fails, and the input is
 # kept in BUILD_DIR/fuzz-findings. Usage: scripts/fuzz.sh BUILD_DIR SECONDS [TARGET...]
-# (default: every target). `make test` leaves cr_parse out until its open finding is fixed
-# (operator/fuzz/findings/README.md); `make fuzz` runs it.
+# (default: every target). `make test` runs every target for a few seconds, `make fuzz` longer.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:?usage: fuzz.sh BUILD_DIR SECONDS [TARGET...]}

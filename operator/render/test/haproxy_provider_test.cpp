@@ -760,6 +760,7 @@ TEST_F(HaproxyProviderTest, HostileValuesMatchAndAnswerExactlyThemselves) {
   // At 5 % the random bucket sends a few of the others to the canary, never most.
   EXPECT_GT(stable, 80);
   setWeight(5);  // the plain plan again for the other tests
+}
 
 // A hung HAProxy (SIGSTOPped: its socket still listens but nothing accepts) times out at the
 // answer while the listen backlog has room and at the connect once it is full. Both are the same
