@@ -84,7 +84,7 @@ class TrafficPolicyReconciler final : public kube::Reconciler {
                                      const render::TrafficProvider& provider,
                                      std::vector<bool>& serviceFound,
                                      std::vector<engine::ServiceTarget>& targets,
-                                     std::string& metricsError);
+                                     std::string& metricsError, std::string& metricsReason);
 
   struct PolicyGauges {
     double shifting = 0;
