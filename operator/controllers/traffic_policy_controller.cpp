@@ -203,7 +203,7 @@ std::vector<kube::ObjectKey> TrafficPolicyReconciler::ownersInDataPlanes() {
 engine::TrafficObservation TrafficPolicyReconciler::observe(
     const api::TrafficPolicy& policy, const render::TrafficProvider& provider,
     std::vector<bool>& serviceFound, std::vector<engine::ServiceTarget>& targets,
-    std::string& metricsError, std::string& metricsReason) {
+    std::string& metricsError, std::string& metricsReason, std::string& noSeriesYet) {
   const auto& spec = policy.spec;
   const auto& ns = policy.metadata.namespace_;
   engine::TrafficObservation observation;
@@ -314,10 +314,22 @@ engine::TrafficObservation TrafficPolicyReconciler::observe(
   }
   if (metricsError.empty() && queried > 0 && answered == 0) {
     // Not one series or number for any backend: Prometheus knows nothing about them (an empty
-    // answer for every query, NaN everywhere). Reading "no series" as 0 requests here would
-    // let the strategies decide on traffic nobody measured.
-    metricsReason = "NoData";
-    metricsError = "no query returned a value; first: " + unknown;
+    // answer for every query, NaN everywhere). For a policy that was measured before (or is
+    // already holding) that is a fault of the measurement: reading "no series" as 0 requests
+    // would let the strategies decide on traffic nobody measured, so the round holds. A new
+    // policy whose backends have no series yet decides on "no traffic" (CostOptimized: the
+    // cheapest takes all) and says so.
+    const auto* before = api::findCondition(policy.status.conditions, kConditionMetricsAvailable);
+    const bool measuredBefore =
+        before != nullptr &&
+        (before->status == api::kConditionTrue || before->reason == "NoData" ||
+         before->reason == "QueryFailed" || before->reason == "PrometheusUnavailable");
+    if (measuredBefore) {
+      metricsReason = "NoData";
+      metricsError = "no query returned a value; first: " + unknown;
+    } else {
+      noSeriesYet = "no query returned a value yet, deciding on no traffic; first: " + unknown;
+    }
   }
   if (!metricsError.empty()) {
     // A half-answered round is not a picture of the backends: keep only what the cache knows
@@ -433,10 +445,11 @@ kube::ReconcileOutcome TrafficPolicyReconciler::reconcile(const kube::ObjectKey&
   std::vector<engine::ServiceTarget> targets;
   std::string metricsError;
   std::string metricsReason;
+  std::string noSeriesYet;
   engine::TrafficInputs inputs;
   inputs.spec = &spec;
   inputs.observation =
-      observe(*policy, *provider, serviceFound, targets, metricsError, metricsReason);
+      observe(*policy, *provider, serviceFound, targets, metricsError, metricsReason, noSeriesYet);
   for (const auto& b : current.backends) {
     inputs.states.push_back(stateOf(b));
   }
@@ -636,6 +649,11 @@ kube::ReconcileOutcome TrafficPolicyReconciler::reconcile(const kube::ObjectKey&
                         {kConditionMetricsAvailable, api::kConditionFalse,
                          metricsReason.empty() ? "PrometheusUnavailable" : metricsReason,
                          metricsError, "", generation},
+                        now);
+    } else if (!noSeriesYet.empty()) {
+      api::setCondition(next.conditions,
+                        {kConditionMetricsAvailable, api::kConditionFalse, "NoSeriesYet",
+                         noSeriesYet, "", generation},
                         now);
     } else {
       api::setCondition(next.conditions,

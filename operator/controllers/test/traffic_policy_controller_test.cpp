@@ -257,6 +257,13 @@ TEST_F(TrafficPolicyControllerTest, NoValueForAnyQueryHoldsInsteadOfDecidingOnZe
     EXPECT_NE(condition("MetricsAvailable", "message").find(toString(kind)), std::string::npos)
         << condition("MetricsAvailable", "message");
   }
+  // A new policy whose backends have no series yet decides on "no traffic" and says so.
+  replacePolicy(policy());
+  prom_.answers.clear();
+  clock_.advance(5s);
+  ASSERT_TRUE(reconcile());
+  EXPECT_EQ(condition("MetricsAvailable"), "False");
+  EXPECT_EQ(condition("MetricsAvailable", "reason"), "NoSeriesYet");
   // One backend idle (0/0 is NaN) while the others answer: that backend is unknown, the policy
   // still decides.
   for (const char* name : {"eastus", "westeurope", "southeastasia"}) {
