@@ -1,5 +1,7 @@
 #include "operator/controllers/analysis_runner.h"
 
+#include <optional>
+
 namespace sluice::controllers {
 namespace {
 
@@ -20,7 +22,7 @@ engine::AnalysisResult runAnalysis(prometheus::QueryClient& client,
   result.measuredAt = measuredAt;
   int queries = 0;
   int unreachable = 0;
-  std::string firstUnreachable;
+  std::optional<prometheus::QueryError> firstUnreachable;
 
   auto run = [&](const std::string& queryTemplate) -> Expected<double, prometheus::QueryError> {
     auto promql = prometheus::renderQuery(queryTemplate, values);
@@ -28,10 +30,16 @@ engine::AnalysisResult runAnalysis(prometheus::QueryClient& client,
       return Unexpected(promql.error());
     }
     ++queries;
+    if (unreachable > 0) {
+      // One unreachable or timed-out answer is enough: asking the rest would hold this worker
+      // for another timeout each (a slow Prometheus: 3 queries, 3 timeouts per analysis).
+      ++unreachable;
+      return Unexpected(*firstUnreachable);
+    }
     auto value = client.query(*promql);
     if (!value && meansUnreachable(value.error().kind)) {
       if (unreachable++ == 0) {
-        firstUnreachable = value.error().describe();
+        firstUnreachable = value.error();
       }
     }
     return value;
@@ -61,7 +69,7 @@ engine::AnalysisResult runAnalysis(prometheus::QueryClient& client,
     result.metrics.push_back(std::move(observation));
   }
   if (queries > 0 && unreachable == queries) {
-    result.error = "Prometheus unreachable: " + firstUnreachable;
+    result.error = "Prometheus unreachable: " + firstUnreachable->describe();
   }
   return result;
 }

@@ -13,8 +13,10 @@ namespace sluice::controllers {
 // Renders and runs every spec metric and the request-count query (analysis.requestCountQuery,
 // or `fallbackRequestCountQuery` when that is empty; no request count when both are empty).
 // A template error or failed query becomes that metric's error. An empty vector for the
-// request count means no request reached the canary yet: requestCount 0. When every query failed
-// with Unreachable/Timeout/InvalidAddress, the result's `error` says Prometheus is down.
+// request count means no request reached the canary yet: requestCount 0. After one query fails
+// with Unreachable/Timeout/InvalidAddress the rest are not sent (each would wait for the same
+// timeout) and fail the same way; when every query failed so, the result's `error` says
+// Prometheus is down.
 engine::AnalysisResult runAnalysis(prometheus::QueryClient& client,
                                    const api::CanaryAnalysis& analysis,
                                    const prometheus::TemplateValues& values,

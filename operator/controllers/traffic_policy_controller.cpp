@@ -43,6 +43,17 @@ bool meansUnreachable(prometheus::QueryErrorKind kind) {
          kind == prometheus::QueryErrorKind::InvalidAddress;
 }
 
+// An answer that is no measurement at all: Prometheus refused the query (4xx/5xx, "status":
+// "error") or sent what is not its API's shape (HTML, truncated JSON, a matrix or a string where
+// one number belongs). Unlike no series or NaN (an idle backend's 0/0), nothing about the
+// backend can be read from it.
+bool meansBadAnswer(prometheus::QueryErrorKind kind) {
+  return kind == prometheus::QueryErrorKind::HttpStatus ||
+         kind == prometheus::QueryErrorKind::PrometheusError ||
+         kind == prometheus::QueryErrorKind::BadResponse ||
+         kind == prometheus::QueryErrorKind::NotScalar;
+}
+
 std::optional<engine::TimePoint> timeOf(const std::string& text) {
   if (text.empty()) {
     return std::nullopt;
@@ -192,7 +203,7 @@ std::vector<kube::ObjectKey> TrafficPolicyReconciler::ownersInDataPlanes() {
 engine::TrafficObservation TrafficPolicyReconciler::observe(
     const api::TrafficPolicy& policy, const render::TrafficProvider& provider,
     std::vector<bool>& serviceFound, std::vector<engine::ServiceTarget>& targets,
-    std::string& metricsError) {
+    std::string& metricsError, std::string& metricsReason, std::string& noSeriesYet) {
   const auto& spec = policy.spec;
   const auto& ns = policy.metadata.namespace_;
   engine::TrafficObservation observation;
@@ -230,6 +241,8 @@ engine::TrafficObservation TrafficPolicyReconciler::observe(
   const auto owner = engine::ownerOf(policy);
   const auto& queries = spec.metrics->queries;
   int queried = 0;
+  int answered = 0;     // queries that returned a number (a series, not "none, so 0")
+  std::string unknown;  // the first query that returned no series or NaN, and why
   for (std::size_t i = 0; i < spec.backends.size(); ++i) {
     const auto& backend = spec.backends[i];
     const auto builtin = provider.destinationQueries(owner, policy.metadata.name, backend.name);
@@ -246,20 +259,35 @@ engine::TrafficObservation TrafficPolicyReconciler::observe(
       ++queried;
       auto promql = prometheus::renderQuery(text, values);
       if (!promql) {
+        metricsReason = "InvalidQuery";
         metricsError =
             std::string("spec.metrics.queries.") + what + ": " + promql.error().describe();
         return std::nullopt;
       }
       auto value = (*client)->query(*promql);
       if (value) {
+        ++answered;
         return *value;
       }
-      if (value.error().kind == prometheus::QueryErrorKind::NoData && noDataIsZero) {
-        return 0.0;  // no series yet: nothing was served
-      }
-      if (meansUnreachable(value.error().kind)) {
+      const auto kind = value.error().kind;
+      const std::string query =
+          (own.empty() ? std::string("the provider's built-in ") + what + " query"
+                       : std::string("spec.metrics.queries.") + what) +
+          " for backend " + backend.name;
+      if (meansUnreachable(kind)) {
         // One unreachable answer is enough: the rest would wait for the same timeout.
+        metricsReason = "PrometheusUnavailable";
         metricsError = failure(value.error().describe());
+      } else if (meansBadAnswer(kind)) {
+        // Not a picture of the backend, and the next answer is as likely to be bad: the whole
+        // round is discarded below, so the rest need not be asked.
+        metricsReason = "QueryFailed";
+        metricsError = query + ": " + failure(value.error().describe());
+      } else if (unknown.empty()) {
+        unknown = query + ": " + value.error().describe();
+      }
+      if (kind == prometheus::QueryErrorKind::NoData && noDataIsZero) {
+        return 0.0;  // no series yet: nothing was served
       }
       return std::nullopt;
     };
@@ -284,8 +312,28 @@ engine::TrafficObservation TrafficPolicyReconciler::observe(
     }
   }
   if (metricsError.empty() && queried == 0 && !spec.backends.empty()) {
+    metricsReason = "NoQueries";
     metricsError = "spec.metrics.queries: none given, and the " + spec.provider +
                    " provider has no built-in queries to fall back on";
+  }
+  if (metricsError.empty() && queried > 0 && answered == 0) {
+    // Not one series or number for any backend: Prometheus knows nothing about them (an empty
+    // answer for every query, NaN everywhere). For a policy that was measured before (or is
+    // already holding) that is a fault of the measurement: reading "no series" as 0 requests
+    // would let the strategies decide on traffic nobody measured, so the round holds. A new
+    // policy whose backends have no series yet decides on "no traffic" (CostOptimized: the
+    // cheapest takes all) and says so.
+    const auto* before = api::findCondition(policy.status.conditions, kConditionMetricsAvailable);
+    const bool measuredBefore =
+        before != nullptr &&
+        (before->status == api::kConditionTrue || before->reason == "NoData" ||
+         before->reason == "QueryFailed" || before->reason == "PrometheusUnavailable");
+    if (measuredBefore) {
+      metricsReason = "NoData";
+      metricsError = "no query returned a value; first: " + unknown;
+    } else {
+      noSeriesYet = "no query returned a value yet, deciding on no traffic; first: " + unknown;
+    }
   }
   if (!metricsError.empty()) {
     // A half-answered round is not a picture of the backends: keep only what the cache knows
@@ -400,9 +448,12 @@ kube::ReconcileOutcome TrafficPolicyReconciler::reconcile(const kube::ObjectKey&
   std::vector<bool> serviceFound;
   std::vector<engine::ServiceTarget> targets;
   std::string metricsError;
+  std::string metricsReason;
+  std::string noSeriesYet;
   engine::TrafficInputs inputs;
   inputs.spec = &spec;
-  inputs.observation = observe(*policy, *provider, serviceFound, targets, metricsError);
+  inputs.observation =
+      observe(*policy, *provider, serviceFound, targets, metricsError, metricsReason, noSeriesYet);
   for (const auto& b : current.backends) {
     inputs.states.push_back(stateOf(b));
   }
@@ -599,8 +650,14 @@ kube::ReconcileOutcome TrafficPolicyReconciler::reconcile(const kube::ObjectKey&
                           metricsError + "; weights and shift states hold until metrics return"});
       }
       api::setCondition(next.conditions,
-                        {kConditionMetricsAvailable, api::kConditionFalse, "PrometheusUnavailable",
+                        {kConditionMetricsAvailable, api::kConditionFalse,
+                         metricsReason.empty() ? "PrometheusUnavailable" : metricsReason,
                          metricsError, "", generation},
+                        now);
+    } else if (!noSeriesYet.empty()) {
+      api::setCondition(next.conditions,
+                        {kConditionMetricsAvailable, api::kConditionFalse, "NoSeriesYet",
+                         noSeriesYet, "", generation},
                         now);
     } else {
       api::setCondition(next.conditions,

@@ -84,7 +84,8 @@ class TrafficPolicyReconciler final : public kube::Reconciler {
                                      const render::TrafficProvider& provider,
                                      std::vector<bool>& serviceFound,
                                      std::vector<engine::ServiceTarget>& targets,
-                                     std::string& metricsError);
+                                     std::string& metricsError, std::string& metricsReason,
+                                     std::string& noSeriesYet);
 
   struct PolicyGauges {
     double shifting = 0;

@@ -66,7 +66,20 @@ TEST(RunAnalysis, AllUnreachableIsAnAnalysisError) {
   client.fallback = {prometheus::QueryErrorKind::Unreachable, 0, "", "connection refused"};
   auto result = runAnalysis(client, makeAnalysis(), kValues, kAt);
   EXPECT_EQ(result.error, "Prometheus unreachable: Unreachable: connection refused");
-  EXPECT_EQ(client.asked.size(), 3U);
+  EXPECT_EQ(client.asked.size(), 1U) << "the others would wait for the same failure";
+  ASSERT_EQ(result.metrics.size(), 2U);
+  EXPECT_EQ(result.metrics[1].error, "Unreachable: connection refused");
+}
+
+// A Prometheus slower than the query timeout costs one timeout per analysis, not one per query.
+TEST(RunAnalysis, OneTimeoutStopsTheRound) {
+  FakeQueryClient client;
+  client.fallback = {prometheus::QueryErrorKind::Timeout, 0, "", "no answer within 2000ms"};
+  auto result = runAnalysis(client, makeAnalysis(), kValues, kAt);
+  EXPECT_EQ(client.asked.size(), 1U);
+  EXPECT_EQ(result.error, "Prometheus unreachable: Timeout: no answer within 2000ms");
+  EXPECT_EQ(result.requestCount, std::nullopt);
+  EXPECT_EQ(result.metrics[0].value, std::nullopt);
 }
 
 // The address names the Prometheus in every error, without the user:password it may carry.

@@ -199,6 +199,83 @@ TEST_F(TrafficPolicyControllerTest, PrometheusDownHoldsWeightsAndStates) {
   EXPECT_TRUE(hasEvent("MetricsUnavailable"));
 }
 
+// A fault of the measurement is no verdict: Prometheus answering garbage (HTML, truncated JSON,
+// a matrix where one number belongs, 422/503) holds weights and shift steps like an unreachable
+// Prometheus, and MetricsAvailable says which query failed and how.
+TEST_F(TrafficPolicyControllerTest, BadAnswersHoldWeightsAndNameTheQuery) {
+  ASSERT_TRUE(reconcile());
+  prom_.answers["ERRcheckout-eastus"] = {0.3, {}};
+  clock_.advance(5s);
+  ASSERT_TRUE(reconcile());
+  const auto draining = routeWeights();
+  for (auto kind :
+       {prometheus::QueryErrorKind::BadResponse, prometheus::QueryErrorKind::NotScalar,
+        prometheus::QueryErrorKind::HttpStatus, prometheus::QueryErrorKind::PrometheusError}) {
+    prom_.answers.clear();
+    prom_.answers["checkout"] = {std::nullopt, {kind, 503, "", "not the answer"}};
+    clock_.advance(30s);
+    ASSERT_TRUE(reconcile());
+    const auto message = condition("MetricsAvailable", "message");
+    EXPECT_EQ(condition("MetricsAvailable"), "False") << toString(kind);
+    EXPECT_EQ(condition("MetricsAvailable", "reason"), "QueryFailed") << message;
+    EXPECT_NE(message.find("spec.metrics.queries.requestsPerSecond for backend eastus"),
+              std::string::npos)
+        << message;
+    EXPECT_NE(message.find(toString(kind)), std::string::npos) << message;
+    EXPECT_EQ(routeWeights(), draining) << toString(kind);
+    EXPECT_EQ(backendStatus("eastus")["state"], "Draining") << toString(kind);
+    EXPECT_EQ(backendStatus("eastus")["step"], 1) << "a shift moved on " << toString(kind);
+  }
+  EXPECT_TRUE(hasEvent("MetricsUnavailable"));
+}
+
+// No series (or NaN) for every query of every backend: Prometheus knows nothing. Reading the
+// missing request rates as 0 would hand LeastRequest "no traffic anywhere" and send a busy
+// backend its full share back.
+TEST_F(TrafficPolicyControllerTest, NoValueForAnyQueryHoldsInsteadOfDecidingOnZeroTraffic) {
+  auto p = policy();
+  p["spec"]["strategy"] = "LeastRequest";
+  replacePolicy(p);
+  prom_.answers["RPScheckout-eastus"] = {100.0, {}};
+  prom_.answers["LATcheckout-eastus"] = {200.0, {}};
+  ASSERT_TRUE(reconcile());
+  const auto measured = routeWeights();
+  int total = 0;
+  for (const auto& [name, weight] : measured) {
+    total += weight;
+  }
+  ASSERT_LT(measured.at("checkout-eastus") * 100, 20 * total)
+      << "LeastRequest did not weigh the busy backend";
+  for (auto kind : {prometheus::QueryErrorKind::NoData, prometheus::QueryErrorKind::NotANumber}) {
+    prom_.answers.clear();
+    prom_.answers["checkout"] = {std::nullopt, {kind, 0, "", "nothing"}};
+    clock_.advance(5s);
+    ASSERT_TRUE(reconcile());
+    EXPECT_EQ(routeWeights(), measured) << "weights moved on " << toString(kind);
+    EXPECT_EQ(condition("MetricsAvailable"), "False") << toString(kind);
+    EXPECT_EQ(condition("MetricsAvailable", "reason"), "NoData");
+    EXPECT_NE(condition("MetricsAvailable", "message").find(toString(kind)), std::string::npos)
+        << condition("MetricsAvailable", "message");
+  }
+  // A new policy whose backends have no series yet decides on "no traffic" and says so.
+  replacePolicy(policy());
+  prom_.answers.clear();
+  clock_.advance(5s);
+  ASSERT_TRUE(reconcile());
+  EXPECT_EQ(condition("MetricsAvailable"), "False");
+  EXPECT_EQ(condition("MetricsAvailable", "reason"), "NoSeriesYet");
+  // One backend idle (0/0 is NaN) while the others answer: that backend is unknown, the policy
+  // still decides.
+  for (const char* name : {"eastus", "westeurope", "southeastasia"}) {
+    healthy(name);
+  }
+  prom_.answers["ERRcheckout-westeurope"] = {
+      std::nullopt, {prometheus::QueryErrorKind::NotANumber, 0, "", "query returned NaN"}};
+  clock_.advance(5s);
+  ASSERT_TRUE(reconcile());
+  EXPECT_EQ(condition("MetricsAvailable"), "True");
+}
+
 TEST_F(TrafficPolicyControllerTest, MissingServiceTakesTheBackendOutAtOnce) {
   ASSERT_TRUE(client_.remove(kube::resources::services(), {"shop", "checkout-westeurope"}, {}));
   ASSERT_TRUE(reconcile());
