@@ -204,7 +204,7 @@ TEST_F(TrafficPolicyControllerTest, PrometheusDownHoldsWeightsAndStates) {
 // Prometheus, and MetricsAvailable says which query failed and how.
 TEST_F(TrafficPolicyControllerTest, BadAnswersHoldWeightsAndNameTheQuery) {
   ASSERT_TRUE(reconcile());
-  prom_.answers["ERRcheckout-eastus"] = {0.3, {}};
+  prom_.answers["ERR{s=\"checkout-eastus"] = {0.3, {}};
   clock_.advance(5s);
   ASSERT_TRUE(reconcile());
   const auto draining = routeWeights();
@@ -236,8 +236,8 @@ TEST_F(TrafficPolicyControllerTest, NoValueForAnyQueryHoldsInsteadOfDecidingOnZe
   auto p = policy();
   p["spec"]["strategy"] = "LeastRequest";
   replacePolicy(p);
-  prom_.answers["RPScheckout-eastus"] = {100.0, {}};
-  prom_.answers["LATcheckout-eastus"] = {200.0, {}};
+  prom_.answers["RPS{s=\"checkout-eastus"] = {100.0, {}};
+  prom_.answers["LAT{s=\"checkout-eastus"] = {200.0, {}};
   ASSERT_TRUE(reconcile());
   const auto measured = routeWeights();
   int total = 0;
@@ -269,7 +269,7 @@ TEST_F(TrafficPolicyControllerTest, NoValueForAnyQueryHoldsInsteadOfDecidingOnZe
   for (const char* name : {"eastus", "westeurope", "southeastasia"}) {
     healthy(name);
   }
-  prom_.answers["ERRcheckout-westeurope"] = {
+  prom_.answers["ERR{s=\"checkout-westeurope"] = {
       std::nullopt, {prometheus::QueryErrorKind::NotANumber, 0, "", "query returned NaN"}};
   clock_.advance(5s);
   ASSERT_TRUE(reconcile());
