@@ -7,9 +7,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <sstream>
+#include <thread>
 #include <utility>
 
 namespace sluice::render::haproxy {
@@ -57,6 +60,18 @@ Expected<void, RuntimeError> connectWithin(int fd, const sockaddr* addr, socklen
                                            Clock::time_point deadline) {
   if (::connect(fd, addr, len) == 0) {
     return {};
+  }
+  // A unix socket whose listen backlog is full (a hung HAProxy) refuses a non-blocking connect
+  // with EAGAIN at once instead of leaving it in progress: try again until the deadline, so a
+  // hung HAProxy is the same timeout over a unix socket as over TCP.
+  while (errno == EAGAIN && addr->sa_family == AF_UNIX) {
+    if (remainingMillis(deadline) == 0) {
+      return Error(RuntimeError{"connect: timed out", true});
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(20, remainingMillis(deadline))));
+    if (::connect(fd, addr, len) == 0) {
+      return {};
+    }
   }
   if (errno != EINPROGRESS) {
     return Error(RuntimeError{errnoText("connect")});

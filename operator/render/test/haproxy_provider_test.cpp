@@ -10,11 +10,13 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -790,6 +792,37 @@ TEST(RuntimeClientTest, HungHaproxyIsOneErrorWhetherTheConnectOrTheAnswerTimesOu
   auto refused = hung.command("show info");
   ASSERT_FALSE(refused.hasValue());
   EXPECT_FALSE(refused.error().timedOut);
+}
+
+// The same over a unix socket (the runtime API's default): once the backlog is full the kernel
+// refuses a non-blocking connect with EAGAIN at once. Found by e2e.chaos.haproxy after the
+// runtime API moved to a unix socket: the message changed mid-outage (a second status write)
+// and retries came at the queue's backoff instead of after the timeout.
+TEST(RuntimeClientTest, HungHaproxyOnAUnixSocketIsTheSameTimeout) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("sluice-hung-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "admin.sock").string();
+  const int listener = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 0), 0);  // never accepted
+  RuntimeClient hung(path, 200ms);
+  std::set<std::string> messages;
+  for (int i = 0; i < 6; ++i) {  // the first fill the backlog, the next find it full
+    const auto start = std::chrono::steady_clock::now();
+    auto answer = hung.command("show info");
+    ASSERT_FALSE(answer.hasValue());
+    EXPECT_TRUE(answer.error().timedOut) << answer.error().message;
+    EXPECT_GE(std::chrono::steady_clock::now() - start, 190ms) << answer.error().message;
+    messages.insert(answer.error().message);
+  }
+  ::close(listener);
+  std::filesystem::remove_all(dir);
+  EXPECT_EQ(messages, std::set<std::string>{path + ": no answer within 200ms"});
 }
 
 }  // namespace
