@@ -120,6 +120,25 @@ TEST(YamlToJson, AliasExpansionIsBounded) {
   EXPECT_EQ((*fine)[0]["stable"]["port"], 80);
 }
 
+// Found by operator/fuzz/cr_parse (corpus/cr_parse/flow-indicator-at-block-level.yaml): yaml-cpp
+// 0.7's LoadAll handed out empty documents forever for a flow indicator at block level and
+// allocated until memory ran out.
+TEST(YamlToJson, AParserThatStopsConsumingInputIsRefused) {
+  for (const std::string text : {",- a\n", "  ,- {name: free}\n"}) {
+    auto docs = yamlToJson(text);
+    ASSERT_FALSE(docs.hasValue()) << text;
+    EXPECT_NE(docs.error().find("stopped consuming input"), std::string::npos) << docs.error();
+  }
+  // Many small documents are fine.
+  std::string many;
+  for (int i = 0; i < 500; ++i) {
+    many += "---\na: " + std::to_string(i) + "\n";
+  }
+  auto docs = yamlToJson(many);
+  ASSERT_TRUE(docs.hasValue()) << docs.error();
+  EXPECT_EQ(docs->size(), 500U);
+}
+
 // Found by operator/fuzz/cr_parse (operator/fuzz/corpus/cr_parse/nul-bytes.yaml): a NUL byte
 // inside a document kept yaml-cpp's LoadAll looping forever; `kubectl sluice render -f` hung.
 TEST(YamlToJson, ControlCharactersAreRefusedWithTheirPosition) {
