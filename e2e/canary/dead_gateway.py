@@ -10,7 +10,7 @@ import json
 import os
 import time
 
-from sluice_e2e import Stack, check, check_all_answered, log, main
+from sluice_e2e import Stack, check, check_all_answered, cpu_seconds, log, main
 
 HOST = "payment.deadgw.local"
 OUTAGE = 30.0
@@ -39,12 +39,6 @@ def status_writes(audit_path, user, ns, name, since, until):
             if since <= t <= until:
                 writes += 1
     return writes
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def reconcile_errors(s):

@@ -264,6 +264,16 @@ class Stack:
         return p
 
 
+def cpu_seconds(pid):
+    """User plus system CPU seconds a process has used (0.0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def haproxy_runtime(s, command, timeout=2.0):
     """One command on HAProxy's runtime API, the socket the operator uses (HAPROXY_RUNTIME: a
     unix socket path, or host:port)."""

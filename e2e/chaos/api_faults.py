@@ -21,7 +21,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "canary"))
 
-from sluice_e2e import (StatusHistory, Stack, check, haproxy_runtime, log, main,  # noqa: E402
+from sluice_e2e import (StatusHistory, Stack, check, cpu_seconds, haproxy_runtime,  # noqa: E402
+                        log, main,
                         wait_for)
 
 NAME, HOST = "chaos-api", "payment.chaos-api.local"
@@ -29,19 +30,6 @@ STEPS = (0, 5, 10, 25, 50, 75, 100)
 LEASE_SECONDS = 6
 HOLD = int(os.environ.get("SLUICE_CHAOS_FAULT_SECONDS", "30"))
 MEASURE = 15  # CPU and request rates are taken over at least this many seconds a fault
-
-
-def cpu_seconds(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def runtime(s, command):
-    return haproxy_runtime(s, command)
 
 
 class WeightMonitor:
@@ -57,7 +45,7 @@ class WeightMonitor:
         self._thread = threading.Thread(target=self._poll, daemon=True)
 
     def read(self):
-        for line in runtime(self.s, f"show map {self.path}").splitlines():
+        for line in haproxy_runtime(self.s, f"show map {self.path}").splitlines():
             parts = line.split()
             if len(parts) == 3 and f":{NAME}:" in parts[1] and parts[1].endswith(":canary"):
                 return int(parts[2])
@@ -203,7 +191,7 @@ def scenario(build_dir):
         seen = weights.values
         log(f"HAProxy's canary weight through the faults ({weights.reads} reads): {seen}")
         if not seen:
-            log(runtime(s, f"show map {weights.path}"))
+            log(haproxy_runtime(s, f"show map {weights.path}"))
         check(seen and seen[-1] > 0, f"no canary weight read from HAProxy: {seen}")
         scale = seen[-1] / 100
         pct = [v / scale for v in seen]

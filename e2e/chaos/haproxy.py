@@ -32,7 +32,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "canary"))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "trafficpolicy"))
-from sluice_e2e import (StatusHistory, Stack, check, haproxy_runtime, log, main,  # noqa: E402
+from sluice_e2e import (StatusHistory, Stack, check, cpu_seconds, haproxy_runtime,  # noqa: E402
+                        log, main,
                         wait_for)
 import tp_e2e  # noqa: E402
 
@@ -147,12 +148,6 @@ def wait_weights_from_status(s, what, timeout=30):
 
 
 # --- the operator from outside -----------------------------------------------------------------
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def audit_requests(s, since, until):
     """The operator's requests to kube-apiserver between two times (epoch seconds), from the
     audit log: [(verb, resource, subresource, name)]."""

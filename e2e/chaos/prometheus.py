@@ -30,7 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "trafficpolicy"))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "canary"))
 import tp_e2e  # noqa: E402
-from sluice_e2e import Stack, check, haproxy_runtime, log, main  # noqa: E402
+from sluice_e2e import Stack, check, cpu_seconds, haproxy_runtime, log, main  # noqa: E402
 
 CANARY_HOST = "payment.chaosprom.local"
 POLICY_HOST = "checkout.chaosprom.local"
@@ -96,12 +96,6 @@ def haproxy_weights(s):
                        if " " in e]
             maps[path] = sorted(entries)
     return maps
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def events(s):
