@@ -14,6 +14,7 @@
 #include "operator/cmd/haproxy_provider.h"
 #include "operator/cmd/options.h"
 #include "operator/controllers/canary_rollout_controller.h"
+#include "operator/controllers/indexes.h"
 #include "operator/controllers/resources.h"
 #include "operator/controllers/status_metrics.h"
 #include "operator/controllers/tier_limit_controller.h"
@@ -128,6 +129,18 @@ int main(int argc, char** argv) {
   }
   cache.add(&manager.informer(kube::resources::horizontalPodAutoscalers()));
   cache.add(&manager.informer(kube::resources::pods()));
+  // The indexes the controllers and the gatewayAPI provider find related objects by (never
+  // an informer for a resource not served: it would never sync).
+  std::vector<std::pair<kube::Resource, const kube::Index*>> indexes =
+      render::gatewayapi::GatewayApiProvider::cacheIndexes();
+  for (const auto& [resource, index] : controllers::indexes::cacheIndexes()) {
+    indexes.emplace_back(resource, index);
+  }
+  for (const auto& [resource, index] : indexes) {
+    if (btpServed || !(resource == btp)) {
+      manager.informer(resource).addIndex(index->name, index->values);
+    }
+  }
 
   // The traffic providers. gatewayAPI is always there; haproxy when configured. Its start()
   // writes haproxy.cfg at once (from the plans it kept), so HAProxy can start before the

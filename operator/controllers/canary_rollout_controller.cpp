@@ -5,6 +5,7 @@
 
 #include "operator/api/conditions.h"
 #include "operator/api/parse.h"
+#include "operator/controllers/indexes.h"
 #include "operator/controllers/plan_ops.h"
 #include "operator/controllers/resources.h"
 #include "operator/engine/canary_route.h"
@@ -112,7 +113,14 @@ std::string CanaryRolloutReconciler::canaryPodsIdentity(const std::string& ns,
   if (selector == nullptr || !selector->is_object() || selector->empty()) {
     return {};
   }
-  auto pods = deps_.cache->list(kube::resources::pods(), ns, {});
+  // The pods carrying the selector's first label, then the rest of it matched.
+  const auto& first = *selector->begin();
+  if (!first.is_string()) {
+    return {};
+  }
+  auto pods = deps_.cache->listIndexed(
+      kube::resources::pods(), ns, indexes::podsByLabel(),
+      indexes::label(ns, selector->begin().key(), first.get<std::string>()));
   if (!pods) {
     return {};
   }
@@ -143,16 +151,12 @@ std::vector<kube::ObjectKey> CanaryRolloutReconciler::rolloutsUsingService(
     const kube::Object& service) {
   const auto key = kube::ObjectKey::of(service);
   std::vector<kube::ObjectKey> out;
-  auto list = deps_.cache->list(resources::canaryRollouts(), key.ns, {});
-  if (!list) {
-    return out;
-  }
-  for (const auto& object : list->items) {
-    for (const char* side : {"stable", "canary"}) {
-      if (stringAt(object, {"spec", side, "serviceRef", "name"}) == key.name) {
-        out.push_back(kube::ObjectKey::of(object));
-        break;
-      }
+  auto list =
+      deps_.cache->listIndexed(resources::canaryRollouts(), key.ns, indexes::rolloutsByService(),
+                               indexes::ref(key.ns, key.name));
+  if (list) {
+    for (const auto& object : list->items) {
+      out.push_back(kube::ObjectKey::of(object));
     }
   }
   return out;
@@ -162,12 +166,10 @@ std::vector<kube::ObjectKey> CanaryRolloutReconciler::rolloutsUsingPolicy(
     const kube::Object& policy) {
   const auto key = kube::ObjectKey::of(policy);
   std::vector<kube::ObjectKey> out;
-  auto list = deps_.cache->list(resources::canaryRollouts(), key.ns, {});
-  if (!list) {
-    return out;
-  }
-  for (const auto& object : list->items) {
-    if (stringAt(object, {"spec", "trafficPolicyRef", "name"}) == key.name) {
+  auto list = deps_.cache->listIndexed(resources::canaryRollouts(), key.ns,
+                                       indexes::rolloutsByPolicy(), indexes::ref(key.ns, key.name));
+  if (list) {
+    for (const auto& object : list->items) {
       out.push_back(kube::ObjectKey::of(object));
     }
   }
@@ -181,7 +183,9 @@ std::vector<kube::ObjectKey> CanaryRolloutReconciler::ownersInDataPlanes() {
 void CanaryRolloutReconciler::mirrorStableHpa(const kube::Object& object,
                                               const api::CanaryRollout& rollout) {
   const auto& ns = rollout.metadata.namespace_;
-  auto hpas = deps_.cache->list(kube::resources::horizontalPodAutoscalers(), ns, {});
+  auto hpas = deps_.cache->listIndexed(kube::resources::horizontalPodAutoscalers(), ns,
+                                       indexes::hpasByWorkload(),
+                                       indexes::ref(ns, rollout.spec.stable.name));
   if (!hpas) {
     recordEvent(object, engine::EventType::Warning, "HPAMirrorFailed",
                 "listing HorizontalPodAutoscalers: " + hpas.error().describe());

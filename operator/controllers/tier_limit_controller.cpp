@@ -5,6 +5,7 @@
 #include "operator/api/conditions.h"
 #include "operator/api/parse.h"
 #include "operator/common/rfc3339.h"
+#include "operator/controllers/indexes.h"
 #include "operator/controllers/plan_ops.h"
 #include "operator/controllers/resources.h"
 #include "operator/controllers/tier_limit_target.h"
@@ -113,12 +114,11 @@ std::vector<kube::ObjectKey> TierLimitReconciler::tierLimitsForHpa(const kube::O
   const auto key = kube::ObjectKey::of(hpa);
   const std::string target = stringAt(hpa, {"spec", "scaleTargetRef", "name"});
   std::vector<kube::ObjectKey> out;
-  auto list = deps_.cache->list(resources::tierLimits(), key.ns, {});
-  if (!list) {
-    return out;
-  }
-  for (const auto& object : list->items) {
-    if (stringAt(object, {"spec", "autoscaling", "targetRef", "name"}) == target) {
+  auto list =
+      deps_.cache->listIndexed(resources::tierLimits(), key.ns, indexes::tierLimitsByWorkload(),
+                               indexes::ref(key.ns, target));
+  if (list) {
+    for (const auto& object : list->items) {
       out.push_back(kube::ObjectKey::of(object));
     }
   }
@@ -128,13 +128,11 @@ std::vector<kube::ObjectKey> TierLimitReconciler::tierLimitsForHpa(const kube::O
 std::vector<kube::ObjectKey> TierLimitReconciler::tierLimitsForPolicy(const kube::Object& policy) {
   const auto key = kube::ObjectKey::of(policy);
   std::vector<kube::ObjectKey> out;
-  auto list = deps_.cache->list(resources::tierLimits(), key.ns, {});
-  if (!list) {
-    return out;
-  }
-  for (const auto& object : list->items) {
-    const auto names = targetPolicies(object);
-    if (std::find(names.begin(), names.end(), key.name) != names.end()) {
+  auto list =
+      deps_.cache->listIndexed(resources::tierLimits(), key.ns, indexes::tierLimitsByPolicy(),
+                               indexes::ref(key.ns, key.name));
+  if (list) {
+    for (const auto& object : list->items) {
       out.push_back(kube::ObjectKey::of(object));
     }
   }
@@ -196,7 +194,9 @@ kube::ReconcileOutcome TierLimitReconciler::reconcile(const kube::ObjectKey& key
     }
     // An HPA someone else made for this workload wins: two HPAs on one target fight.
     std::string foreign;
-    if (auto hpas = deps_.cache->list(kube::resources::horizontalPodAutoscalers(), ns, {})) {
+    if (auto hpas = deps_.cache->listIndexed(kube::resources::horizontalPodAutoscalers(), ns,
+                                             indexes::hpasByWorkload(),
+                                             indexes::ref(ns, a.targetRef.name))) {
       for (const auto& hpa : hpas->items) {
         if (stringAt(hpa, {"spec", "scaleTargetRef", "name"}) == a.targetRef.name &&
             stringAt(hpa, {"spec", "scaleTargetRef", "kind"}) == a.targetRef.kind &&

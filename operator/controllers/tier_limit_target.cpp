@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "operator/api/parse.h"
+#include "operator/controllers/indexes.h"
 #include "operator/controllers/plan_ops.h"
 #include "operator/controllers/resources.h"
 
@@ -26,7 +27,8 @@ std::vector<std::string> targetPolicies(const kube::Object& tierLimit) {
 
 std::optional<api::TierLimit> tierLimitFor(kube::Reader& cache, const std::string& ns,
                                            const std::string& policy) {
-  auto list = cache.list(resources::tierLimits(), ns, {});
+  auto list = cache.listIndexed(resources::tierLimits(), ns, indexes::tierLimitsByPolicy(),
+                                indexes::ref(ns, policy));
   if (!list) {
     return std::nullopt;
   }

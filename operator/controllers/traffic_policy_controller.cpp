@@ -7,6 +7,7 @@
 #include "operator/api/parse.h"
 #include "operator/api/units.h"
 #include "operator/common/rfc3339.h"
+#include "operator/controllers/indexes.h"
 #include "operator/controllers/plan_ops.h"
 #include "operator/controllers/resources.h"
 #include "operator/controllers/tier_limit_target.h"
@@ -128,20 +129,12 @@ std::vector<kube::ObjectKey> TrafficPolicyReconciler::policiesUsingService(
     const kube::Object& service) {
   const auto key = kube::ObjectKey::of(service);
   std::vector<kube::ObjectKey> out;
-  auto list = deps_.cache->list(resources::trafficPolicies(), key.ns, {});
-  if (!list) {
-    return out;
-  }
-  for (const auto& object : list->items) {
-    const auto* backends = findPath(object, {"spec", "backends"});
-    if (backends == nullptr || !backends->is_array()) {
-      continue;
-    }
-    for (const auto& b : *backends) {
-      if (stringAt(b, {"serviceRef", "name"}) == key.name) {
-        out.push_back(kube::ObjectKey::of(object));
-        break;
-      }
+  auto list =
+      deps_.cache->listIndexed(resources::trafficPolicies(), key.ns, indexes::policiesByService(),
+                               indexes::ref(key.ns, key.name));
+  if (list) {
+    for (const auto& object : list->items) {
+      out.push_back(kube::ObjectKey::of(object));
     }
   }
   return out;
@@ -159,7 +152,8 @@ std::vector<engine::CanarySplit> TrafficPolicyReconciler::canarySplits(
     const api::TrafficPolicy& policy) {
   std::vector<engine::CanarySplit> out;
   const auto& ns = policy.metadata.namespace_;
-  auto list = deps_.cache->list(resources::canaryRollouts(), ns, {});
+  auto list = deps_.cache->listIndexed(resources::canaryRollouts(), ns, indexes::rolloutsByPolicy(),
+                                       indexes::ref(ns, policy.metadata.name));
   if (!list) {
     return out;
   }

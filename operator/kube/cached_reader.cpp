@@ -72,12 +72,31 @@ Result<ObjectList> CachedReader::list(const Resource& resource, const std::strin
   }
   ObjectList out;
   out.resourceVersion = informer->lastResourceVersion();
-  for (auto& object : informer->list()) {
-    if (!ns.empty() && ObjectKey::of(object).ns != ns) {
-      continue;
-    }
+  for (auto& object : informer->list(ns)) {
     if (labelsMatch(object, options.labelSelector)) {
       out.items.push_back(std::move(object));
+    }
+  }
+  return out;
+}
+
+Result<ObjectList> CachedReader::listIndexed(const Resource& resource, const std::string& ns,
+                                             const Index& index, const std::string& value) {
+  auto* informer = find(resource);
+  if (informer == nullptr) {
+    return Unexpected(notCached(resource));
+  }
+  if (!informer->hasIndex(index.name)) {
+    return Reader::listIndexed(resource, ns, index, value);
+  }
+  ObjectList out;
+  out.resourceVersion = informer->lastResourceVersion();
+  for (const auto& key : informer->keysByIndex(index.name, value)) {
+    if (!ns.empty() && key.ns != ns) {
+      continue;
+    }
+    if (auto object = informer->get(key)) {
+      out.items.push_back(std::move(*object));
     }
   }
   return out;

@@ -19,6 +19,10 @@ class CachedReader final : public Reader {
   // Label selectors of the form "k=v,k2=v2" are supported; field selectors are not.
   Result<ObjectList> list(const Resource& resource, const std::string& ns,
                           const ListOptions& options) override;
+  // From the informer's index when it keeps one of that name (only the objects filed under
+  // value are decoded), else by filtering the namespace's objects.
+  Result<ObjectList> listIndexed(const Resource& resource, const std::string& ns,
+                                 const Index& index, const std::string& value) override;
 
  private:
   Informer* find(const Resource& resource) const;

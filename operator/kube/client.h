@@ -6,6 +6,7 @@
 // Objects are plain nlohmann::json; typed decoding belongs to operator/api.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -212,6 +213,15 @@ class WatchStream {
   virtual void cancel() = 0;
 };
 
+// A secondary index: the values an object is filed under, such as "ns/name" of each object
+// it refers to. Controllers find the objects referring to a changed one by value instead of
+// reading the whole collection (client-go's cache.Indexers).
+using IndexFunc = std::function<std::vector<std::string>(const Object&)>;
+struct Index {
+  std::string name;
+  IndexFunc values;
+};
+
 class Reader {
  public:
   virtual ~Reader() = default;
@@ -220,6 +230,11 @@ class Reader {
   // ns empty = all namespaces (or a cluster-scoped resource).
   virtual Result<ObjectList> list(const Resource& resource, const std::string& ns,
                                   const ListOptions& options) = 0;
+  // The objects of ns (empty = all) that index files under value. A cache keeping that index
+  // answers from it without reading the rest; this default lists and filters (same answer,
+  // linear in the collection).
+  virtual Result<ObjectList> listIndexed(const Resource& resource, const std::string& ns,
+                                         const Index& index, const std::string& value);
 };
 
 class Writer {

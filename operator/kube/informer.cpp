@@ -88,8 +88,18 @@ void Informer::addHandlers(InformerHandlers handlers) {
 
 void Informer::addIndex(const std::string& name, IndexFunc func) {
   std::lock_guard lock(mu_);
+  for (const auto& [existing, f] : indexFuncs_) {
+    if (existing == name)
+      return;
+  }
   indexFuncs_.emplace_back(name, std::move(func));
   indexes_.emplace_back();
+}
+
+bool Informer::hasIndex(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  return std::any_of(indexFuncs_.begin(), indexFuncs_.end(),
+                     [&](const auto& index) { return index.first == name; });
 }
 
 void Informer::start() {
@@ -462,11 +472,17 @@ CachedPtr Informer::getCached(const ObjectKey& key) const {
 }
 
 std::vector<Object> Informer::list() const {
+  return list("");
+}
+
+std::vector<Object> Informer::list(const std::string& ns) const {
   std::vector<CachedPtr> snapshot;
   {
     std::lock_guard lock(mu_);
-    for (const auto& [key, entry] : items_)
-      snapshot.push_back(entry.object);
+    for (const auto& [key, entry] : items_) {
+      if (ns.empty() || entry.object->key.ns == ns)
+        snapshot.push_back(entry.object);
+    }
   }
   std::vector<Object> out;
   out.reserve(snapshot.size());

@@ -48,7 +48,6 @@ struct InformerHandlers {
   std::function<void(const Object&)> onDelete;
 };
 
-using IndexFunc = std::function<std::vector<std::string>(const Object&)>;
 inline constexpr const char* kOwnerUidIndex = "ownerUid";
 // Values: the uid of every metadata.ownerReferences entry.
 IndexFunc ownerUidIndex();
@@ -73,9 +72,10 @@ class Informer {
   Informer(const Informer&) = delete;
   Informer& operator=(const Informer&) = delete;
 
-  // Both must be called before start().
+  // Both must be called before start(). An index of a name already kept is kept once.
   void addHandlers(InformerHandlers handlers);
   void addIndex(const std::string& name, IndexFunc func);
+  bool hasIndex(const std::string& name) const;
 
   void start();
   void stop();  // idempotent; returns once the informer's threads have ended
@@ -85,6 +85,8 @@ class Informer {
   std::optional<Object> get(const ObjectKey& key) const;
   CachedPtr getCached(const ObjectKey& key) const;
   std::vector<Object> list() const;
+  // One namespace's objects (all when ns is empty); the others are never decoded.
+  std::vector<Object> list(const std::string& ns) const;
   std::vector<ObjectKey> keys() const;
   std::vector<Object> byIndex(const std::string& index, const std::string& value) const;
   std::vector<ObjectKey> keysByIndex(const std::string& index, const std::string& value) const;

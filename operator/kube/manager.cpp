@@ -77,7 +77,6 @@ Informer& Manager::informer(const Resource& resource) {
     opts.resyncPeriod = options_.resyncPeriod;
     opts.metrics = metrics_;
     slot = std::make_unique<Informer>(client_, resource, opts);
-    slot->addIndex(kOwnerUidIndex, ownerUidIndex());
   }
   return *slot;
 }

@@ -388,7 +388,8 @@ Result<ObjectList> MemoryClient::list(const Resource& resource, const std::strin
   state_->record({"list", "", resource, {ns, ""}, Object(), "", false});
   if (auto f = state_->takeFailure("list", resource))
     return Unexpected(*f);
-  std::vector<Object> all;
+  // Only the page is copied: a paginated list of a large collection stays linear.
+  std::vector<const Object*> all;
   for (const auto& [key, object] : state_->store[resourceId(resource)]) {
     if (!ns.empty() && key.ns != ns)
       continue;
@@ -396,7 +397,7 @@ Result<ObjectList> MemoryClient::list(const Resource& resource, const std::strin
       continue;
     if (!fieldsMatch(object, options.fieldSelector))
       continue;
-    all.push_back(object);
+    all.push_back(&object);
   }
   size_t start = 0;
   if (!options.continueToken.empty()) {
@@ -412,7 +413,7 @@ Result<ObjectList> MemoryClient::list(const Resource& resource, const std::strin
   if (options.limit > 0)
     end = std::min(all.size(), start + static_cast<size_t>(options.limit));
   for (size_t i = start; i < end; ++i)
-    out.items.push_back(all[i]);
+    out.items.push_back(*all[i]);
   if (end < all.size())
     out.continueToken = std::to_string(end);
   return out;

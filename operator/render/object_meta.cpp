@@ -42,6 +42,31 @@ std::string ownerSelector(const engine::Owner& owner) {
   return std::string(kOwnerLabel) + "=" + ownerLabelValue(owner);
 }
 
+const kube::Index& ownerIndex() {
+  static const kube::Index index{
+      "sluiceOwner", [](const kube::Object& object) {
+        std::vector<std::string> out;
+        const auto meta = object.find("metadata");
+        if (meta == object.end() || !meta->is_object()) {
+          return out;
+        }
+        const auto labels = meta->find("labels");
+        if (labels == meta->end() || !labels->is_object()) {
+          return out;
+        }
+        const auto owner = labels->find(kOwnerLabel);
+        if (owner != labels->end() && owner->is_string()) {
+          out.push_back(meta->value("namespace", "") + "/" + owner->get<std::string>());
+        }
+        return out;
+      }};
+  return index;
+}
+
+std::string ownerIndexValue(const engine::Owner& owner) {
+  return owner.namespace_ + "/" + ownerLabelValue(owner);
+}
+
 json generatedMetadata(const engine::Owner& owner, const std::string& name) {
   json metadata{
       {"name", name},

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "operator/engine/route_plan.h"
+#include "operator/kube/client.h"
 
 namespace sluice::render {
 
@@ -22,6 +23,11 @@ nlohmann::json ownerReference(const engine::Owner& owner);
 std::string ownerLabelValue(const engine::Owner& owner);
 // "sluice.dev/owner=<value>", a label selector for the owner's objects in its namespace.
 std::string ownerSelector(const engine::Owner& owner);
+// Cache index of generated objects by owner: "<namespace>/<sluice.dev/owner value>", so a
+// provider reads its owner's objects without decoding the rest of the namespace. A reader
+// without the index filters by it: the same answer as the label selector ownerSelector().
+const kube::Index& ownerIndex();
+std::string ownerIndexValue(const engine::Owner& owner);
 // metadata {name, namespace, labels, ownerReferences} for a generated object.
 nlohmann::json generatedMetadata(const engine::Owner& owner, const std::string& name);
 

@@ -471,3 +471,25 @@ TEST_F(CanaryRolloutControllerTest, InsideATrafficPolicyItDecidesButWritesNoRout
 
 }  // namespace
 }  // namespace sluice::controllers
+
+namespace sluice::controllers {
+namespace {
+
+// A region's own canary Service is a Service the rollout waits for like spec.canary's: its
+// appearance must bring the rollout back (it used to map only spec.stable and spec.canary).
+TEST_F(CanaryRolloutControllerTest, ARegionsCanaryServiceMapsToItsRollout) {
+  Object regional = rollout();
+  regional["metadata"]["name"] = "pay-regional";
+  regional["spec"].erase("route");
+  regional["spec"]["trafficPolicyRef"] = {{"name", "checkout"}};
+  regional["spec"]["regions"] = {
+      {{"name", "eu"}, {"canary", {{"serviceRef", {{"name", "pay-eu-canary"}, {"port", 80}}}}}}};
+  client_.seed(resources::canaryRollouts(), regional);
+  EXPECT_EQ(reconciler_->rolloutsUsingService(service("pay-eu-canary")),
+            (std::vector<kube::ObjectKey>{{"shop", "pay-regional"}}));
+  EXPECT_EQ(reconciler_->rolloutsUsingService(service("pay-canary")),
+            (std::vector<kube::ObjectKey>{{"shop", "pay"}, {"shop", "pay-regional"}}));
+}
+
+}  // namespace
+}  // namespace sluice::controllers

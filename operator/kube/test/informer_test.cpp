@@ -3,11 +3,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <mutex>
 #include <thread>
 
+#include "operator/kube/cached_reader.h"
 #include "operator/test/mocks/kube/fake_client.h"
 
 namespace sluice::kube {
@@ -217,6 +219,75 @@ TEST(Informer, OwnerIndexAndBookmarkAndResync) {
   auto log = rec.snapshot();
   EXPECT_EQ(std::count(log.begin(), log.end(), "update:r1"), 1);
   EXPECT_EQ(log.size(), 7u);  // 3 adds, 1 update, 1 delete, 2 resync updates
+}
+
+}  // namespace
+}  // namespace sluice::kube
+
+namespace sluice::kube {
+namespace {
+
+// listIndexed answers from the informer's index: the same objects as filtering the namespace
+// by the index function (what a reader without the index does), other namespaces left out,
+// and only the objects filed under the value decoded.
+TEST(CachedReader, ListIndexedAnswersFromTheIndexAsAFilterWould) {
+  const Index byBackend{
+      "byBackend", [](const Object& o) {
+        std::vector<std::string> out;
+        for (const auto& b : o["spec"].value("backends", Object::array())) {
+          out.push_back(o["metadata"]["namespace"].get<std::string>() + "/" + b.get<std::string>());
+        }
+        return out;
+      }};
+  auto object = [](const std::string& ns, const std::string& name, Object backends,
+                   const std::string& rv) {
+    return Object{{"metadata", {{"name", name}, {"namespace", ns}, {"resourceVersion", rv}}},
+                  {"spec", {{"backends", std::move(backends)}}}};
+  };
+  FakeClient fake;
+  Informer indexed(fake, trafficPolicies(), fastOptions());
+  indexed.addIndex(byBackend.name, byBackend.values);
+  indexed.addIndex(byBackend.name, byBackend.values);  // a second registration is the same one
+  const std::vector<Object> items = {
+      object("ns1", "a", {"east", "west"}, "1"), object("ns1", "b", {"west"}, "2"),
+      object("ns1", "c", {"south"}, "3"), object("ns2", "d", {"west"}, "4")};
+  indexed.replaceAllForTest(items, "4");
+  CachedReader cache;
+  cache.add(&indexed);
+  for (const auto& obj : items) {
+    fake.seed(trafficPolicies(), obj);
+  }
+  auto names = [](const Result<ObjectList>& list) {
+    std::vector<std::string> out;
+    for (const auto& o : list->items) {
+      out.push_back(o["metadata"]["name"]);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  auto fromIndex = cache.listIndexed(trafficPolicies(), "ns1", byBackend, "ns1/west");
+  ASSERT_TRUE(fromIndex);
+  EXPECT_EQ(names(fromIndex), (std::vector<std::string>{"a", "b"}));
+  // The fake server has no index: Reader's default filters, with the same answer.
+  EXPECT_EQ(names(fake.listIndexed(trafficPolicies(), "ns1", byBackend, "ns1/west")),
+            names(fromIndex));
+  EXPECT_TRUE(cache.listIndexed(trafficPolicies(), "ns1", byBackend, "ns1/north")->items.empty());
+  EXPECT_TRUE(cache.listIndexed(trafficPolicies(), "ns1", byBackend, "ns2/west")->items.empty());
+  // A change moves the object between values.
+  indexed.applyEventForTest({WatchEvent::Type::Modified, object("ns1", "b", {"south"}, "5")});
+  EXPECT_EQ(names(cache.listIndexed(trafficPolicies(), "ns1", byBackend, "ns1/west")),
+            (std::vector<std::string>{"a"}));
+  EXPECT_EQ(names(cache.listIndexed(trafficPolicies(), "ns1", byBackend, "ns1/south")),
+            (std::vector<std::string>{"b", "c"}));
+
+  // An informer without the index: the reader filters the namespace, same answers.
+  Informer plain(fake, trafficPolicies(), fastOptions());
+  plain.replaceAllForTest(items, "4");
+  CachedReader unindexed;
+  unindexed.add(&plain);
+  EXPECT_EQ(names(unindexed.listIndexed(trafficPolicies(), "ns1", byBackend, "ns1/west")),
+            (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(names(unindexed.list(trafficPolicies(), "ns2", {})), (std::vector<std::string>{"d"}));
 }
 
 }  // namespace

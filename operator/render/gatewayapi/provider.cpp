@@ -27,11 +27,14 @@ GatewayApiProvider::GatewayApiProvider(kube::Reader& cache, kube::Writer& writer
                                        std::string fieldManager)
     : cache_(cache), writer_(writer), fieldManager_(std::move(fieldManager)) {}
 
+std::vector<std::pair<kube::Resource, const kube::Index*>> GatewayApiProvider::cacheIndexes() {
+  return {{kube::resources::httpRoutes(), &ownerIndex()},
+          {kube::resources::backendTrafficPolicies(), &ownerIndex()}};
+}
+
 kube::Result<std::vector<kube::Object>> GatewayApiProvider::owned(const kube::Resource& resource,
                                                                   const engine::Owner& owner) {
-  kube::ListOptions options;
-  options.labelSelector = ownerSelector(owner);
-  auto list = cache_.list(resource, owner.namespace_, options);
+  auto list = cache_.listIndexed(resource, owner.namespace_, ownerIndex(), ownerIndexValue(owner));
   if (!list) {
     return Unexpected(list.error());
   }
