@@ -165,10 +165,10 @@ class Namespace {
       api_.seed(kr::horizontalPodAutoscalers(), h);
     }
 
-    for (const auto& resource : {resources::canaryRollouts(), resources::trafficPolicies(),
-                                 resources::tierLimits(), kr::services(), kr::httpRoutes(),
-                                 kr::backendTrafficPolicies(), kr::horizontalPodAutoscalers(),
-                                 kr::pods()}) {
+    for (const auto& resource :
+         {resources::canaryRollouts(), resources::trafficPolicies(), resources::tierLimits(),
+          kr::services(), kr::httpRoutes(), kr::backendTrafficPolicies(),
+          kr::horizontalPodAutoscalers(), kr::pods()}) {
       informers_.push_back(std::make_unique<kube::Informer>(api_, resource));
     }
     auto addIndex = [this](const kube::Resource& resource, const kube::Index& index) {
@@ -329,9 +329,15 @@ void reconcileOne(benchmark::State& state, Kind kind) {
   }
 }
 
-void BM_ReconcileRollout(benchmark::State& state) { reconcileOne(state, Kind::Rollout); }
-void BM_ReconcilePolicy(benchmark::State& state) { reconcileOne(state, Kind::Policy); }
-void BM_ReconcileTierLimit(benchmark::State& state) { reconcileOne(state, Kind::TierLimit); }
+void BM_ReconcileRollout(benchmark::State& state) {
+  reconcileOne(state, Kind::Rollout);
+}
+void BM_ReconcilePolicy(benchmark::State& state) {
+  reconcileOne(state, Kind::Policy);
+}
+void BM_ReconcileTierLimit(benchmark::State& state) {
+  reconcileOne(state, Kind::TierLimit);
+}
 BENCHMARK(BM_ReconcileRollout)->Arg(10)->Arg(10'000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ReconcilePolicy)->Arg(10)->Arg(10'000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ReconcileTierLimit)->Arg(10)->Arg(10'000)->Unit(benchmark::kMicrosecond);

@@ -2,14 +2,18 @@
 // with informers and the CanaryRollout controller → run until SIGTERM/SIGINT. This is the one
 // place that names providers.
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "operator/cmd/haproxy_provider.h"
 #include "operator/cmd/options.h"
@@ -58,8 +62,46 @@ std::string httpUri(const std::string& flag, const std::string& address) {
 
 }  // namespace
 
+// glibc keeps what the operator frees: a relist or a burst of reconciles decodes thousands of
+// objects, and the freed pages stay in the process (measured in the soak: 132 MiB RSS of which
+// 40 MiB in use; 75 MiB after one malloc_trim). Two arenas instead of glibc's 8 a core for the
+// operator's ~60 threads, and the free pages handed back every 10 s.
+namespace {
+
+class MemoryReturner {
+ public:
+  MemoryReturner() {
+    mallopt(M_ARENA_MAX, 2);
+    thread_ = std::thread([this] {
+      std::unique_lock lock(mu_);
+      while (!cv_.wait_for(lock, std::chrono::seconds{10}, [this] { return stopping_; })) {
+        malloc_trim(0);
+      }
+    });
+  }
+  ~MemoryReturner() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  MemoryReturner(const MemoryReturner&) = delete;
+  MemoryReturner& operator=(const MemoryReturner&) = delete;
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
 int main(int argc, char** argv) {
   kube::Manager::blockTerminationSignals();
+  MemoryReturner memory;
   auto options = cmd::parseOptions(argc, argv);
   if (!options) {
     std::fprintf(options.error().helpRequested ? stdout : stderr, "%s\n",
@@ -170,7 +212,15 @@ int main(int argc, char** argv) {
   kube::EventRecorderOptions eventOptions;
   eventOptions.reportingController = controllers::kControllerName;
   eventOptions.reportingInstance = managerOptions.leaderElectionConfig.identity;
-  kube::EventRecorder events(**client, clock, eventOptions);
+  // Events go through a client of their own, with its own rate limiter (as controller-runtime's
+  // recorder does): saying what happened never delays the writes that make it happen. At the
+  // shared limit, 10,000 new rollouts' Events cost a third more convergence time.
+  auto eventClient = kube::RestClient::create(*config, restOptions);
+  if (!eventClient) {
+    log->critical("kubernetes client: {}", eventClient.error().describe());
+    return 1;
+  }
+  kube::EventRecorder events(**eventClient, clock, eventOptions);
   std::string prometheusCa;
   if (!o.prometheusCaFile.empty()) {
     std::ifstream in(o.prometheusCaFile, std::ios::binary);

@@ -45,7 +45,10 @@ Expected<OperatorOptions, OptionsError> parseOptions(int argc, const char* const
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   app.add_option("--workers", o.workers, "Concurrent reconciles per controller")
       ->check(CLI::Range(1, 64));
-  app.add_option("--kube-api-qps", o.qps, "Client-side rate limit")->check(CLI::Range(1.0, 1e5));
+  app.add_option("--kube-api-qps", o.qps,
+                 "Client-side rate limit, requests/s (Events have a limiter of their own at the "
+                 "same rate and burst)")
+      ->check(CLI::Range(1.0, 1e5));
   app.add_option("--kube-api-burst", o.burst, "Client-side burst")->check(CLI::Range(1, 100000));
   app.add_option("--prometheus-ca-file", o.prometheusCaFile,
                  "PEM CA bundle that signs https Prometheus servers' certificates; when set, "

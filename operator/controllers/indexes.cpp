@@ -8,7 +8,9 @@ namespace sluice::controllers::indexes {
 
 namespace {
 
-std::string namespaceOf(const kube::Object& object) { return stringAt(object, {"metadata", "namespace"}); }
+std::string namespaceOf(const kube::Object& object) {
+  return stringAt(object, {"metadata", "namespace"});
+}
 
 void addRef(std::vector<std::string>& out, const std::string& ns, const std::string& name) {
   if (name.empty()) {
@@ -48,27 +50,30 @@ kube::Index nameAt(std::string name, std::initializer_list<const char*> path) {
 
 }  // namespace
 
-std::string ref(const std::string& ns, const std::string& name) { return ns + "/" + name; }
+std::string ref(const std::string& ns, const std::string& name) {
+  return ns + "/" + name;
+}
 
 std::string label(const std::string& ns, const std::string& key, const std::string& value) {
   return ns + "/" + key + "=" + value;
 }
 
 const kube::Index& rolloutsByService() {
-  static const kube::Index index{"rolloutsByService", [](const kube::Object& rollout) {
-                                   std::vector<std::string> out;
-                                   const auto ns = namespaceOf(rollout);
-                                   for (const char* side : {"stable", "canary"}) {
-                                     addRef(out, ns, stringAt(rollout, {"spec", side, "serviceRef", "name"}));
-                                   }
-                                   const auto* regions = findPath(rollout, {"spec", "regions"});
-                                   if (regions != nullptr && regions->is_array()) {
-                                     for (const auto& region : *regions) {
-                                       addRef(out, ns, stringAt(region, {"canary", "serviceRef", "name"}));
-                                     }
-                                   }
-                                   return out;
-                                 }};
+  static const kube::Index index{
+      "rolloutsByService", [](const kube::Object& rollout) {
+        std::vector<std::string> out;
+        const auto ns = namespaceOf(rollout);
+        for (const char* side : {"stable", "canary"}) {
+          addRef(out, ns, stringAt(rollout, {"spec", side, "serviceRef", "name"}));
+        }
+        const auto* regions = findPath(rollout, {"spec", "regions"});
+        if (regions != nullptr && regions->is_array()) {
+          for (const auto& region : *regions) {
+            addRef(out, ns, stringAt(region, {"canary", "serviceRef", "name"}));
+          }
+        }
+        return out;
+      }};
   return index;
 }
 
