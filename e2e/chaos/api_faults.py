@@ -4,7 +4,7 @@ progresses. The operator reaches its own control plane through the fault proxy (
 
   30 s of 429 with Retry-After on every request; 30 s of 500; 2 s of latency on every request;
   watches cut every 3 s; kube-apiserver SIGKILLed and started again; etcd compacted under cut
-  watches (410 Gone on resume).
+  watches (410 Gone on resume); then SIGTERM while every request fails (it exits in under 3 s).
 
 A process that cannot renew its Lease exits, as client-go's do; the scenario restarts it as a
 kubelet would (restartPolicy Always) and counts the restarts. Throughout, a monitor reads the
@@ -14,6 +14,7 @@ back. For each fault: requests per second to the API server, operator CPU (every
 are measured and bounded (no hot loop, no flood). The rollout finishes Succeeded."""
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -90,11 +91,7 @@ class Supervisor:
 
     def alive(self):
         pid = self.pid()
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-        except (OSError, TypeError):
-            return False
+        return pid is not None and process_alive(pid)
 
     def cpu(self):
         """CPU seconds used by every operator process so far (each process's last reading:
@@ -119,6 +116,14 @@ class Supervisor:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
+
+
+def process_alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def events_about(s, name):
@@ -185,6 +190,18 @@ def scenario(build_dir):
                 check(cpu / elapsed < 0.25,
                       f"{what}: operator CPU {100 * cpu / elapsed:.0f} %")
                 check(evs <= 8, f"{what}: {evs} Events about the rollout: a flood")
+            # SIGTERM while every request fails: the retry waits end and the operator exits
+            # well inside its 10 s shutdown bound (it used to sit them out: 3 to 15 s).
+            s.faults(status=500, count=10**7)
+            time.sleep(3)  # workers, informers and the elector in their retry backoff
+            pid = sup.pid()
+            t0 = time.monotonic()
+            os.kill(pid, signal.SIGTERM)
+            wait_for(lambda: not process_alive(pid), 30, "the operator to exit on SIGTERM")
+            took = time.monotonic() - t0
+            s.faults_clear()
+            log(f"SIGTERM while every API request fails: the operator exited after {took:.2f} s")
+            check(took < 3, f"SIGTERM during an API outage: exited after {took:.1f} s")
             s.wait_status(NAME, lambda st: st.get("phase") == "Succeeded", 240, "Succeeded")
             time.sleep(0.5)
         history.check_no_skip_or_rollback()

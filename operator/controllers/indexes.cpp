@@ -138,6 +138,37 @@ const kube::Index& podsByLabel() {
   return index;
 }
 
+void podForCache(kube::Object& pod) {
+  if (!pod.is_object()) {
+    return;
+  }
+  kube::Object kept = kube::Object::object();
+  for (const char* top : {"apiVersion", "kind"}) {
+    if (auto it = pod.find(top); it != pod.end()) {
+      kept[top] = std::move(*it);
+    }
+  }
+  if (auto meta = pod.find("metadata"); meta != pod.end() && meta->is_object()) {
+    auto& m = kept["metadata"] = kube::Object::object();
+    for (const char* field : {"name", "namespace", "uid", "resourceVersion", "labels",
+                              "ownerReferences", "deletionTimestamp", "generation"}) {
+      if (auto it = meta->find(field); it != meta->end()) {
+        m[field] = std::move(*it);
+      }
+    }
+  }
+  if (const auto* containers = findPath(pod, {"spec", "containers"});
+      containers != nullptr && containers->is_array()) {
+    auto& out = kept["spec"]["containers"] = kube::Object::array();
+    for (const auto& c : *containers) {
+      if (c.is_object()) {
+        out.push_back({{"name", c.value("name", "")}, {"image", c.value("image", "")}});
+      }
+    }
+  }
+  pod = std::move(kept);
+}
+
 std::vector<CacheIndex> cacheIndexes() {
   return {{resources::canaryRollouts(), &rolloutsByService()},
           {resources::canaryRollouts(), &rolloutsByPolicy()},

@@ -33,6 +33,12 @@ const kube::Index& hpasByWorkload();
 // pods to match the rest against.
 const kube::Index& podsByLabel();
 
+// Pods are cached with only what the controllers read (a canary's version is its pods'
+// pod-template-hash and images): name, namespace, uid, resourceVersion, labels, owner
+// references, deletionTimestamp, and each container's name and image. A pod's status and
+// full spec are most of its 5-20 KiB; the operator watches every pod of its namespaces.
+void podForCache(kube::Object& pod);
+
 // "<namespace>/<name>": the value objects are filed under.
 std::string ref(const std::string& ns, const std::string& name);
 // The value podsByLabel files a pod labelled key=value under.

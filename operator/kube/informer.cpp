@@ -96,6 +96,11 @@ void Informer::addIndex(const std::string& name, IndexFunc func) {
   indexes_.emplace_back();
 }
 
+void Informer::setTransform(std::function<void(Object&)> transform) {
+  std::lock_guard lock(mu_);
+  transform_ = std::move(transform);
+}
+
 bool Informer::hasIndex(const std::string& name) const {
   std::lock_guard lock(mu_);
   return std::any_of(indexFuncs_.begin(), indexFuncs_.end(),
@@ -344,6 +349,8 @@ void Informer::handleEvent(WatchEvent& event, std::vector<Notification>& out, bo
 
 void Informer::upsertLocked(Object object, std::vector<Notification>& out) {
   stripForCache(object);
+  if (transform_)
+    transform_(object);
   ObjectKey key = ObjectKey::of(object);
   std::string k = key.str();
   std::string rv = resourceVersionOf(object);
@@ -385,6 +392,8 @@ void Informer::removeLocked(const ObjectKey& key, Object lastState,
     if (lastState.is_null())
       lastState = it->second.object->decode();
     stripForCache(lastState);
+    if (transform_)
+      transform_(lastState);
     out.push_back({Notification::Kind::Delete, std::move(lastState), Object()});
   }
   indexEraseLocked(it->first, it->second);

@@ -76,6 +76,10 @@ class Informer {
   void addHandlers(InformerHandlers handlers);
   void addIndex(const std::string& name, IndexFunc func);
   bool hasIndex(const std::string& name) const;
+  // Before start(): applied to every object after stripForCache, before it is cached, indexed
+  // or handed to handlers (client-go's SetTransform): a cache of another kind's objects keeps
+  // only what its readers read.
+  void setTransform(std::function<void(Object&)> transform);
 
   void start();
   void stop();  // idempotent; returns once the informer's threads have ended
@@ -139,6 +143,7 @@ class Informer {
   InformerOptions options_;
   std::vector<InformerHandlers> handlers_;
   std::vector<std::pair<std::string, IndexFunc>> indexFuncs_;
+  std::function<void(Object&)> transform_;
 
   mutable std::mutex mu_;
   mutable std::condition_variable syncCv_;

@@ -353,9 +353,13 @@ void Manager::refreshQueueGauges() {
 }
 
 void Manager::requestStop() {
+  bool first = false;
   {
     std::lock_guard lock(mu_);
-    stopRequested_ = true;
+    first = !stopRequested_.exchange(true);
+  }
+  if (first && options_.onStop) {
+    options_.onStop();
   }
   stopCv_.notify_all();
 }

@@ -65,6 +65,10 @@ struct ManagerOptions {
   std::chrono::milliseconds gracefulShutdown{10'000};
   std::chrono::milliseconds resyncPeriod{0};
   Metrics* metrics = nullptr;  // shared with the RestClient; owned by the manager if null
+  // Called once, when a stop is requested (SIGTERM, a lost Lease): e.g. RestClient::stopRetrying,
+  // so in-flight reconciles and the Lease release end within the shutdown bound even when the
+  // API server is down.
+  std::function<void()> onStop;
 };
 
 class Manager {

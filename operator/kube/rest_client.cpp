@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -133,6 +134,9 @@ struct RestClient::Impl {
   std::shared_ptr<tls::VerifyRecorder> verifyRecorder = std::make_shared<tls::VerifyRecorder>();
   std::mutex rngMu;
   std::mt19937_64 rng{std::random_device{}()};
+  std::atomic<bool> stopping{false};
+  mutable std::mutex waitMu;
+  mutable std::condition_variable waitCv;
 
   struct Request {
     http::method method;
@@ -212,10 +216,13 @@ struct RestClient::Impl {
   void sleepFor(std::chrono::nanoseconds d) const {
     if (d <= std::chrono::nanoseconds::zero())
       return;
+    if (stopping.load())
+      return;
     if (options.sleep) {
       options.sleep(d);
     } else {
-      std::this_thread::sleep_for(d);
+      std::unique_lock lock(waitMu);
+      waitCv.wait_for(lock, d, [this] { return stopping.load(); });
     }
   }
 
@@ -295,7 +302,7 @@ struct RestClient::Impl {
       if (result)
         return result;
       const ApiError& e = result.error();
-      if (attemptNo >= options.maxRetries || !shouldRetry(r, e))
+      if (attemptNo >= options.maxRetries || !shouldRetry(r, e) || stopping.load())
         return result;
       auto delay = backoff(attemptNo);
       if (e.retryAfter) {
@@ -304,6 +311,8 @@ struct RestClient::Impl {
       logger()->debug("retrying {} {} after {}: attempt {} of {}", r.verb, r.path, e.describe(),
                       attemptNo + 1, options.maxRetries);
       sleepFor(delay);
+      if (stopping.load())
+        return result;
     }
   }
 
@@ -696,6 +705,14 @@ Result<std::unique_ptr<WatchStream>> RestClient::watch(const Resource& resource,
     impl_->record("watch", "<error>");
     return Unexpected(makeError(ApiError::Kind::Transport, e.what()));
   }
+}
+
+void RestClient::stopRetrying() {
+  {
+    std::lock_guard lock(impl_->waitMu);
+    impl_->stopping = true;
+  }
+  impl_->waitCv.notify_all();
 }
 
 }  // namespace sluice::kube

@@ -66,6 +66,11 @@ class RestClient final : public Client {
   // Every page of a list, following continue tokens.
   Result<ObjectList> listAll(const Resource& resource, const std::string& ns, ListOptions options);
 
+  // For a stopping process: from now on a request is tried once, and the waits before retries
+  // and for the rate limiter end at once (those in progress too). A SIGTERM during an API
+  // outage must not sit out every worker's retry backoff. Thread-safe; no undo.
+  void stopRetrying();
+
   struct Impl;
 
  private:

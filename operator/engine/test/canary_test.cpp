@@ -534,6 +534,31 @@ TEST_F(CanaryTest, AnalysisDue) {
   EXPECT_FALSE(analysisDue(spec, status, at(1000)));
 }
 
+// A rollout with no Prometheus and no metrics steps on time alone: one (empty) analysis a
+// step records that the step was watched; it is not run, nor status written, every interval.
+TEST_F(CanaryTest, AnAnalysisThatMeasuresNothingRunsOnceAStep) {
+  spec.analysis = {};
+  spec.analysis.interval = seconds{30};
+  spec.analysis.minRequests = 0;
+  step(0);
+  EXPECT_TRUE(analysisDue(spec, status, at(30)));
+  AnalysisResult empty;
+  empty.measuredAt = at(30);
+  EXPECT_EQ(step(30, empty).requeueAfter, milliseconds{seconds{30}}) << "wakes at the step end";
+  EXPECT_FALSE(analysisDue(spec, status, at(59)));
+  EXPECT_FALSE(analysisDue(spec, status, at(90))) << "nothing it could measure has changed";
+  auto advanced = step(60);
+  EXPECT_EQ(advanced.status.currentStep, 1);
+  EXPECT_FALSE(analysisDue(spec, status, at(89)));
+  EXPECT_TRUE(analysisDue(spec, status, at(90))) << "once in the new step";
+  // With metrics, every interval as before.
+  spec = makeSpec();
+  status = {};
+  step(0);
+  step(30, passing(30));
+  EXPECT_TRUE(analysisDue(spec, status, at(60)));
+}
+
 TEST_F(CanaryTest, CorruptStepStartRestartsTheStepTimer) {
   step(0);
   status.stepStartedAt = "garbage";

@@ -292,3 +292,30 @@ TEST(CachedReader, ListIndexedAnswersFromTheIndexAsAFilterWould) {
 
 }  // namespace
 }  // namespace sluice::kube
+
+namespace sluice::kube {
+namespace {
+
+TEST(Informer, TransformShapesWhatIsCachedIndexedAndHandedToHandlers) {
+  FakeClient fake;
+  Informer informer(fake, trafficPolicies(), fastOptions());
+  informer.setTransform([](Object& o) { o.erase("status"); });
+  informer.addIndex("weight", [](const Object& o) {
+    return std::vector<std::string>{o.contains("status") ? "has-status" : "no-status"};
+  });
+  std::vector<Object> seen;
+  informer.addHandlers({[&](const Object& o) { seen.push_back(o); }, {}, {}});
+  Object p = policy("a");
+  p["metadata"]["resourceVersion"] = "1";
+  p["status"] = {{"big", std::string(4096, 'x')}};
+  informer.replaceAllForTest({p}, "1");
+  ASSERT_TRUE(informer.get({"ns1", "a"}));
+  EXPECT_FALSE(informer.get({"ns1", "a"})->contains("status"));
+  EXPECT_EQ(informer.keysByIndex("weight", "no-status").size(), 1u);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_FALSE(seen[0].contains("status"));
+  EXPECT_LT(informer.cachedBytes(), 1024u);
+}
+
+}  // namespace
+}  // namespace sluice::kube

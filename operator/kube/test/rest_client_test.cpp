@@ -198,6 +198,43 @@ TEST_F(RestClientTest, ServerErrorExhaustsRetries) {
   EXPECT_EQ(server.requestCount(), 4u);  // first attempt + maxRetries
 }
 
+// A stopping operator (SIGTERM during an API outage) does not sit out the retry backoff: the
+// wait in progress ends at once and the request is not tried again.
+TEST_F(RestClientTest, StopRetryingEndsTheBackoffInProgress) {
+  TestHttpsServer server(pki().server, [](const HttpRequest&) {
+    return testing::reply(503, statusBody(503, "ServiceUnavailable", "down"));
+  });
+  Config config;
+  config.server = server.url();
+  config.caPem = pki().ca.cert;
+  RestClientOptions options;
+  options.qps = 0;
+  options.maxRetries = 5;
+  options.retryBaseDelay = std::chrono::seconds(2);  // 2 s, 4 s, 8 s... left alone
+  options.retryMaxDelay = std::chrono::seconds(10);
+  auto client = RestClient::create(config, options);
+  ASSERT_TRUE(client.hasValue());
+  const auto start = std::chrono::steady_clock::now();
+  std::thread stopper([&] {
+    while (server.requestCount() == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    (*client)->stopRetrying();
+  });
+  auto got = (*client)->get(resources::configMaps(), {"ns1", "a"});
+  stopper.join();
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(got.hasValue());
+  EXPECT_EQ(got.error().code, 503);
+  EXPECT_EQ(server.requestCount(), 1u);
+  EXPECT_LT(took, std::chrono::milliseconds(900)) << "the 1-2 s backoff was sat out";
+  // And later requests are tried once, without waiting.
+  auto again = (*client)->get(resources::configMaps(), {"ns1", "a"});
+  EXPECT_FALSE(again.hasValue());
+  EXPECT_EQ(server.requestCount(), 2u);
+}
+
 TEST_F(RestClientTest, CreateIsNotRetriedOnServerError) {
   TestHttpsServer server(pki().server, [](const HttpRequest&) {
     return testing::reply(500, statusBody(500, "InternalError", "maybe created"));
