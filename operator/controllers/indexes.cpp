@@ -25,25 +25,12 @@ void addRef(std::vector<std::string>& out, const std::string& ns, const std::str
   out.push_back(std::move(value));
 }
 
-// An index over one reference field (a path to a name) of objects of one kind.
-kube::Index nameAt(std::string name, std::initializer_list<const char*> path) {
-  std::vector<const char*> p(path);
-  return {std::move(name), [p](const kube::Object& object) {
+// An index over one reference field: the name nameOf reads from an object.
+template <class NameOf>
+kube::Index nameAt(std::string name, NameOf nameOf) {
+  return {std::move(name), [nameOf](const kube::Object& object) {
             std::vector<std::string> out;
-            const kube::Object* at = &object;
-            for (const char* part : p) {
-              if (!at->is_object()) {
-                return out;
-              }
-              auto it = at->find(part);
-              if (it == at->end()) {
-                return out;
-              }
-              at = &*it;
-            }
-            if (at->is_string()) {
-              addRef(out, namespaceOf(object), at->get<std::string>());
-            }
+            addRef(out, namespaceOf(object), nameOf(object));
             return out;
           }};
 }
@@ -78,7 +65,9 @@ const kube::Index& rolloutsByService() {
 }
 
 const kube::Index& rolloutsByPolicy() {
-  static const kube::Index index = nameAt("rolloutsByPolicy", {"spec", "trafficPolicyRef", "name"});
+  static const kube::Index index = nameAt("rolloutsByPolicy", [](const kube::Object& o) {
+    return stringAt(o, {"spec", "trafficPolicyRef", "name"});
+  });
   return index;
 }
 
@@ -110,13 +99,16 @@ const kube::Index& tierLimitsByPolicy() {
 }
 
 const kube::Index& tierLimitsByWorkload() {
-  static const kube::Index index =
-      nameAt("tierLimitsByWorkload", {"spec", "autoscaling", "targetRef", "name"});
+  static const kube::Index index = nameAt("tierLimitsByWorkload", [](const kube::Object& o) {
+    return stringAt(o, {"spec", "autoscaling", "targetRef", "name"});
+  });
   return index;
 }
 
 const kube::Index& hpasByWorkload() {
-  static const kube::Index index = nameAt("hpasByWorkload", {"spec", "scaleTargetRef", "name"});
+  static const kube::Index index = nameAt("hpasByWorkload", [](const kube::Object& o) {
+    return stringAt(o, {"spec", "scaleTargetRef", "name"});
+  });
   return index;
 }
 
