@@ -263,6 +263,12 @@ test('multi-version, cluster-scoped CRD', async () => {
   assert.equal(cr.status, 201, cr.text);
   try {
     await c.eventually(async () => (await c.get(`/apis/${g}/v1`)).status === 200, 10000, 'served');
+    // Discovery learns each served version on its own: v1 can be served before the group
+    // lists v1beta1 (seen with three scenarios beside this one).
+    await c.eventually(async () => {
+      const listed = await c.get(`/apis/${g}`);
+      return listed.status === 200 && listed.body.versions.length === 2;
+    }, 10000, 'both served versions in discovery');
     const group = await c.get(`/apis/${g}`);
     assert.equal(group.body.preferredVersion.version, 'v1');
     assert.deepEqual(group.body.versions.map((v) => v.version).sort(), ['v1', 'v1beta1']);

@@ -27,6 +27,14 @@ bool isHostChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '.';
 }
+// A Gateway API hostname: a DNS name, or "*." and a DNS name (a suffix match: one or more
+// labels in front of it, never the name itself).
+bool isWildcard(const std::string& host) {
+  return host.size() > 2 && host.starts_with("*.");
+}
+bool isRoutableHost(const std::string& host) {
+  return !host.empty() && allOf(isWildcard(host) ? host.substr(2) : host, isHostChar);
+}
 bool isPathChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '_' || c == '.' || c == '/' || c == '@' || c == ':';
@@ -501,7 +509,7 @@ Expected<std::string, std::string> renderConfig(const ConfigOptions& options,
       defaultRoute = &entry;
     }
     for (const auto& host : route.hostnames) {
-      if (!allOf(host, isHostChar)) {
+      if (!isRoutableHost(host)) {
         return Error(where + ": invalid hostname \"" + host + "\"");
       }
       auto [it, inserted] = hostOwner.emplace(lower(host), entry.id);
@@ -593,17 +601,31 @@ Expected<std::string, std::string> renderConfig(const ConfigOptions& options,
       << "frontend sluice\n"
       << "  bind " << options.bindAddress << ":" << options.frontendPort << "\n";
 
-  // 1. Which route: by Host (port stripped), the default route last.
+  // 1. Which route: by Host (port stripped): exact names first, then wildcards longest suffix
+  // first (Gateway API: the most specific hostname wins), the default route last.
+  std::vector<std::pair<std::string, const std::string*>> wildcards;  // ".suffix", route id
   for (const auto& entry : routes) {
-    if (entry.route->hostnames.empty()) {
+    std::string exact;
+    for (const auto& host : entry.route->hostnames) {
+      if (isWildcard(host)) {
+        wildcards.emplace_back(host.substr(1), &entry.id);
+      } else {
+        exact += " " + host;
+      }
+    }
+    if (exact.empty()) {
       continue;
     }
     out << "  http-request set-var(txn.sluice_route) str(" << entry.id
-        << ") if !{ var(txn.sluice_route) -m found } { req.hdr(host),field(1,:) -m str -i";
-    for (const auto& host : entry.route->hostnames) {
-      out << " " << host;
-    }
-    out << " }\n";
+        << ") if !{ var(txn.sluice_route) -m found } { req.hdr(host),field(1,:) -m str -i" << exact
+        << " }\n";
+  }
+  std::stable_sort(wildcards.begin(), wildcards.end(),
+                   [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+  for (const auto& [suffix, id] : wildcards) {
+    out << "  http-request set-var(txn.sluice_route) str(" << *id
+        << ") if !{ var(txn.sluice_route) -m found } { req.hdr(host),field(1,:) -m end -i "
+        << suffix << " }\n";
   }
   if (defaultRoute != nullptr) {
     out << "  http-request set-var(txn.sluice_route) str(" << defaultRoute->id

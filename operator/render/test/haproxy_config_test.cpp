@@ -258,6 +258,35 @@ TEST(HaproxyConfig, RealHaproxyAcceptsRateLimits) {
 
 // HAProxy starts before the first rollout exists: no routes is a valid config whose frontend
 // answers 404.
+// Gateway API wildcard hostnames: exact names are matched first, then wildcards by longest
+// suffix, whatever order the owners come in; "*.example.com" never matches example.com.
+TEST(HaproxyConfig, WildcardHostnamesMatchBySuffixAfterExactNames) {
+  auto plans = twoPlans();
+  plans[0].routes[0].hostnames = {"*.example.com"};
+  plans[1].routes[0].hostnames = {"*.eu.example.com", "web.example.com"};
+  auto cfg = renderConfig(options(), plans);
+  ASSERT_TRUE(cfg.hasValue()) << cfg.error();
+  const auto exact = cfg->find("-m str -i web.example.com }");
+  const auto longer = cfg->find("-m end -i .eu.example.com }");
+  const auto shorter = cfg->find("-m end -i .example.com }");
+  ASSERT_NE(exact, std::string::npos) << *cfg;
+  ASSERT_NE(longer, std::string::npos) << *cfg;
+  ASSERT_NE(shorter, std::string::npos) << *cfg;
+  EXPECT_LT(exact, longer);
+  EXPECT_LT(longer, shorter);
+  EXPECT_EQ(cfg->find("*."), std::string::npos) << "no wildcard reaches HAProxy as text";
+  EXPECT_EQ(haproxyRejects(plans, "wildcards"), "");
+  // The same wildcard for two owners is a clash like an exact name.
+  plans[1].routes[0].hostnames = {"*.example.com"};
+  auto clash = renderConfig(options(), plans);
+  ASSERT_FALSE(clash.hasValue());
+  EXPECT_NE(clash.error().find("already routed by"), std::string::npos) << clash.error();
+  for (const char* bad : {"*.", "*", "a.*.example.com", "*example.com", "*.*.example.com"}) {
+    plans[1].routes[0].hostnames = {bad};
+    EXPECT_FALSE(renderConfig(options(), plans).hasValue()) << bad;
+  }
+}
+
 TEST(HaproxyConfig, RealHaproxyAcceptsNoRoutes) {
   auto cfg = renderConfig(options(), {});
   ASSERT_TRUE(cfg.hasValue()) << cfg.error();

@@ -433,6 +433,29 @@ TEST_F(HaproxyProviderTest, AHostnameAnotherOwnerRoutesIsRefusedAndNotKept) {
   ASSERT_TRUE(removed.hasValue()) << removed.error().message;
 }
 
+// Live traffic: a wildcard owner takes every name under its suffix (ports and case aside),
+// an exact name of another owner under it wins, and the bare suffix is not the wildcard's.
+TEST_F(HaproxyProviderTest, WildcardHostnamesRouteBySuffixAndExactNamesWin) {
+  setWeight(0);  // the default route (no hostnames): everything to stable
+  apply(plan(100, "wild", {"*.wild.example.com"}));
+  apply(plan(0, "exact", {"api.wild.example.com"}));
+  EXPECT_EQ(get({}, "x.wild.example.com"), "canary");
+  EXPECT_EQ(get({}, "a.b.wild.example.com:8080"), "canary");
+  EXPECT_EQ(get({}, "X.Wild.Example.COM"), "canary");
+  EXPECT_EQ(get({}, "api.wild.example.com"), "stable");
+  EXPECT_EQ(get({}, "api.wild.example.com:80"), "stable");
+  EXPECT_EQ(get({}, "wild.example.com"), "stable") << "the bare suffix is the default route's";
+  EXPECT_EQ(get({}, "notwild.example.com"), "stable");
+  for (const char* name : {"wild", "exact"}) {
+    auto removed = provider().remove(plan(0, name).owner);
+    for (int i = 0; i < 100 && !removed.hasValue(); ++i) {
+      std::this_thread::sleep_for(50ms);
+      removed = provider().remove(plan(0, name).owner);
+    }
+    ASSERT_TRUE(removed.hasValue()) << removed.error().message;
+  }
+}
+
 TEST_F(HaproxyProviderTest, RestartedProviderKeepsEveryOwnerAndDoesNotReload) {
   setWeight(50);
   // A second provider on the same files, as after an operator restart.
