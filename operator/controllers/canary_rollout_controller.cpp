@@ -150,30 +150,15 @@ std::string CanaryRolloutReconciler::canaryPodsIdentity(const std::string& ns,
 std::vector<kube::ObjectKey> CanaryRolloutReconciler::rolloutsUsingService(
     const kube::Object& service) {
   const auto key = kube::ObjectKey::of(service);
-  std::vector<kube::ObjectKey> out;
-  auto list =
-      deps_.cache->listIndexed(resources::canaryRollouts(), key.ns, indexes::rolloutsByService(),
-                               indexes::ref(key.ns, key.name));
-  if (list) {
-    for (const auto& object : list->items) {
-      out.push_back(kube::ObjectKey::of(object));
-    }
-  }
-  return out;
+  return indexes::keysReferring(*deps_.cache, resources::canaryRollouts(),
+                                indexes::rolloutsByService(), key.ns, key.name);
 }
 
 std::vector<kube::ObjectKey> CanaryRolloutReconciler::rolloutsUsingPolicy(
     const kube::Object& policy) {
   const auto key = kube::ObjectKey::of(policy);
-  std::vector<kube::ObjectKey> out;
-  auto list = deps_.cache->listIndexed(resources::canaryRollouts(), key.ns,
-                                       indexes::rolloutsByPolicy(), indexes::ref(key.ns, key.name));
-  if (list) {
-    for (const auto& object : list->items) {
-      out.push_back(kube::ObjectKey::of(object));
-    }
-  }
-  return out;
+  return indexes::keysReferring(*deps_.cache, resources::canaryRollouts(),
+                                indexes::rolloutsByPolicy(), key.ns, key.name);
 }
 
 std::vector<kube::ObjectKey> CanaryRolloutReconciler::ownersInDataPlanes() {

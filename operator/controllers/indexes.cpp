@@ -161,6 +161,18 @@ void podForCache(kube::Object& pod) {
   pod = std::move(kept);
 }
 
+std::vector<kube::ObjectKey> keysReferring(kube::Reader& cache, const kube::Resource& resource,
+                                           const kube::Index& index, const std::string& ns,
+                                           const std::string& name) {
+  std::vector<kube::ObjectKey> out;
+  if (auto list = cache.listIndexed(resource, ns, index, ref(ns, name))) {
+    for (const auto& object : list->items) {
+      out.push_back(kube::ObjectKey::of(object));
+    }
+  }
+  return out;
+}
+
 std::vector<CacheIndex> cacheIndexes() {
   return {{resources::canaryRollouts(), &rolloutsByService()},
           {resources::canaryRollouts(), &rolloutsByPolicy()},

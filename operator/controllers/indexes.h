@@ -44,6 +44,12 @@ std::string ref(const std::string& ns, const std::string& name);
 // The value podsByLabel files a pod labelled key=value under.
 std::string label(const std::string& ns, const std::string& key, const std::string& value);
 
+// The keys of the objects of `resource` in ns that `index` files under ref(ns, name): what a
+// watch maps a changed object to. Empty when the cache cannot answer.
+std::vector<kube::ObjectKey> keysReferring(kube::Reader& cache, const kube::Resource& resource,
+                                           const kube::Index& index, const std::string& ns,
+                                           const std::string& name);
+
 struct CacheIndex {
   kube::Resource resource;
   const kube::Index* index;

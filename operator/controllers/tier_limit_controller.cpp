@@ -113,30 +113,14 @@ TierLimitReconciler::TierLimitReconciler(Deps deps, engine::ZoneLoader zones)
 std::vector<kube::ObjectKey> TierLimitReconciler::tierLimitsForHpa(const kube::Object& hpa) {
   const auto key = kube::ObjectKey::of(hpa);
   const std::string target = stringAt(hpa, {"spec", "scaleTargetRef", "name"});
-  std::vector<kube::ObjectKey> out;
-  auto list =
-      deps_.cache->listIndexed(resources::tierLimits(), key.ns, indexes::tierLimitsByWorkload(),
-                               indexes::ref(key.ns, target));
-  if (list) {
-    for (const auto& object : list->items) {
-      out.push_back(kube::ObjectKey::of(object));
-    }
-  }
-  return out;
+  return indexes::keysReferring(*deps_.cache, resources::tierLimits(),
+                                indexes::tierLimitsByWorkload(), key.ns, target);
 }
 
 std::vector<kube::ObjectKey> TierLimitReconciler::tierLimitsForPolicy(const kube::Object& policy) {
   const auto key = kube::ObjectKey::of(policy);
-  std::vector<kube::ObjectKey> out;
-  auto list =
-      deps_.cache->listIndexed(resources::tierLimits(), key.ns, indexes::tierLimitsByPolicy(),
-                               indexes::ref(key.ns, key.name));
-  if (list) {
-    for (const auto& object : list->items) {
-      out.push_back(kube::ObjectKey::of(object));
-    }
-  }
-  return out;
+  return indexes::keysReferring(*deps_.cache, resources::tierLimits(),
+                                indexes::tierLimitsByPolicy(), key.ns, key.name);
 }
 
 kube::ReconcileOutcome TierLimitReconciler::reconcile(const kube::ObjectKey& key) {

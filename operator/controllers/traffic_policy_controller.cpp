@@ -128,16 +128,8 @@ std::vector<kube::ObjectKey> TrafficPolicyReconciler::policiesOfTierLimit(
 std::vector<kube::ObjectKey> TrafficPolicyReconciler::policiesUsingService(
     const kube::Object& service) {
   const auto key = kube::ObjectKey::of(service);
-  std::vector<kube::ObjectKey> out;
-  auto list =
-      deps_.cache->listIndexed(resources::trafficPolicies(), key.ns, indexes::policiesByService(),
-                               indexes::ref(key.ns, key.name));
-  if (list) {
-    for (const auto& object : list->items) {
-      out.push_back(kube::ObjectKey::of(object));
-    }
-  }
-  return out;
+  return indexes::keysReferring(*deps_.cache, resources::trafficPolicies(),
+                                indexes::policiesByService(), key.ns, key.name);
 }
 
 std::vector<kube::ObjectKey> TrafficPolicyReconciler::policyOfRollout(const kube::Object& rollout) {
