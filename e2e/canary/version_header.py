@@ -18,10 +18,21 @@ NAME = "version"
 def sample(s, count, tenant_prefix="vh-"):
     """`count` requests with distinct tenants: [(served by, {header: value})]."""
     out = []
-    conn = http.client.HTTPConnection("127.0.0.1", int(s.env["GATEWAY_PORT"]), timeout=5)
+    port = int(s.env["GATEWAY_PORT"])
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     for i in range(count):
-        conn.request("GET", "/", headers={"Host": HOST, "X-Tenant-ID": f"{tenant_prefix}{i}"})
-        resp = conn.getresponse()
+        headers = {"Host": HOST, "X-Tenant-ID": f"{tenant_prefix}{i}"}
+        try:
+            conn.request("GET", "/", headers=headers)
+            resp = conn.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            # A header change reloads HAProxy, and the old worker closes idle keep-alive
+            # connections: a GET on a reused connection is sent again on a new one, as
+            # HTTP clients do (RFC 9112 9.3.1).
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/", headers=headers)
+            resp = conn.getresponse()
         resp.read()
         check(resp.status == 200, f"request {i}: status {resp.status}")
         out.append((resp.getheader("X-Served-By", "none"),
