@@ -39,7 +39,7 @@ build: configure
 # the unit suite again under ASan+UBSan.
 test: check-format build node-deps k8s
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L unit
-	@cd $(BUILD_DIR) && ctest --output-on-failure -j 3 -LE unit \
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j 2 -LE unit \
 	  --resource-spec-file $(CURDIR)/e2e/k8s/stacks.json
 	@SLUICE_BENCH_SMOKE=1 bench/run.sh $(BUILD_DIR) >$(BUILD_DIR)/bench-smoke.log 2>&1 || \
 	  { cat $(BUILD_DIR)/bench-smoke.log; exit 1; }
@@ -51,7 +51,7 @@ unit: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L unit
 
 e2e: build node-deps k8s
-	@cd $(BUILD_DIR) && ctest --output-on-failure -j 3 -L e2e \
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j 2 -L e2e \
 	  --resource-spec-file $(CURDIR)/e2e/k8s/stacks.json
 
 asan: deps
