@@ -186,11 +186,9 @@ int main(int argc, char** argv) {
   manager.informer(kube::resources::pods()).setTransform(controllers::indexes::podForCache);
   // The indexes the controllers and the gatewayAPI provider find related objects by (never
   // an informer for a resource not served: it would never sync).
-  std::vector<std::pair<kube::Resource, const kube::Index*>> indexes =
-      render::gatewayapi::GatewayApiProvider::cacheIndexes();
-  for (const auto& [resource, index] : controllers::indexes::cacheIndexes()) {
-    indexes.emplace_back(resource, index);
-  }
+  auto indexes = render::gatewayapi::GatewayApiProvider::cacheIndexes();
+  const auto controllerIndexes = controllers::indexes::cacheIndexes();
+  indexes.insert(indexes.end(), controllerIndexes.begin(), controllerIndexes.end());
   for (const auto& [resource, index] : indexes) {
     if (btpServed || !(resource == btp)) {
       manager.informer(resource).addIndex(index->name, index->values);

@@ -173,7 +173,7 @@ std::vector<kube::ObjectKey> keysReferring(kube::Reader& cache, const kube::Reso
   return out;
 }
 
-std::vector<CacheIndex> cacheIndexes() {
+std::vector<kube::ResourceIndex> cacheIndexes() {
   return {{resources::canaryRollouts(), &rolloutsByService()},
           {resources::canaryRollouts(), &rolloutsByPolicy()},
           {resources::trafficPolicies(), &policiesByService()},

@@ -50,11 +50,7 @@ std::vector<kube::ObjectKey> keysReferring(kube::Reader& cache, const kube::Reso
                                            const kube::Index& index, const std::string& ns,
                                            const std::string& name);
 
-struct CacheIndex {
-  kube::Resource resource;
-  const kube::Index* index;
-};
 // Every index above with the resource it is kept on.
-std::vector<CacheIndex> cacheIndexes();
+std::vector<kube::ResourceIndex> cacheIndexes();
 
 }  // namespace sluice::controllers::indexes

@@ -221,6 +221,11 @@ struct Index {
   std::string name;
   IndexFunc values;
 };
+// An index to keep on the informer of one resource.
+struct ResourceIndex {
+  Resource resource;
+  const Index* index;
+};
 
 class Reader {
  public:

@@ -27,7 +27,7 @@ GatewayApiProvider::GatewayApiProvider(kube::Reader& cache, kube::Writer& writer
                                        std::string fieldManager)
     : cache_(cache), writer_(writer), fieldManager_(std::move(fieldManager)) {}
 
-std::vector<std::pair<kube::Resource, const kube::Index*>> GatewayApiProvider::cacheIndexes() {
+std::vector<kube::ResourceIndex> GatewayApiProvider::cacheIndexes() {
   return {{kube::resources::httpRoutes(), &ownerIndex()},
           {kube::resources::backendTrafficPolicies(), &ownerIndex()}};
 }

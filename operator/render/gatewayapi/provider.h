@@ -40,7 +40,7 @@ class GatewayApiProvider final : public TrafficProvider {
   GatewayApiProvider(kube::Reader& cache, kube::Writer& writer, std::string fieldManager);
 
   // The cache indexes owned() reads through (cmd/main.cpp keeps them on the informers).
-  static std::vector<std::pair<kube::Resource, const kube::Index*>> cacheIndexes();
+  static std::vector<kube::ResourceIndex> cacheIndexes();
 
   std::string_view name() const override { return "gatewayAPI"; }
   Expected<ApplyResult, ProviderError> apply(const engine::RoutePlan& plan) override;
